@@ -1,0 +1,356 @@
+// Shared-cache policy (RFC 9111) as pure functions: may this response be stored, for how long is it
+// fresh, may it be served stale, and is a stored response usable for this request. The section of
+// the RFC is written beside each rule.
+//
+// Why not `http-cache-semantics`: it is a fine library for private caches and clients, but it has
+// no notion of targeted fields (CDN-Cache-Control, RFC 9213; Surrogate-Control), of per-path TTL
+// clamps, or of qualified no-cache/private field stripping, and its CachePolicy object must be
+// re-created from JSON on every lookup. Here the decision is made once, at store time, and reduced
+// to a few numbers in the object's metadata, so a hit costs two comparisons.
+import { deltaSeconds, parseDirectives, parseSurrogateControl, type Directives } from './cache-control.js';
+import type { HeaderMap } from '../http/headers.js';
+
+/** Why a response was not stored: the same words appear in Cache-Status `detail`, logs and metrics. */
+export type NoStoreReason =
+  | 'method'
+  | 'status'
+  | 'no-store'
+  | 'private'
+  | 'authorization'
+  | 'set-cookie'
+  | 'vary-star'
+  | 'no-freshness'
+  | 'must-understand'
+  | 'request-no-store'
+  | 'bypass'
+  | 'too-large'
+  | 'incomplete';
+
+/** Statuses that are "heuristically cacheable" (RFC 9110 §15.1). */
+const HEURISTIC_STATUSES = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]);
+/** Statuses whose caching rules this cache implements, for `must-understand` (RFC 9111 §5.2.2.3). */
+const UNDERSTOOD_STATUSES = new Set([...HEURISTIC_STATUSES, 302, 303, 307]);
+
+export interface TtlRules {
+  /** Lower bound on an explicit lifetime (ms); never overrides no-store, private or no-cache. */
+  min?: number;
+  /** Lifetime when the response gives none (ms); replaces heuristic freshness. */
+  default?: number;
+  /** Upper bound on any lifetime (ms). */
+  max?: number;
+  /** Lifetime imposed whatever the origin says (ms), for URLs known to be immutable. */
+  force?: number;
+}
+
+export interface PolicyOptions {
+  /** Identifier whose own targeted field (`<cdnId>-Cache-Control`) outranks CDN-Cache-Control. */
+  cdnId?: string;
+  /** Cap on heuristic freshness (RFC 9111 §4.2.2 suggests 10% of the Last-Modified age). */
+  heuristicMaxMs?: number;
+  /** Extra time a stale object may be served when the origin fails (operator's grace). */
+  graceMs?: number;
+}
+
+export interface StorageDecision {
+  storable: boolean;
+  reason?: NoStoreReason;
+  /** Freshness lifetime in ms (RFC 9111 §4.2.1), after the behavior's clamps. */
+  lifetimeMs: number;
+  /** Corrected initial age in seconds (RFC 9111 §4.2.3). */
+  initialAge: number;
+  /** Windows after expiry in which stale may be served (RFC 5861). */
+  staleWhileRevalidateMs: number;
+  staleIfErrorMs: number;
+  /** No stale serving at all (must-revalidate, proxy-revalidate; RFC 9111 §4.2.4). */
+  mustRevalidate: boolean;
+  /** Every use needs validation first (no-cache; RFC 9111 §5.2.2.4). */
+  noCache: boolean;
+  /** Header fields that must not be stored (qualified no-cache / private). */
+  stripFields: string[];
+}
+
+/** The directives that govern this cache: the first targeted field present wins (RFC 9213 §2.2). */
+export function edgeDirectives(headers: HeaderMap, cdnId?: string): { directives: Directives; targeted: boolean } {
+  if (cdnId) {
+    const own = headers[`${cdnId.toLowerCase()}-cache-control`];
+    if (own !== undefined) {
+      const d = parseDirectives(own);
+      if (d.size > 0) return { directives: d, targeted: true };
+    }
+  }
+  const cdn = headers['cdn-cache-control'];
+  if (cdn !== undefined) {
+    const d = parseDirectives(cdn);
+    if (d.size > 0) return { directives: d, targeted: true };
+  }
+  const surrogate = headers['surrogate-control'];
+  if (surrogate !== undefined) {
+    const d = parseSurrogateControl(surrogate);
+    if (d.size > 0) return { directives: d, targeted: true };
+  }
+  return { directives: parseDirectives(headers['cache-control']), targeted: false };
+}
+
+/** HTTP-date → epoch ms (RFC 9110 §5.6.7); NaN when it does not parse. */
+export function parseHttpDate(value: string | string[] | undefined): number {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) return NaN;
+  return Date.parse(v);
+}
+
+/**
+ * Corrected initial age in seconds (RFC 9111 §4.2.3):
+ *   apparent_age = max(0, response_time - date_value)
+ *   corrected_age_value = age_value + response_delay
+ *   corrected_initial_age = max(apparent_age, corrected_age_value)
+ */
+export function correctedInitialAge(headers: HeaderMap, requestTime: number, responseTime: number): number {
+  const date = parseHttpDate(headers['date']);
+  const apparent = Number.isNaN(date) ? 0 : Math.max(0, (responseTime - date) / 1000);
+  const ageHeader = Array.isArray(headers['age']) ? headers['age'][0] : headers['age'];
+  const ageValue = ageHeader !== undefined && /^\d+$/.test(ageHeader.trim()) ? Number(ageHeader) : 0;
+  const responseDelay = Math.max(0, (responseTime - requestTime) / 1000);
+  return Math.max(apparent, ageValue + responseDelay);
+}
+
+function secondsToMs(v: number | undefined | 'invalid'): number | undefined {
+  if (v === undefined) return undefined;
+  return v === 'invalid' ? 0 : v * 1000;
+}
+
+/** Field names listed in a qualified directive (`no-cache="set-cookie, x-foo"`). */
+function listedFields(v: string | true | undefined): string[] {
+  if (typeof v !== 'string') return [];
+  return v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+}
+
+export interface StorageInput {
+  method: string;
+  status: number;
+  requestHeaders: HeaderMap;
+  responseHeaders: HeaderMap;
+  requestTime: number;
+  responseTime: number;
+  ttl?: TtlRules;
+  options?: PolicyOptions;
+}
+
+/** May this response be stored, and with what freshness (RFC 9111 §3, §4.2)? */
+export function decideStorage(input: StorageInput): StorageDecision {
+  const { status, requestHeaders: req, responseHeaders: res, ttl = {}, options = {} } = input;
+  const initialAge = correctedInitialAge(res, input.requestTime, input.responseTime);
+  const out: StorageDecision = {
+    storable: false,
+    lifetimeMs: 0,
+    initialAge,
+    staleWhileRevalidateMs: 0,
+    staleIfErrorMs: 0,
+    mustRevalidate: false,
+    noCache: false,
+    stripFields: [],
+  };
+  const refuse = (reason: NoStoreReason): StorageDecision => ({ ...out, reason });
+
+  // §3: the request method is understood and cacheable. HEAD misses are fetched as GET upstream.
+  if (input.method !== 'GET') return refuse('method');
+  // §3: a final status; partial content and 304s are never stored as objects here.
+  if (status < 200 || status === 206 || status === 304) return refuse('status');
+
+  const reqCc = parseDirectives(req['cache-control']);
+  // §5.2.1.5: no-store in the request forbids storing the response to it.
+  if (reqCc.has('no-store')) return refuse('request-no-store');
+
+  const { directives: cc, targeted } = edgeDirectives(res, options.cdnId);
+
+  // §5.2.2.3: must-understand lets a cache that knows the status ignore no-store; others must not store.
+  if (cc.has('must-understand')) {
+    if (!UNDERSTOOD_STATUSES.has(status)) return refuse('must-understand');
+  } else if (cc.has('no-store')) {
+    return refuse('no-store');
+  }
+  // §5.2.2.7: a shared cache must not store a private response; a qualified one only loses fields.
+  const priv = cc.get('private');
+  if (priv === true) return refuse('private');
+  out.stripFields.push(...listedFields(priv));
+
+  // §3.5: a request with Authorization is stored only when the response explicitly allows it.
+  if (req['authorization'] !== undefined && !cc.has('must-revalidate') && !cc.has('public') && !cc.has('s-maxage')) {
+    return refuse('authorization');
+  }
+  // §4.1: "Vary: *" never matches a later request, so storing it is pointless.
+  const vary = res['vary'];
+  if (vary !== undefined && (Array.isArray(vary) ? vary.join(',') : vary).split(',').some((v) => v.trim() === '*')) {
+    return refuse('vary-star');
+  }
+
+  // §5.2.2.4: no-cache means store but validate on every use; qualified, only the listed fields.
+  const noCache = cc.get('no-cache');
+  if (noCache === true) out.noCache = true;
+  else out.stripFields.push(...listedFields(noCache));
+
+  // A response that sets a cookie belongs to one client: sharing it would leak a session (Varnish's
+  // builtin rule). `no-cache="set-cookie"` (stripped above) makes it storable without the cookie.
+  if (res['set-cookie'] !== undefined && !out.stripFields.includes('set-cookie')) return refuse('set-cookie');
+
+  // §4.2.1: freshness lifetime — s-maxage, then max-age, then Expires − Date.
+  let explicit = secondsToMs(deltaSeconds(cc, 's-maxage')) ?? secondsToMs(deltaSeconds(cc, 'max-age'));
+  if (explicit === undefined && !targeted && res['expires'] !== undefined) {
+    const expires = parseHttpDate(res['expires']);
+    const date = parseHttpDate(res['date']);
+    // An invalid Expires (e.g. "0") means "already expired" (§5.3).
+    explicit = Number.isNaN(expires) ? 0 : Math.max(0, expires - (Number.isNaN(date) ? input.responseTime : date));
+  }
+
+  let lifetime: number | undefined;
+  if (ttl.force !== undefined) {
+    lifetime = ttl.force;
+    out.noCache = false;
+  } else if (explicit !== undefined) {
+    lifetime = ttl.min !== undefined && !out.noCache ? Math.max(explicit, ttl.min) : explicit;
+  } else if (HEURISTIC_STATUSES.has(status) || cc.has('public')) {
+    // §4.2.2: heuristic freshness only without explicit expiry, for heuristically cacheable
+    // statuses (or `public`). The behavior's default TTL takes its place when set.
+    if (ttl.default !== undefined) lifetime = ttl.default;
+    else {
+      const lastModified = parseHttpDate(res['last-modified']);
+      const date = parseHttpDate(res['date']);
+      const base = Number.isNaN(date) ? input.responseTime : date;
+      if (!Number.isNaN(lastModified) && lastModified < base) {
+        lifetime = Math.min((base - lastModified) / 10, options.heuristicMaxMs ?? 86_400_000);
+      }
+    }
+  }
+  if (lifetime !== undefined && ttl.max !== undefined && ttl.force === undefined) lifetime = Math.min(lifetime, ttl.max);
+
+  const hasValidator = res['etag'] !== undefined || res['last-modified'] !== undefined;
+  if (lifetime === undefined || (lifetime <= initialAge * 1000 && !hasValidator)) {
+    // Nothing says how long it stays fresh and nothing lets us revalidate it: storing is useless.
+    if (!(out.noCache && hasValidator)) return refuse('no-freshness');
+    lifetime = 0;
+  }
+  if (out.noCache && !hasValidator) return refuse('no-freshness');
+
+  out.storable = true;
+  out.lifetimeMs = lifetime;
+
+  // §4.2.4 and §5.2.2.2/§5.2.2.8: must-revalidate and proxy-revalidate forbid serving stale. s-maxage
+  // implies proxy-revalidate (§5.2.2.10), but an explicit stale-while-revalidate or stale-if-error
+  // beside it is the origin's own permission and is honoured (as every major CDN does).
+  const swr = deltaSeconds(cc, 'stale-while-revalidate');
+  const sie = deltaSeconds(cc, 'stale-if-error');
+  out.mustRevalidate = cc.has('must-revalidate') || cc.has('proxy-revalidate') || (cc.has('s-maxage') && swr === undefined && sie === undefined);
+  if (!out.mustRevalidate && ttl.force === undefined) {
+    out.staleWhileRevalidateMs = typeof swr === 'number' ? swr * 1000 : 0;
+    out.staleIfErrorMs = Math.max(typeof sie === 'number' ? sie * 1000 : 0, options.graceMs ?? 0);
+  } else if (ttl.force !== undefined) {
+    out.mustRevalidate = false;
+    out.staleIfErrorMs = options.graceMs ?? 0;
+  }
+  return out;
+}
+
+/** Request directives (RFC 9111 §5.2.1); `undefined` when the request has none (the fast path). */
+export interface RequestDirectives {
+  noCache: boolean;
+  noStore: boolean;
+  maxAge?: number;
+  /** Seconds of staleness the client accepts; Infinity for a bare `max-stale`. */
+  maxStale?: number;
+  minFresh?: number;
+  onlyIfCached: boolean;
+}
+
+export function requestDirectives(headers: HeaderMap): RequestDirectives | undefined {
+  const cc = headers['cache-control'];
+  if (cc === undefined) {
+    // RFC 7234 §5.4 (kept by RFC 9111 §5.4 for HTTP/1.0 clients): without Cache-Control,
+    // `Pragma: no-cache` in a request means the same as `Cache-Control: no-cache`.
+    const pragma = headers['pragma'];
+    if (pragma !== undefined && /(^|,)\s*no-cache\s*(,|$)/i.test(Array.isArray(pragma) ? pragma.join(',') : pragma)) {
+      return { noCache: true, noStore: false, onlyIfCached: false };
+    }
+    return undefined;
+  }
+  const d = parseDirectives(cc);
+  if (d.size === 0) return undefined;
+  const num = (name: string): number | undefined => {
+    const v = deltaSeconds(d, name);
+    return v === 'invalid' ? undefined : v;
+  };
+  const maxStaleRaw = d.get('max-stale');
+  return {
+    noCache: d.has('no-cache'),
+    noStore: d.has('no-store'),
+    maxAge: num('max-age'),
+    maxStale: maxStaleRaw === true ? Infinity : num('max-stale'),
+    minFresh: num('min-fresh'),
+    onlyIfCached: d.has('only-if-cached'),
+  };
+}
+
+/** What the cache stores about freshness, in absolute times (epoch ms) so a hit is cheap. */
+export interface FreshnessMeta {
+  responseTime: number;
+  initialAge: number;
+  lifetimeMs: number;
+  freshUntil: number;
+  staleWhileRevalidateMs: number;
+  staleIfErrorMs: number;
+  mustRevalidate: boolean;
+  noCache: boolean;
+}
+
+export function freshnessMeta(d: StorageDecision, responseTime: number): FreshnessMeta {
+  return {
+    responseTime,
+    initialAge: d.initialAge,
+    lifetimeMs: d.lifetimeMs,
+    freshUntil: responseTime + d.lifetimeMs - d.initialAge * 1000,
+    staleWhileRevalidateMs: d.staleWhileRevalidateMs,
+    staleIfErrorMs: d.staleIfErrorMs,
+    mustRevalidate: d.mustRevalidate,
+    noCache: d.noCache,
+  };
+}
+
+/** current_age = corrected_initial_age + resident_time (RFC 9111 §4.2.3), in seconds. */
+export function currentAge(m: FreshnessMeta, now: number): number {
+  return m.initialAge + Math.max(0, now - m.responseTime) / 1000;
+}
+
+/**
+ * Can a stored response answer this request?
+ * - `fresh`: serve it.
+ * - `stale-while-revalidate`: serve it now, refresh in the background (RFC 5861 §3).
+ * - `revalidate`: ask the origin first (conditionally when validators exist); if that fails, a
+ *   response still inside its stale-if-error window may be served (RFC 5861 §4).
+ */
+export type Usability = 'fresh' | 'stale-while-revalidate' | 'revalidate';
+
+export function usability(m: FreshnessMeta, now: number, req?: RequestDirectives): Usability {
+  if (req === undefined) {
+    if (m.noCache) return 'revalidate';
+    if (now < m.freshUntil) return 'fresh';
+    if (!m.mustRevalidate && now < m.freshUntil + m.staleWhileRevalidateMs) return 'stale-while-revalidate';
+    return 'revalidate';
+  }
+  // §5.2.1.4 and §5.2.2.4: no-cache on either side requires validation.
+  if (req.noCache || m.noCache) return 'revalidate';
+  const age = currentAge(m, now);
+  const lifetime = m.lifetimeMs / 1000;
+  // §5.2.1.1: the client will not accept a response older than max-age.
+  if (req.maxAge !== undefined && age > req.maxAge) return 'revalidate';
+  // §5.2.1.3: the client wants it to stay fresh for at least min-fresh more seconds.
+  if (req.minFresh !== undefined && lifetime - age < req.minFresh) return 'revalidate';
+  if (age < lifetime) return 'fresh';
+  if (m.mustRevalidate) return 'revalidate';
+  // §5.2.1.2: the client accepts a response stale by up to max-stale seconds.
+  if (req.maxStale !== undefined && age - lifetime <= req.maxStale) return 'fresh';
+  if (now < m.freshUntil + m.staleWhileRevalidateMs) return 'stale-while-revalidate';
+  return 'revalidate';
+}
+
+/** May a stale object be served because the origin failed (RFC 5861 §4 and the operator's grace)? */
+export function canServeStaleOnError(m: FreshnessMeta, now: number): boolean {
+  return !m.mustRevalidate && !m.noCache && now < m.freshUntil + m.staleIfErrorMs;
+}

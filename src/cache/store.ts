@@ -1,0 +1,70 @@
+// The storage contract every cache tier implements (memory, disk, and the tiered pair). It is kept
+// small on purpose, like undici's cache-store interface: get, put (a writer that commits only when
+// the body is complete), update metadata, delete, list. One contract test suite runs against each
+// implementation (test/cache-store-contract.ts).
+import type { Readable } from 'node:stream';
+import type { FreshnessMeta } from './policy.js';
+
+/** Everything about a stored response except its body. Serialisable as JSON (the disk tier does). */
+export interface CacheMeta extends FreshnessMeta {
+  /** The full cache key (primary key plus the variant's secondary key, if any). */
+  key: string;
+  /** Primary key (scheme, host, path, kept query) shared by every variant of the URL. */
+  primary: string;
+  host: string;
+  path: string;
+  status: number;
+  /** Response headers as a flat [name, value, name, value, …] list, ready for writeHead. */
+  headers: string[];
+  /** Body length in bytes. */
+  size: number;
+  /** Request header names the response varies on (lower case), empty when it does not vary. */
+  vary: string[];
+  /** Surrogate keys / cache tags, for purges. */
+  tags: string[];
+  etag?: string;
+  lastModified?: string;
+  /** The origin member that produced it (X-Served-By-Origin). */
+  member?: string;
+  /** When it was stored (epoch ms), for purge-by-time and bans. */
+  storedAt: number;
+}
+
+export interface StoredObject {
+  meta: CacheMeta;
+  /** The body, when the tier holds it in memory. */
+  body?: Buffer;
+  /** Streams the body (or the inclusive byte range start..end) from the tier that holds it. */
+  open?(start?: number, end?: number): Readable;
+}
+
+/** Receives a body as it streams in; nothing becomes visible until `commit()` succeeds. */
+export interface ObjectWriter {
+  /** Resolves when the chunk may be followed by another (backpressure for disk tiers). */
+  write(chunk: Buffer): void | Promise<void>;
+  /** Makes the object visible; resolves false when the store refused it (for example too large). */
+  commit(): Promise<boolean>;
+  /** Drops everything written so far. */
+  abort(): void;
+}
+
+export interface StoreStats {
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+}
+
+export interface CacheStore {
+  readonly name: string;
+  /** Synchronous for memory tiers, so a memory hit never waits on the event loop. */
+  get(key: string): StoredObject | undefined | Promise<StoredObject | undefined>;
+  /** A writer for a new object, or undefined when the store will not take it (too large). */
+  put(meta: CacheMeta): ObjectWriter | undefined;
+  /** Replaces metadata (after a 304 revalidation, a soft purge) and keeps the body. */
+  updateMeta(meta: CacheMeta): void | Promise<void>;
+  delete(key: string): boolean | Promise<boolean>;
+  /** Every stored object's metadata (for purges by prefix, host or tag, and the admin API). */
+  entries(): AsyncIterable<CacheMeta> | Iterable<CacheMeta>;
+  stats(): StoreStats;
+  close(): Promise<void>;
+}

@@ -1,0 +1,45 @@
+// `blotcdn demo` (what `npm start` runs): the bundled demo blog as the origin, the edge in front of
+// it, and one line per request on each side so a newcomer sees misses become hits.
+import { startDemoOrigin } from '../demo/origin-server.js';
+import { validateConfig } from '../config/load.js';
+import type { EdgeConfig } from '../config/schema.js';
+import type { Edge } from '../edge.js';
+import { formatCacheStatus } from '../http/cache-status.js';
+
+export async function runDemo(listen: string, runEdge: (config: EdgeConfig, onStarted?: (edge: Edge) => void) => Promise<void>): Promise<void> {
+  const origin = await startDemoOrigin({
+    onRequest: (method, path, status) => console.log(`  origin ← ${method} ${path} ${status}`),
+  });
+  const config = validateConfig(
+    {
+      listen: { http: listen },
+      originGroups: { blog: { members: [{ name: 'demo-blog', url: origin.url }] } },
+      sites: [
+        {
+          name: 'demo',
+          hosts: ['*'],
+          originGroup: 'blog',
+          behaviors: [{ path: '/assets/*', ttl: { min: '1y' } }, { path: '*', ttl: { default: '1m' } }],
+        },
+      ],
+    },
+    '(demo)',
+  );
+  await runEdge(config, (edge) => {
+    edge.runtime.accessLog = (ctx) => {
+      const ms = (performance.now() - ctx.started).toFixed(1);
+      console.log(`  edge   ${ctx.method} ${ctx.path}${ctx.query} ${ctx.status} ${formatCacheStatus('', ctx.cacheStatus).replace(/^; /, '')} ${ms} ms`);
+    };
+    const a = edge.httpAddresses[0]!;
+    console.log(
+      [
+        '',
+        'blotcdn demo: a small blog (the origin) with the edge in front of it.',
+        `  origin: ${origin.url}  (answers after 150 ms; each request it gets is printed as "origin ←")`,
+        `  edge:   http://${a.address}:${a.port}  ← open this, then reload: the first load is a miss, the next ones hits`,
+        `  try:    curl -sI http://${a.address}:${a.port}/ | grep -i cache-status   (twice)`,
+        '',
+      ].join('\n'),
+    );
+  });
+}

@@ -1,0 +1,202 @@
+// The config file's shape, validated with zod: unknown keys are refused (a typo must not silently
+// fall back to a default), durations and sizes are parsed here, and cross-references (a site naming
+// an origin group that does not exist) are checked with the path of the offending field.
+import { z } from 'zod';
+import { parseDuration, parseSize } from './units.js';
+
+const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const out = parseDuration(value);
+  if (out === undefined) {
+    ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(value)} (try "30s", "10m", "1y" or seconds)` });
+    return z.NEVER;
+  }
+  return out;
+});
+
+const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const out = parseSize(value);
+  if (out === undefined) {
+    ctx.addIssue({ code: 'custom', message: `not a size: ${JSON.stringify(value)} (try "256MiB" or bytes)` });
+    return z.NEVER;
+  }
+  return out;
+});
+
+/** "host:port", "[::1]:port" or ":port" (loopback); port 0 picks a free port. */
+export const listenAddress = z.string().transform((value, ctx) => {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `not a listen address: ${JSON.stringify(value)} (expected host:port)` });
+    return z.NEVER;
+  }
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+});
+export type ListenAddress = z.output<typeof listenAddress>;
+
+const oneOrMany = <T extends z.ZodType>(item: T) =>
+  z.union([item, z.array(item)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
+
+const statusCode = z.number().int().min(100).max(599);
+
+const originMember = z.strictObject({
+  name: z.string().min(1).optional(),
+  url: z.string().transform((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `not a URL: ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      ctx.addIssue({ code: 'custom', message: `unsupported origin scheme ${url.protocol} (http: or https:)` });
+      return z.NEVER;
+    }
+    return url;
+  }),
+  /** `keep` forwards the client's Host; any other value is sent as the Host. */
+  host: z.string().min(1).default('keep'),
+  /** Prefix prepended to every path sent to this member (CloudFront's "origin path"). */
+  pathPrefix: z.string().regex(/^(\/[^?#]*)?$/, 'must start with / and hold no query').default(''),
+  connectTimeout: duration.default(5_000),
+  headersTimeout: duration.default(30_000),
+  bodyTimeout: duration.default(30_000),
+  connections: z.number().int().min(1).max(4096).default(128),
+  /** Trust the origin's certificate even when it does not verify (test and internal origins only). */
+  insecure: z.boolean().default(false),
+});
+export type OriginMemberConfig = z.output<typeof originMember>;
+
+const breaker = z.strictObject({
+  /** Consecutive failures that open the breaker. */
+  failures: z.number().int().min(1).default(3),
+  /** How long an open member is skipped before a probe may close it again. */
+  cooldown: duration.default(5_000),
+  /** Path probed (GET) in the background while open; any answer below 500 closes the breaker. */
+  probePath: z.string().startsWith('/').default('/'),
+});
+
+const originGroup = z.strictObject({
+  members: z.array(originMember).min(1, 'an origin group needs at least one member'),
+  /** Statuses that make the group try its next member (an S3 bucket answers 403 for a missing key). */
+  failoverOn: z.array(statusCode).default([500, 502, 503, 504]),
+  breaker: breaker.prefault({}),
+});
+export type OriginGroupConfig = z.output<typeof originGroup>;
+
+const ttl = z
+  .strictObject({
+    /** Lower bound on an explicit freshness lifetime (never overrides no-store or private). */
+    min: duration.optional(),
+    /** Lifetime used when the origin gives none (instead of heuristic freshness). */
+    default: duration.optional(),
+    /** Upper bound on any freshness lifetime. */
+    max: duration.optional(),
+  })
+  .refine((t) => t.min === undefined || t.max === undefined || t.min <= t.max, {
+    message: 'min must not be greater than max',
+  });
+export type TtlBounds = z.output<typeof ttl>;
+
+const queryRule = z.union([
+  z.enum(['all', 'none']),
+  z.strictObject({ allow: z.array(z.string().min(1)).min(1) }),
+]);
+export type QueryRule = z.output<typeof queryRule>;
+
+const behavior = z.strictObject({
+  /** Path pattern: `*` matches any run of characters (slashes included), `?` one character. */
+  path: z.string().min(1).refine((p) => p.startsWith('/') || p.startsWith('*'), 'must start with / or *'),
+  originGroup: z.string().min(1).optional(),
+  ttl: ttl.prefault({}),
+  query: queryRule.default('all'),
+  /** Never cache: every request goes to the origin (`Cache-Status: fwd=bypass`). */
+  bypass: z.boolean().default(false),
+});
+export type BehaviorConfig = z.output<typeof behavior>;
+
+const hostPattern = z
+  .string()
+  .transform((h) => h.trim().toLowerCase())
+  .refine((h) => h === '*' || /^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$/.test(h) || /^\d+\.\d+\.\d+\.\d+$/.test(h), {
+    message: 'not a host name or wildcard (examples: "blot.im", "*.blot.im", "*")',
+  });
+
+const site = z.strictObject({
+  name: z.string().min(1).optional(),
+  /** Exact names, `*.example.com` wildcards, or `*` for any host (each host keyed apart). */
+  hosts: z.array(hostPattern).min(1),
+  originGroup: z.string().min(1),
+  behaviors: z.array(behavior).default([]),
+});
+export type SiteConfig = z.output<typeof site>;
+
+export const configSchema = z
+  .strictObject({
+    node: z
+      .strictObject({
+        /** Names this node in CDN-Loop and Via; must differ between tiers. */
+        id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').optional(),
+      })
+      .prefault({}),
+    listen: z.strictObject({
+      http: oneOrMany(listenAddress).default([]),
+    }),
+    cache: z
+      .strictObject({
+        memory: z
+          .strictObject({
+            maxSize: size.default(256 * 1024 * 1024),
+            maxObjectSize: size.default(16 * 1024 * 1024),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    proxy: z
+      .strictObject({
+        /** How many times a request may pass through blotcdn nodes before it is refused as a loop. */
+        maxHops: z.number().int().min(1).max(16).default(4),
+        /** Identifier used in CDN-Loop (RFC 8586) and Cache-Status (RFC 9211). */
+        cdnId: z.string().regex(/^[A-Za-z0-9._-]+$/).default('blotcdn'),
+        /** Add the member that answered as `X-Served-By-Origin`. */
+        servedByHeader: z.boolean().default(true),
+      })
+      .prefault({}),
+    originGroups: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'group names: letters, digits, ".", "_" and "-"'), originGroup),
+    sites: z.array(site).min(1, 'at least one site is needed'),
+  })
+  .superRefine((cfg, ctx) => {
+    const groups = new Set(Object.keys(cfg.originGroups));
+    const seenHosts = new Map<string, number>();
+    cfg.sites.forEach((s, i) => {
+      if (!groups.has(s.originGroup)) {
+        ctx.addIssue({ code: 'custom', path: ['sites', i, 'originGroup'], message: `unknown origin group ${JSON.stringify(s.originGroup)}` });
+      }
+      s.behaviors.forEach((b, j) => {
+        if (b.originGroup !== undefined && !groups.has(b.originGroup)) {
+          ctx.addIssue({ code: 'custom', path: ['sites', i, 'behaviors', j, 'originGroup'], message: `unknown origin group ${JSON.stringify(b.originGroup)}` });
+        }
+      });
+      s.hosts.forEach((h, j) => {
+        const other = seenHosts.get(h);
+        if (other !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['sites', i, 'hosts', j], message: `host ${JSON.stringify(h)} is already served by sites[${other}]` });
+        }
+        seenHosts.set(h, i);
+      });
+    });
+    for (const [name, g] of Object.entries(cfg.originGroups)) {
+      const names = new Set<string>();
+      g.members.forEach((m, j) => {
+        const memberName = m.name ?? m.url.host;
+        if (names.has(memberName)) {
+          ctx.addIssue({ code: 'custom', path: ['originGroups', name, 'members', j, 'name'], message: `duplicate member name ${JSON.stringify(memberName)}; give each member a name` });
+        }
+        names.add(memberName);
+      });
+    }
+  });
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type EdgeConfig = z.output<typeof configSchema>;

@@ -1,0 +1,93 @@
+// The composition root: builds every part from a validated config, starts them in order (cache,
+// origins, listeners) and stops them in reverse. Nothing else in the code base constructs parts;
+// tests and the CLI go through here, so what they run is what production runs.
+import { hostname } from 'node:os';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { EdgeConfig } from './config/schema.js';
+import { EdgeCache } from './cache/edge-cache.js';
+import { MemoryStore } from './cache/memory-store.js';
+import type { CacheStore } from './cache/store.js';
+import { buildOriginGroups } from './origins/build.js';
+import type { OriginGroup } from './origins/origin-group.js';
+import { EdgeStats } from './observe/stats.js';
+import { RequestContext, type EdgeRuntime } from './pipeline/context.js';
+import { handleRequest } from './pipeline/pipeline.js';
+import { HttpListener } from './server/http-listener.js';
+import { buildSite, SiteTable } from './sites/site-table.js';
+
+export interface EdgeOptions {
+  /** Access log sink (one call per request); none by default. */
+  accessLog?: EdgeRuntime['accessLog'];
+}
+
+export class Edge {
+  readonly runtime: EdgeRuntime;
+  readonly origins: Map<string, OriginGroup>;
+  readonly store: CacheStore;
+  private readonly http: HttpListener[];
+  private started = false;
+
+  constructor(
+    readonly config: EdgeConfig,
+    options: EdgeOptions = {},
+  ) {
+    this.origins = buildOriginGroups(config);
+    const group = (name: string) => this.origins.get(name)!;
+    const sites = config.sites.map((s, i) =>
+      buildSite(
+        s.name ?? `site${i}`,
+        s.hosts,
+        group(s.originGroup),
+        s.behaviors.map((b) => ({ path: b.path, origin: group(b.originGroup ?? s.originGroup), ttl: b.ttl, query: b.query, bypass: b.bypass })),
+      ),
+    );
+    this.store = new MemoryStore({ maxBytes: config.cache.memory.maxSize, maxObjectBytes: config.cache.memory.maxObjectSize });
+    const nodeId = config.node.id ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-');
+    const cdnId = config.proxy.cdnId;
+    this.runtime = {
+      sites: new SiteTable(sites),
+      cache: new EdgeCache(this.store),
+      stats: new EdgeStats(),
+      nodeId,
+      cdnId,
+      maxHops: config.proxy.maxHops,
+      via: `1.1 ${nodeId}`,
+      cdnLoopEntry: `${cdnId}; node=${nodeId}`,
+      servedByHeader: config.proxy.servedByHeader,
+      policy: { cdnId },
+      accessLog: options.accessLog,
+    };
+    this.http = config.listen.http.map((address) => new HttpListener(address, this.handleHttp));
+  }
+
+  /** The request handler for plain-HTTP listeners (also usable with any http.Server). */
+  readonly handleHttp = (req: IncomingMessage, res: ServerResponse): void => {
+    handleRequest(new RequestContext(req, res, this.runtime, 'http'));
+  };
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    await this.runtime.cache.loadIndex();
+    try {
+      for (const listener of this.http) await listener.listen();
+    } catch (err) {
+      await this.stop(0);
+      throw err;
+    }
+    this.started = true;
+  }
+
+  /** Bound addresses of the plain-HTTP listeners (port 0 in the config becomes the real port). */
+  get httpAddresses(): AddressInfo[] {
+    return this.http.map((l) => l.addressInfo).filter((a): a is AddressInfo => a !== undefined);
+  }
+
+  /** Stops listeners (in-flight requests get `graceMs`), then origins and the cache. */
+  async stop(graceMs = 10_000): Promise<void> {
+    await Promise.all(this.http.map((l) => l.close(graceMs)));
+    await Promise.all([...this.origins.values()].map((g) => g.close()));
+    await this.store.close();
+    this.started = false;
+  }
+}

@@ -1,0 +1,92 @@
+// One catalogue of everything the edge can refuse or fail with: a code, who caused it, the status a
+// client sees and a plain sentence. The `synth` step turns an EdgeError into a response; logs and
+// metrics use the same code, so an operator can grep one word across all three.
+
+export type ErrorSource = 'client' | 'origin' | 'internal';
+
+interface ErrorSpec {
+  status: number;
+  source: ErrorSource;
+  message: string;
+}
+
+export const ERRORS = {
+  bad_request: { status: 400, source: 'client', message: 'The request is malformed.' },
+  unknown_host: {
+    status: 421,
+    source: 'client',
+    message: 'This edge does not serve the requested host.',
+  },
+  missing_host: { status: 400, source: 'client', message: 'The request has no Host.' },
+  method_not_allowed: {
+    status: 405,
+    source: 'client',
+    message: 'This method is not allowed here.',
+  },
+  loop_detected: {
+    status: 508,
+    source: 'client',
+    message: 'The request has already passed through this edge (CDN-Loop).',
+  },
+  not_cached: {
+    status: 504,
+    source: 'client',
+    message: 'The response is not in the cache (only-if-cached).',
+  },
+  origin_connect: {
+    status: 502,
+    source: 'origin',
+    message: 'The origin could not be reached.',
+  },
+  origin_timeout: {
+    status: 504,
+    source: 'origin',
+    message: 'The origin did not answer in time.',
+  },
+  origin_protocol: {
+    status: 502,
+    source: 'origin',
+    message: 'The origin sent an invalid response.',
+  },
+  origin_unavailable: {
+    status: 503,
+    source: 'origin',
+    message: 'Every origin of this site is marked down; try again shortly.',
+  },
+  origin_body: {
+    status: 502,
+    source: 'origin',
+    message: 'The origin closed the connection before the response was complete.',
+  },
+  internal: { status: 500, source: 'internal', message: 'The edge failed to handle the request.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class EdgeError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly source: ErrorSource;
+  /** Headers the synthetic response must carry (for example `Retry-After`). */
+  readonly headers: Record<string, string>;
+
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    options?: { cause?: unknown; headers?: Record<string, string> },
+  ) {
+    const spec = ERRORS[code];
+    super(detail ? `${spec.message} ${detail}` : spec.message, { cause: options?.cause });
+    this.name = 'EdgeError';
+    this.code = code;
+    this.status = spec.status;
+    this.source = spec.source;
+    this.headers = options?.headers ?? {};
+  }
+}
+
+/** Any thrown value as an EdgeError; unknown failures become `internal`. */
+export function toEdgeError(err: unknown): EdgeError {
+  if (err instanceof EdgeError) return err;
+  return new EdgeError('internal', undefined, { cause: err });
+}

@@ -1,0 +1,39 @@
+// What every origin is to the edge: something that answers a request with a status, headers and a
+// streamed body. HTTP servers, S3 buckets, folders on disk and whole origin groups all fit behind
+// this one interface, so the fetch step never needs to know which it is talking to.
+import type { Readable } from 'node:stream';
+import type { HeaderMap } from '../http/headers.js';
+
+export interface OriginRequest {
+  method: string;
+  /** Path and query, as they go to the origin (before a member's own path prefix). */
+  path: string;
+  /** End-to-end request headers, `host` included (members may replace it). */
+  headers: HeaderMap;
+  /** Request body, streamed through for methods that carry one. */
+  body?: Readable | null;
+}
+
+export interface OriginAttempt {
+  member: string;
+  /** `ok`, a status that triggered failover, or the error code that made the member fail. */
+  outcome: string;
+  ms: number;
+}
+
+export interface OriginResponse {
+  status: number;
+  /** Lower-case names, as received (hop-by-hop fields are removed later, by the edge). */
+  headers: HeaderMap;
+  body: Readable;
+  /** The member that produced this response. */
+  member: string;
+  /** Every member tried for this request, in order (just one without a group). */
+  attempts: OriginAttempt[];
+}
+
+export interface Origin {
+  readonly name: string;
+  fetch(req: OriginRequest, signal?: AbortSignal): Promise<OriginResponse>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,93 @@
+// Per-request state passed from step to step, and the shared services the steps use. Outcomes are
+// data (cache status parts, reasons, attempts, timings) so the deliver step, the access log and
+// the metrics all report the same words.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { EdgeCache } from '../cache/edge-cache.js';
+import type { Flight } from '../cache/flight.js';
+import type { PolicyOptions, RequestDirectives } from '../cache/policy.js';
+import type { StoredObject } from '../cache/store.js';
+import type { EdgeError } from '../errors.js';
+import type { CacheStatus } from '../http/cache-status.js';
+import type { OriginAttempt, OriginResponse } from '../origins/origin.js';
+import type { Behavior, Site, SiteTable } from '../sites/site-table.js';
+import type { EdgeStats } from '../observe/stats.js';
+
+export type EdgeRequest = IncomingMessage | Http2ServerRequest;
+export type EdgeResponse = ServerResponse | Http2ServerResponse;
+
+/** How the request was answered, in one word (logs, metrics, the dashboard). */
+export type Outcome = 'hit' | 'stale' | 'revalidated' | 'miss' | 'pass' | 'synth' | 'error';
+
+/** Services every step may use; built once by Edge. */
+export interface EdgeRuntime {
+  sites: SiteTable;
+  cache: EdgeCache;
+  stats: EdgeStats;
+  nodeId: string;
+  /** RFC 9211 cache identifier and RFC 8586 cdn-id. */
+  cdnId: string;
+  maxHops: number;
+  /** `1.1 <nodeId>` for Via. */
+  via: string;
+  /** `<cdnId>; node=<nodeId>` for CDN-Loop. */
+  cdnLoopEntry: string;
+  servedByHeader: boolean;
+  policy: PolicyOptions;
+  /** Access log sink; called exactly once per request. */
+  accessLog?: (ctx: RequestContext) => void;
+}
+
+export class RequestContext {
+  readonly started = performance.now();
+  readonly startedAt = Date.now();
+  method: string;
+  scheme: 'http' | 'https';
+  /** The Host / :authority as the client sent it. */
+  authority = '';
+  /** Normalised host name (lower case, no port). */
+  host = '';
+  path = '/';
+  /** Query string as kept by the behavior (`?a=1` or empty). */
+  query = '';
+  site: Site | undefined;
+  behavior: Behavior | undefined;
+  /** Primary cache key and the full (variant) key looked up. */
+  primary = '';
+  key = '';
+  reqDirectives: RequestDirectives | undefined;
+  /** Skip coalescing for this request (hit-for-miss). */
+  noCoalesce = false;
+  /** Lookups restarted (a variant mismatch after joining a flight); bounded to avoid loops. */
+  restarts = 0;
+
+  outcome: Outcome = 'miss';
+  cacheStatus: CacheStatus = {};
+  object: StoredObject | undefined;
+  flight: Flight | undefined;
+  originRes: OriginResponse | undefined;
+  attempts: OriginAttempt[] | undefined;
+  member: string | undefined;
+  error: EdgeError | undefined;
+
+  /** Status sent to the client and body bytes written. */
+  status = 0;
+  bytes = 0;
+  /** Milliseconds from the start of the request to the origin's response head. */
+  originMs: number | undefined;
+  logged = false;
+
+  constructor(
+    readonly req: EdgeRequest,
+    readonly res: EdgeResponse | undefined,
+    readonly edge: EdgeRuntime,
+    scheme: 'http' | 'https',
+  ) {
+    this.method = req.method ?? 'GET';
+    this.scheme = scheme;
+  }
+
+  get clientIp(): string {
+    return this.req.socket?.remoteAddress ?? '';
+  }
+}

@@ -1,0 +1,243 @@
+// deliver: write the response — from a stored object (a hit: headers ready, body in memory or
+// streamed from disk), from a flight (a miss: bytes as they arrive from the origin), or straight
+// from the origin (a pass). The edge answers conditionals (304/412) and ranges (206/416) itself
+// from what it holds, and adds Age and Cache-Status.
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { currentAge } from '../cache/policy.js';
+import type { StoredObject } from '../cache/store.js';
+import { formatCacheStatus } from '../http/cache-status.js';
+import { evaluateConditionals, NOT_MODIFIED_FIELDS } from '../http/conditional.js';
+import { ifRangeAllows, parseRange, planMultipart, type ByteRange } from '../http/range.js';
+import { EdgeError } from '../errors.js';
+import type { EdgeResponse, RequestContext } from './context.js';
+import { clientHeaders, headerValue } from './origin-request.js';
+
+type Body = (start: number, end: number) => AsyncIterable<Buffer> | Buffer;
+
+export function deliver(ctx: RequestContext): 'done' | Promise<'done'> {
+  if (ctx.res === undefined) return 'done';
+  switch (ctx.outcome) {
+    case 'hit':
+    case 'stale':
+    case 'revalidated':
+      return deliverObject(ctx, ctx.object!);
+    default:
+      return ctx.flight !== undefined ? deliverFlight(ctx) : deliverOrigin(ctx);
+  }
+}
+
+/** Bodyless statuses never carry Content-Length or a body (RFC 9110 §8.6, §15.3.5, §15.4.5). */
+function bodyless(status: number): boolean {
+  return status === 204 || status === 304 || status < 200;
+}
+
+function hasConditionals(h: ServerResponse['req']['headers']): boolean {
+  return h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined || h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined;
+}
+
+/** A hit: the hot path. Synchronous when the body is in memory. */
+function deliverObject(ctx: RequestContext, object: StoredObject): 'done' | Promise<'done'> {
+  const res = ctx.res!;
+  const meta = object.meta;
+  const headers = meta.headers.slice();
+  const age = Math.floor(currentAge(meta, Date.now()));
+  headers.push('age', String(age), 'cache-status', formatCacheStatus(ctx.edge.cdnId, ctx.cacheStatus));
+  const reqHeaders = ctx.req.headers;
+  if (hasConditionals(reqHeaders)) {
+    const result = evaluateConditionals(ctx.method, reqHeaders, meta.status, meta.etag, meta.lastModified);
+    if (result !== 'none') return finishEmpty(ctx, result === 'not-modified' ? 304 : 412, headers);
+  }
+  const body: Body = object.body
+    ? (start, end) => (start === 0 && end === meta.size - 1 ? object.body! : object.body!.subarray(start, end + 1))
+    : (start, end) => object.open!(start, end) as Readable;
+  return sendBody(ctx, meta.status, headers, meta.size, body);
+}
+
+/** A miss (or a joined flight): headers now, bytes as the origin sends them. */
+function deliverFlight(ctx: RequestContext): 'done' | Promise<'done'> {
+  const flight = ctx.flight!;
+  const head = flight.head!;
+  const headers = head.headers.slice();
+  headers.push('cache-status', formatCacheStatus(ctx.edge.cdnId, ctx.cacheStatus));
+  if (hasConditionals(ctx.req.headers)) {
+    const result = evaluateConditionals(ctx.method, ctx.req.headers, head.status, head.etag, head.lastModified);
+    if (result !== 'none') return finishEmpty(ctx, result === 'not-modified' ? 304 : 412, headers);
+  }
+  return sendBody(ctx, head.status, headers, head.length, (start, end) => flight.read(start, end));
+}
+
+/**
+ * Writes status, headers and body, answering Range requests when the length is known. `size`
+ * undefined means the length is not known yet (a streaming miss without Content-Length).
+ */
+function sendBody(ctx: RequestContext, status: number, headers: string[], size: number | undefined, body: Body): 'done' | Promise<'done'> {
+  const res = ctx.res!;
+  const rangeHeader = ctx.req.headers['range'];
+  if (rangeHeader !== undefined && status === 200 && size !== undefined) {
+    const etag = headerValue(headers, 'etag');
+    const lastModified = headerValue(headers, 'last-modified');
+    if (ifRangeAllows(ctx.req.headers, etag, lastModified)) {
+      const parsed = parseRange(rangeHeader, size);
+      if (parsed.kind === 'unsatisfiable') {
+        headers.push('content-range', `bytes */${size}`);
+        return finishEmpty(ctx, 416, headers);
+      }
+      if (parsed.kind === 'ranges') return sendRanges(ctx, headers, size, parsed.ranges, body);
+    }
+  }
+  if (!bodyless(status) && size !== undefined) headers.push('content-length', String(size));
+  if (rangeHeader === undefined && status === 200) headers.push('accept-ranges', 'bytes');
+  ctx.status = status;
+  res.writeHead(status, headers as unknown as Record<string, string>);
+  if (ctx.method === 'HEAD' || bodyless(status) || size === 0) {
+    res.end();
+    return 'done';
+  }
+  const out = body(0, size === undefined ? Infinity : size - 1);
+  if (Buffer.isBuffer(out)) {
+    ctx.bytes = out.length;
+    res.end(out);
+    return 'done';
+  }
+  return stream(ctx, res, [out]);
+}
+
+function sendRanges(ctx: RequestContext, headers: string[], size: number, ranges: ByteRange[], body: Body): 'done' | Promise<'done'> {
+  const res = ctx.res!;
+  ctx.status = 206;
+  if (ranges.length === 1) {
+    const r = ranges[0]!;
+    headers.push('content-range', `bytes ${r.start}-${r.end}/${size}`, 'content-length', String(r.end - r.start + 1));
+    res.writeHead(206, headers as unknown as Record<string, string>);
+    if (ctx.method === 'HEAD') return end(res);
+    const out = body(r.start, r.end);
+    if (Buffer.isBuffer(out)) {
+      ctx.bytes = out.length;
+      res.end(out);
+      return 'done';
+    }
+    return stream(ctx, res, [out]);
+  }
+  const contentType = headerValue(headers, 'content-type');
+  const plan = planMultipart(ranges, size, contentType);
+  const partHeaders = headers.filter((_, i) => i % 2 === 0).flatMap((name, i) => (name === 'content-type' ? [] : [name, headers[i * 2 + 1]!]));
+  partHeaders.push('content-type', `multipart/byteranges; boundary=${plan.boundary}`, 'content-length', String(plan.length));
+  res.writeHead(206, partHeaders as unknown as Record<string, string>);
+  if (ctx.method === 'HEAD') return end(res);
+  const parts: (Buffer | AsyncIterable<Buffer>)[] = [];
+  ranges.forEach((r, i) => {
+    parts.push(Buffer.from(plan.heads[i]!));
+    const out = body(r.start, r.end);
+    parts.push(out);
+  });
+  parts.push(Buffer.from(plan.tail));
+  return stream(ctx, res, parts);
+}
+
+function end(res: EdgeResponse): 'done' {
+  res.end();
+  return 'done';
+}
+
+function finishEmpty(ctx: RequestContext, status: number, headers: string[]): 'done' {
+  let out = headers;
+  if (status === 304) {
+    out = [];
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!;
+      if (NOT_MODIFIED_FIELDS.has(name) || name === 'age' || name === 'cache-status') out.push(name, headers[i + 1]!);
+    }
+  } else if (status !== 416) {
+    out = headers.filter((_, i) => i % 2 === 0).flatMap((name, i) => (name === 'content-length' ? [] : [name, headers[i * 2 + 1]!]));
+    out.push('content-length', '0');
+  } else {
+    out.push('content-length', '0');
+  }
+  ctx.status = status;
+  ctx.res!.writeHead(status, out as unknown as Record<string, string>);
+  ctx.res!.end();
+  return 'done';
+}
+
+function write(res: EdgeResponse, chunk: Buffer): boolean {
+  return (res as ServerResponse).write(chunk);
+}
+
+function gone(res: EdgeResponse): boolean {
+  return res.destroyed || (res as { stream?: { destroyed: boolean } }).stream?.destroyed === true;
+}
+
+function drained(res: EdgeResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** Writes body parts in order with backpressure; a source that fails cuts the response off. */
+async function stream(ctx: RequestContext, res: EdgeResponse, parts: (Buffer | AsyncIterable<Buffer>)[]): Promise<'done'> {
+  try {
+    for (const part of parts) {
+      if (Buffer.isBuffer(part)) {
+        ctx.bytes += part.length;
+        if (!write(res, part)) await drained(res);
+        continue;
+      }
+      for await (const chunk of part) {
+        if (gone(res)) break;
+        ctx.bytes += chunk.length;
+        if (!write(res, chunk)) await drained(res);
+      }
+      if (gone(res)) break;
+    }
+    res.end();
+  } catch (err) {
+    // The origin died mid-body: the client must see a cut-off response, never a complete one.
+    ctx.error = err instanceof EdgeError ? err : new EdgeError('origin_body', undefined, { cause: err });
+    res.destroy();
+  }
+  return 'done';
+}
+
+/** A pass: the origin's response as it comes, nothing kept. */
+function deliverOrigin(ctx: RequestContext): Promise<'done'> | 'done' {
+  const res = ctx.res!;
+  const origin = ctx.originRes!;
+  const headers = clientHeaders(ctx, origin.headers);
+  headers.push('cache-status', formatCacheStatus(ctx.edge.cdnId, ctx.cacheStatus));
+  ctx.status = origin.status;
+  res.writeHead(origin.status, headers as unknown as Record<string, string>);
+  if (ctx.method === 'HEAD' || bodyless(origin.status)) {
+    origin.body.resume();
+    res.end();
+    return 'done';
+  }
+  const stats = ctx.edge.stats;
+  return (async () => {
+    const onClose = () => origin.body.destroy();
+    res.once('close', onClose);
+    try {
+      for await (const chunk of origin.body as AsyncIterable<Buffer>) {
+        if (gone(res)) break;
+        ctx.bytes += chunk.length;
+        stats.bytesFromOrigin += chunk.length;
+        if (!write(res, chunk)) await drained(res);
+      }
+      if (!gone(res)) res.end();
+    } catch (err) {
+      if (!gone(res)) {
+        ctx.error = new EdgeError('origin_body', undefined, { cause: err });
+        res.destroy();
+      }
+    } finally {
+      res.off('close', onClose);
+    }
+    return 'done' as const;
+  })();
+}

@@ -1,0 +1,95 @@
+// fetch: get the object from the origin group — or join the fetch another request already started
+// for the same key, and read the body as it streams in. Only one origin request is made per key at
+// a time; joiners of a response that turns out not storable go to the origin themselves.
+import { Flight } from '../cache/flight.js';
+import { canServeStaleOnError } from '../cache/policy.js';
+import { Uncacheable } from '../cache/single-flight.js';
+import { toEdgeError, type EdgeError } from '../errors.js';
+import type { RequestContext } from './context.js';
+import { originRequest } from './origin-request.js';
+
+/** A flight ended by a revalidation (304): the stored object is fresh again, look it up anew. */
+export class LookupAgain extends Error {
+  constructor() {
+    super('object revalidated; look it up again');
+    this.name = 'LookupAgain';
+  }
+}
+
+const MAX_RESTARTS = 3;
+
+export async function fetch(ctx: RequestContext): Promise<'store' | 'deliver' | 'fetch' | 'lookup' | 'synth'> {
+  const { cache, stats } = ctx.edge;
+  if (!ctx.noCoalesce) {
+    const running = cache.flights.get(ctx.key);
+    if (running !== undefined) return join(ctx, running);
+  }
+  // Lead: the flight is registered so later requests for this key join it instead of fetching.
+  const flight = ctx.noCoalesce ? new Flight(ctx.key) : cache.flights.begin(ctx.key);
+  ctx.flight = flight;
+  stats.originFetches++;
+  try {
+    const res = await ctx.behavior!.origin.fetch(originRequest(ctx, true));
+    ctx.originRes = res;
+    ctx.member = res.member;
+    ctx.attempts = res.attempts;
+    ctx.originMs = performance.now() - ctx.started;
+    return 'store';
+  } catch (err) {
+    const error = toEdgeError(err);
+    cache.flights.finish(flight);
+    flight.fail(error);
+    ctx.flight = undefined;
+    return staleOrError(ctx, error);
+  }
+}
+
+async function join(ctx: RequestContext, flight: Flight): Promise<'deliver' | 'fetch' | 'lookup' | 'synth'> {
+  flight.joined++;
+  ctx.edge.stats.collapsed++;
+  let head;
+  try {
+    head = await flight.waitHead();
+  } catch (err) {
+    if (err instanceof Uncacheable) {
+      ctx.noCoalesce = true;
+      ctx.cacheStatus = { fwd: 'miss', detail: `uncacheable-${err.reason}` };
+      return 'fetch';
+    }
+    if (err instanceof LookupAgain) return restart(ctx);
+    return staleOrError(ctx, toEdgeError(err));
+  }
+  // The response may vary on a field this request has a different value for (RFC 9111 §4.1).
+  const mine = ctx.edge.cache.variantKey(ctx.primary, head.vary, ctx.req.headers);
+  if (mine !== head.key) {
+    ctx.key = mine;
+    return restart(ctx);
+  }
+  ctx.flight = flight;
+  ctx.member = head.member;
+  ctx.outcome = 'miss';
+  ctx.cacheStatus = { fwd: ctx.cacheStatus.fwd ?? 'miss', stored: true, collapsed: true };
+  return 'deliver';
+}
+
+function restart(ctx: RequestContext): 'lookup' | 'fetch' {
+  if (++ctx.restarts > MAX_RESTARTS) {
+    ctx.noCoalesce = true;
+    return 'fetch';
+  }
+  return 'lookup';
+}
+
+/** The origin failed: serve the stale object if RFC 5861 stale-if-error (or grace) allows. */
+export function staleOrError(ctx: RequestContext, error: EdgeError): 'deliver' | 'synth' {
+  const object = ctx.object;
+  if (object !== undefined && canServeStaleOnError(object.meta, Date.now())) {
+    ctx.outcome = 'stale';
+    ctx.cacheStatus = { fwd: 'stale', detail: 'stale-if-error' };
+    ctx.error = error;
+    return 'deliver';
+  }
+  ctx.object = undefined;
+  ctx.error = error;
+  return 'synth';
+}

@@ -1,0 +1,12 @@
+// log: once per request, after the response is finished (or abandoned): counters for the admin
+// API and metrics, and the access log line.
+import type { RequestContext } from './context.js';
+
+export function log(ctx: RequestContext): void {
+  if (ctx.logged) return;
+  ctx.logged = true;
+  const { stats } = ctx.edge;
+  stats.count(ctx.outcome, ctx.status, ctx.bytes);
+  if (ctx.error) stats.bump(stats.errors, ctx.error.code);
+  ctx.edge.accessLog?.(ctx);
+}

@@ -1,0 +1,55 @@
+// hash and lookup: build the cache key, find the stored variant, and classify the request as a hit,
+// a stale hit (served now, refreshed in the background), or a miss that must go to the origin.
+import { primaryKey } from '../cache/cache-key.js';
+import { currentAge, usability } from '../cache/policy.js';
+import type { StoredObject } from '../cache/store.js';
+import { EdgeError } from '../errors.js';
+import type { RequestContext } from './context.js';
+import { refreshInBackground } from './refresh.js';
+
+export function hash(ctx: RequestContext): 'lookup' {
+  ctx.primary = primaryKey(ctx.scheme, ctx.host, ctx.path, ctx.query);
+  ctx.key = ctx.edge.cache.keyFor(ctx.primary, ctx.req.headers);
+  return 'lookup';
+}
+
+export function lookup(ctx: RequestContext): 'deliver' | 'fetch' | Promise<'deliver' | 'fetch'> {
+  const found = ctx.edge.cache.get(ctx.key);
+  if (found instanceof Promise) return found.then((object) => classify(ctx, object));
+  return classify(ctx, found);
+}
+
+function classify(ctx: RequestContext, object: StoredObject | undefined): 'deliver' | 'fetch' {
+  const now = Date.now();
+  if (object !== undefined) {
+    ctx.object = object;
+    const meta = object.meta;
+    switch (usability(meta, now, ctx.reqDirectives)) {
+      case 'fresh':
+        ctx.outcome = 'hit';
+        ctx.cacheStatus = { hit: true, ttl: meta.lifetimeMs / 1000 - currentAge(meta, now) };
+        return 'deliver';
+      case 'stale-while-revalidate':
+        // RFC 5861 §3: answer now with the stale object; one background fetch refreshes it.
+        ctx.outcome = 'stale';
+        ctx.cacheStatus = { hit: true, ttl: meta.lifetimeMs / 1000 - currentAge(meta, now), detail: 'stale-while-revalidate' };
+        refreshInBackground(ctx);
+        return 'deliver';
+      case 'revalidate':
+        ctx.cacheStatus = { fwd: ctx.reqDirectives?.noCache ? 'request' : 'stale' };
+        if (ctx.reqDirectives?.onlyIfCached) throw new EdgeError('not_cached');
+        return 'fetch';
+    }
+  }
+  // RFC 9111 §5.2.1.7: only-if-cached and nothing usable stored → 504.
+  if (ctx.reqDirectives?.onlyIfCached) throw new EdgeError('not_cached');
+  const uncacheable = ctx.edge.cache.uncacheableReason(ctx.primary);
+  if (uncacheable !== undefined) {
+    // Recently not storable: fetch without queueing behind another request (hit-for-miss).
+    ctx.noCoalesce = true;
+    ctx.cacheStatus = { fwd: 'miss', detail: `uncacheable-${uncacheable}` };
+  } else {
+    ctx.cacheStatus = { fwd: ctx.key === ctx.primary ? 'miss' : 'vary-miss' };
+  }
+  return 'fetch';
+}

@@ -1,0 +1,68 @@
+// Freshening a stored object from a 304 (RFC 9111 §4.3.4): the new response's header fields replace
+// the stored ones (except Content-Length and fields the edge keeps to itself, §3.2), and freshness
+// is computed again from the merged fields as if the response had just arrived.
+import { decideStorage, freshnessMeta } from '../cache/policy.js';
+import type { CacheMeta } from '../cache/store.js';
+import { endToEnd, firstValue, type HeaderMap } from '../http/headers.js';
+import type { RequestContext } from './context.js';
+import { parseTags } from './store.js';
+
+/** Fields a 304 must not change in the stored response. */
+const KEEP = new Set(['content-length', 'surrogate-control', 'surrogate-key', 'cache-tag', 'age', 'via', 'x-served-by-origin', 'cache-status']);
+
+/** Flat list → map of name → value(s). */
+export function flatToMap(flat: readonly string[]): HeaderMap {
+  const out: HeaderMap = {};
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]!;
+    const prev = out[name];
+    out[name] = prev === undefined ? flat[i + 1]! : ([] as string[]).concat(prev, flat[i + 1]!);
+  }
+  return out;
+}
+
+export function mergeHeaders(stored: readonly string[], update: HeaderMap): string[] {
+  const fresh = endToEnd(update);
+  const replaced = new Set(Object.keys(fresh).filter((n) => !KEEP.has(n)));
+  const out: string[] = [];
+  for (let i = 0; i < stored.length; i += 2) if (!replaced.has(stored[i]!)) out.push(stored[i]!, stored[i + 1]!);
+  for (const name of replaced) {
+    const v = fresh[name]!;
+    for (const value of Array.isArray(v) ? v : [v]) out.push(name, value);
+  }
+  return out;
+}
+
+/** The stored object's metadata after a 304, or undefined when it may no longer be stored. */
+export function refreshedMeta(ctx: RequestContext, meta: CacheMeta, update: HeaderMap, now: number): CacheMeta | undefined {
+  const headers = mergeHeaders(meta.headers, update);
+  const merged = { ...flatToMap(headers), ...pickEdgeFields(update) };
+  const decision = decideStorage({
+    method: 'GET',
+    status: meta.status,
+    requestHeaders: ctx.req.headers,
+    responseHeaders: merged,
+    requestTime: ctx.startedAt,
+    responseTime: now,
+    ttl: ctx.behavior!.ttl,
+    options: ctx.edge.policy,
+  });
+  if (!decision.storable) return undefined;
+  const tags = parseTags(update);
+  return {
+    ...meta,
+    headers,
+    tags: tags.length > 0 ? tags : meta.tags,
+    etag: firstValue(update['etag']) ?? meta.etag,
+    lastModified: firstValue(update['last-modified']) ?? meta.lastModified,
+    storedAt: now,
+    ...freshnessMeta(decision, now),
+  };
+}
+
+/** Targeted fields the client never sees but the freshness decision needs. */
+function pickEdgeFields(update: HeaderMap): HeaderMap {
+  const out: HeaderMap = {};
+  if (update['surrogate-control'] !== undefined) out['surrogate-control'] = update['surrogate-control'];
+  return out;
+}

@@ -1,0 +1,149 @@
+// store: decide whether the origin's answer may be kept (RFC 9111 §3 and the behavior's TTL rules),
+// and if so start streaming it into the cache. The body is teed: it goes into the store while
+// readers get it from the flight, and it becomes visible in the store only once it arrived whole —
+// a body cut short never becomes a cached object.
+import type { Readable } from 'node:stream';
+import { decideStorage, freshnessMeta, canServeStaleOnError, type NoStoreReason } from '../cache/policy.js';
+import { Uncacheable } from '../cache/single-flight.js';
+import type { Flight } from '../cache/flight.js';
+import type { CacheMeta, ObjectWriter } from '../cache/store.js';
+import { parseVary } from '../cache/vary.js';
+import { EdgeError } from '../errors.js';
+import { firstValue, type HeaderMap } from '../http/headers.js';
+import type { EdgeRuntime, RequestContext } from './context.js';
+import { LookupAgain } from './fetch.js';
+import { clientHeaders } from './origin-request.js';
+import { refreshedMeta } from './revalidate.js';
+
+/** Reasons that describe the response (not this one request), worth remembering as hit-for-miss. */
+const REMEMBERED: ReadonlySet<NoStoreReason> = new Set(['no-store', 'private', 'set-cookie', 'vary-star', 'no-freshness', 'must-understand', 'status', 'too-large']);
+
+/** Surrogate-Key (space separated) and Cache-Tag (comma separated) → tags. */
+export function parseTags(headers: HeaderMap): string[] {
+  const raw = [headers['surrogate-key'], headers['cache-tag']].flat().filter((v): v is string => typeof v === 'string');
+  if (raw.length === 0) return [];
+  return [...new Set(raw.join(' ').split(/[\s,]+/).filter(Boolean))];
+}
+
+export function store(ctx: RequestContext): 'deliver' | 'synth' {
+  const { edge } = ctx;
+  const res = ctx.originRes!;
+  const flight = ctx.flight!;
+  const now = Date.now();
+
+  // RFC 9111 §4.3.4: a 304 to our revalidation freshens the stored object.
+  if (res.status === 304 && ctx.object !== undefined) {
+    res.body.resume();
+    const meta = refreshedMeta(ctx, ctx.object.meta, res.headers, now);
+    if (meta) {
+      void edge.cache.updateMeta(meta);
+      ctx.object = { ...ctx.object, meta };
+    } else void edge.cache.delete(ctx.object.meta.key);
+    edge.cache.flights.finish(flight);
+    flight.fail(new LookupAgain());
+    ctx.flight = undefined;
+    ctx.outcome = 'revalidated';
+    ctx.cacheStatus = { fwd: 'stale', fwdStatus: 304, stored: meta !== undefined };
+    return 'deliver';
+  }
+  // RFC 5861 §4: an error answer to a revalidation may be replaced by the stale object.
+  if (res.status >= 500 && ctx.object !== undefined && canServeStaleOnError(ctx.object.meta, now)) {
+    res.body.destroy();
+    abandon(ctx, flight, 'status');
+    ctx.outcome = 'stale';
+    ctx.cacheStatus = { fwd: 'stale', fwdStatus: res.status, detail: 'stale-if-error' };
+    return 'deliver';
+  }
+
+  const decision = decideStorage({
+    method: 'GET',
+    status: res.status,
+    requestHeaders: ctx.req.headers,
+    responseHeaders: res.headers,
+    requestTime: ctx.startedAt,
+    responseTime: now,
+    ttl: ctx.behavior!.ttl,
+    options: edge.policy,
+  });
+  const vary = parseVary(res.headers['vary']);
+  const lengthHeader = firstValue(res.headers['content-length']);
+  const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
+  let writer: ObjectWriter | undefined;
+  let meta: CacheMeta | undefined;
+  let reason: NoStoreReason | undefined = decision.reason;
+  if (decision.storable && vary !== '*' && !ctx.reqDirectives?.noStore) {
+    meta = {
+      key: edge.cache.variantKey(ctx.primary, vary, ctx.req.headers),
+      primary: ctx.primary,
+      host: ctx.host,
+      path: ctx.path,
+      status: res.status,
+      headers: clientHeaders(ctx, res.headers, decision.stripFields, true),
+      size: length ?? 0,
+      vary,
+      tags: parseTags(res.headers),
+      etag: firstValue(res.headers['etag']),
+      lastModified: firstValue(res.headers['last-modified']),
+      member: ctx.member,
+      storedAt: now,
+      ...freshnessMeta(decision, now),
+    };
+    writer = edge.cache.writer(meta);
+    if (writer === undefined) reason = 'too-large';
+  } else if (ctx.reqDirectives?.noStore) reason = 'request-no-store';
+
+  if (writer === undefined || meta === undefined) {
+    abandon(ctx, flight, reason ?? 'no-freshness');
+    ctx.cacheStatus.detail = reason;
+    return 'deliver';
+  }
+
+  flight.start({ key: meta.key, vary: meta.vary, member: ctx.member, status: res.status, headers: meta.headers, length, etag: meta.etag, lastModified: meta.lastModified });
+  void pump(edge, flight, res.body, writer, length);
+  ctx.outcome = 'miss';
+  ctx.cacheStatus.stored = true;
+  return 'deliver';
+}
+
+/** Not storable: waiters go to the origin themselves, and the key is remembered for a while. */
+function abandon(ctx: RequestContext, flight: Flight, reason: NoStoreReason): void {
+  const { edge } = ctx;
+  edge.cache.flights.finish(flight);
+  flight.fail(new Uncacheable(reason));
+  ctx.flight = undefined;
+  ctx.outcome = 'miss';
+  edge.stats.bump(edge.stats.notStored, reason);
+  if (REMEMBERED.has(reason)) edge.cache.markUncacheable(ctx.primary, reason);
+}
+
+/**
+ * Moves the origin body into the flight (for readers) and the store (for later requests), at the
+ * origin's pace. The object is committed only when every byte arrived (and as many as announced).
+ */
+async function pump(edge: EdgeRuntime, flight: Flight, body: Readable, writer: ObjectWriter, expected: number | undefined): Promise<void> {
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      flight.push(chunk);
+      edge.stats.bytesFromOrigin += chunk.length;
+      const wait = writer.write(chunk);
+      if (wait) await wait;
+    }
+    if (expected !== undefined && flight.received !== expected) {
+      throw new EdgeError('origin_body', `(${flight.received} of ${expected} bytes)`);
+    }
+  } catch (err) {
+    writer.abort();
+    edge.cache.flights.finish(flight);
+    flight.fail(err instanceof EdgeError ? err : new EdgeError('origin_body', undefined, { cause: err }));
+    return;
+  }
+  flight.end();
+  try {
+    if (await writer.commit()) edge.stats.stored++;
+  } catch (err) {
+    // The store refused it (disk full, closed): readers already had the whole body.
+    edge.stats.bump(edge.stats.errors, `store: ${(err as Error).message}`);
+  } finally {
+    edge.cache.flights.finish(flight);
+  }
+}

@@ -1,0 +1,86 @@
+// Host → Site, and path → Behavior. A site answers for exact names, one-label wildcards
+// (`*.blot.im` matches `a.blot.im`, not `a.b.blot.im`, as in TLS certificates) or `*` for any host.
+// Each site's behaviors are ordered path rules; the first that matches decides the origin group,
+// TTL bounds, query handling and bypass, and a site always ends with a catch-all default.
+import type { Origin } from '../origins/origin.js';
+import type { TtlRules } from '../cache/policy.js';
+import { compilePathPattern, type PathTest } from './path-pattern.js';
+
+export type QueryKeyRule = { mode: 'all' } | { mode: 'none' } | { mode: 'allow'; names: ReadonlySet<string> };
+
+export interface Behavior {
+  /** The pattern as written in the config, for logs and the admin API. */
+  pattern: string;
+  matches: PathTest;
+  origin: Origin;
+  ttl: TtlRules;
+  query: QueryKeyRule;
+  bypass: boolean;
+}
+
+export interface Site {
+  name: string;
+  hosts: string[];
+  origin: Origin;
+  behaviors: Behavior[];
+}
+
+export interface BehaviorInput {
+  path: string;
+  origin: Origin;
+  ttl: TtlRules;
+  query: 'all' | 'none' | { allow: string[] };
+  bypass: boolean;
+}
+
+export function compileBehavior(input: BehaviorInput): Behavior {
+  const query: QueryKeyRule =
+    typeof input.query === 'string' ? { mode: input.query } : { mode: 'allow', names: new Set(input.query.allow) };
+  return { pattern: input.path, matches: compilePathPattern(input.path), origin: input.origin, ttl: input.ttl, query, bypass: input.bypass };
+}
+
+export function buildSite(name: string, hosts: string[], origin: Origin, behaviors: BehaviorInput[]): Site {
+  const compiled = behaviors.map(compileBehavior);
+  if (!behaviors.some((b) => b.path === '*')) {
+    compiled.push(compileBehavior({ path: '*', origin, ttl: {}, query: 'all', bypass: false }));
+  }
+  return { name, hosts, origin, behaviors: compiled };
+}
+
+export function behaviorFor(site: Site, path: string): Behavior {
+  const list = site.behaviors;
+  for (let i = 0; i < list.length; i++) if (list[i]!.matches(path)) return list[i]!;
+  return list[list.length - 1]!;
+}
+
+export class SiteTable {
+  private readonly exact = new Map<string, Site>();
+  private readonly wildcard = new Map<string, Site>();
+  private catchAll: Site | undefined;
+
+  constructor(sites: Site[]) {
+    for (const site of sites) {
+      for (const host of site.hosts) {
+        if (host === '*') this.catchAll = site;
+        else if (host.startsWith('*.')) this.wildcard.set(host.slice(2), site);
+        else this.exact.set(host.replace(/\.$/, ''), site);
+      }
+    }
+  }
+
+  /** `host` must already be normalised (see normaliseHost). */
+  resolve(host: string): Site | undefined {
+    const site = this.exact.get(host);
+    if (site) return site;
+    const dot = host.indexOf('.');
+    if (dot > 0) {
+      const wild = this.wildcard.get(host.slice(dot + 1));
+      if (wild) return wild;
+    }
+    return this.catchAll;
+  }
+
+  get sites(): Site[] {
+    return [...new Set([...this.exact.values(), ...this.wildcard.values(), ...(this.catchAll ? [this.catchAll] : [])])];
+  }
+}
