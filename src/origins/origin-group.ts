@@ -6,7 +6,7 @@
 // response to the edge: it is cached like any other (the seed's CloudFront caveat cannot happen).
 import { EdgeError } from '../errors.js';
 import { Breaker, type BreakerState } from './breaker.js';
-import type { Origin, OriginAttempt, OriginRequest, OriginResponse } from './origin.js';
+import { discardBody, type Origin, type OriginAttempt, type OriginRequest, type OriginResponse } from './origin.js';
 
 export interface OriginGroupOptions {
   failoverOn: number[];
@@ -84,7 +84,7 @@ export class OriginGroup implements Origin {
       else breaker.success();
       if (failover && !isLast) {
         attempts.push({ member: member.name, outcome: String(res.status), ms: performance.now() - started });
-        res.body.destroy();
+        discardBody(res.body);
         continue;
       }
       attempts.push({ member: member.name, outcome: 'ok', ms: performance.now() - started });
@@ -98,7 +98,7 @@ export class OriginGroup implements Origin {
 
   private async probe(member: Origin, path: string): Promise<boolean> {
     const res = await member.fetch({ method: 'GET', path, headers: { host: this.lastHost ?? 'localhost', 'user-agent': 'blotcdn-probe' } });
-    res.body.resume();
+    discardBody(res.body);
     return res.status < 500;
   }
 

@@ -37,3 +37,14 @@ export interface Origin {
   fetch(req: OriginRequest, signal?: AbortSignal): Promise<OriginResponse>;
   close(): Promise<void>;
 }
+
+/**
+ * Lets go of a body nobody will read: a small one is drained so the connection can be reused, a
+ * large one cut off. Errors from it are expected at this point and ignored.
+ */
+export function discardBody(body: Readable): void {
+  body.on('error', () => {});
+  const dump = (body as Readable & { dump?: (o: { limit: number }) => Promise<void> }).dump;
+  if (typeof dump === 'function') dump.call(body, { limit: 128 * 1024 }).catch(() => {});
+  else body.resume();
+}

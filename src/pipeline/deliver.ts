@@ -10,6 +10,7 @@ import { formatCacheStatus } from '../http/cache-status.js';
 import { evaluateConditionals, NOT_MODIFIED_FIELDS } from '../http/conditional.js';
 import { ifRangeAllows, parseRange, planMultipart, type ByteRange } from '../http/range.js';
 import { EdgeError } from '../errors.js';
+import { discardBody } from '../origins/origin.js';
 import type { EdgeResponse, RequestContext } from './context.js';
 import { clientHeaders, headerValue } from './origin-request.js';
 
@@ -214,13 +215,13 @@ function deliverOrigin(ctx: RequestContext): Promise<'done'> | 'done' {
   ctx.status = origin.status;
   res.writeHead(origin.status, headers as unknown as Record<string, string>);
   if (ctx.method === 'HEAD' || bodyless(origin.status)) {
-    origin.body.resume();
+    discardBody(origin.body);
     res.end();
     return 'done';
   }
   const stats = ctx.edge.stats;
   return (async () => {
-    const onClose = () => origin.body.destroy();
+    const onClose = () => discardBody(origin.body);
     res.once('close', onClose);
     try {
       for await (const chunk of origin.body as AsyncIterable<Buffer>) {

@@ -4,6 +4,7 @@
 import { RequestContext } from './context.js';
 import { fetch } from './fetch.js';
 import { store } from './store.js';
+import { discardBody } from '../origins/origin.js';
 
 export function refreshInBackground(ctx: RequestContext): void {
   const { cache } = ctx.edge;
@@ -26,7 +27,7 @@ async function run(bg: RequestContext): Promise<void> {
     if ((await fetch(bg)) !== 'store') return;
     store(bg);
     // Not storable: nobody reads this body, let it go.
-    if (bg.flight === undefined) bg.originRes?.body.resume();
+    if (bg.flight === undefined && bg.originRes) discardBody(bg.originRes.body);
   } catch (err) {
     bg.edge.stats.bump(bg.edge.stats.errors, `refresh: ${(err as Error).message}`);
   }

@@ -9,6 +9,7 @@ import type { Flight } from '../cache/flight.js';
 import type { CacheMeta, ObjectWriter } from '../cache/store.js';
 import { parseVary } from '../cache/vary.js';
 import { EdgeError } from '../errors.js';
+import { discardBody } from '../origins/origin.js';
 import { firstValue, type HeaderMap } from '../http/headers.js';
 import type { EdgeRuntime, RequestContext } from './context.js';
 import { LookupAgain } from './fetch.js';
@@ -33,7 +34,7 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' {
 
   // RFC 9111 §4.3.4: a 304 to our revalidation freshens the stored object.
   if (res.status === 304 && ctx.object !== undefined) {
-    res.body.resume();
+    discardBody(res.body);
     const meta = refreshedMeta(ctx, ctx.object.meta, res.headers, now);
     if (meta) {
       void edge.cache.updateMeta(meta);
@@ -48,7 +49,7 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' {
   }
   // RFC 5861 §4: an error answer to a revalidation may be replaced by the stale object.
   if (res.status >= 500 && ctx.object !== undefined && canServeStaleOnError(ctx.object.meta, now)) {
-    res.body.destroy();
+    discardBody(res.body);
     abandon(ctx, flight, 'status');
     ctx.outcome = 'stale';
     ctx.cacheStatus = { fwd: 'stale', fwdStatus: res.status, detail: 'stale-if-error' };

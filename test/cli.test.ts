@@ -1,0 +1,97 @@
+// The `blotcdn` command as an operator uses it: quick mode, check-config with errors that name the
+// field, --help everywhere, and a graceful stop on SIGTERM that lets in-flight requests finish.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startOrigin, respond } from './helpers/origin.js';
+import { get, request, sleep } from './helpers/client.js';
+import { runCli, runCliToEnd } from './helpers/cli.js';
+
+test('quick mode: --origin and --listen run a catch-all edge', async (t) => {
+  const origin = await startOrigin(respond('quick', { 'cache-control': 'max-age=60' }));
+  const run = runCli(['start', '--origin', origin.url, '--listen', '127.0.0.1:0']);
+  t.after(async () => {
+    run.child.kill('SIGKILL');
+    await origin.close();
+  });
+  const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/);
+  assert.equal((await get(`${url}/x`, { host: 'anything.example' })).text, 'quick');
+  const hit = await get(`${url}/x`, { host: 'anything.example' });
+  assert.match(String(hit.headers['cache-status']), /hit/);
+});
+
+test('SIGTERM: in-flight requests finish, listeners close, exit 0', async (t) => {
+  const origin = await startOrigin((req, res) => setTimeout(() => respond('slow answer', { 'cache-control': 'no-store' })(req, res), 800));
+  const run = runCli(['start', '--origin', origin.url, '--listen', '127.0.0.1:0']);
+  t.after(async () => {
+    run.child.kill('SIGKILL');
+    await origin.close();
+  });
+  const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/);
+  const inflight = request(`${url}/slow`);
+  await sleep(200);
+  run.child.kill('SIGTERM');
+  const res = await inflight;
+  assert.equal(res.status, 200);
+  assert.equal(res.text, 'slow answer');
+  const { code } = await run.exited;
+  assert.equal(code, 0);
+  await assert.rejects(get(`${url}/after`), /ECONNREFUSED/);
+});
+
+test('check-config accepts a valid file and refuses a broken one naming the field', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'blotcdn-cfg-'));
+  const good = join(dir, 'good.yaml');
+  await writeFile(
+    good,
+    [
+      'listen: { http: "127.0.0.1:8080" }',
+      'originGroups:',
+      '  app: { members: [ { url: "http://127.0.0.1:9000" } ] }',
+      'sites:',
+      '  - hosts: ["*.blot.im"]',
+      '    originGroup: app',
+      '    behaviors:',
+      '      - { path: "/blog_*/_thumbnails/*", ttl: { min: 1y } }',
+    ].join('\n'),
+  );
+  const ok = await runCliToEnd(['check-config', good]);
+  assert.equal(ok.code, 0, ok.output);
+  assert.match(ok.output, /ok — 1 site\(s\), 1 host pattern\(s\), 1 behavior\(s\), 1 origin group\(s\)/);
+
+  const bad = join(dir, 'bad.yaml');
+  await writeFile(
+    bad,
+    [
+      'listen: { http: "127.0.0.1:8080" }',
+      'originGroups:',
+      '  app: { members: [ { url: "http://127.0.0.1:9000", timeout: 5 } ] }',
+      'sites:',
+      '  - hosts: ["*.blot.im"]',
+      '    originGroup: ap',
+      '    behaviors:',
+      '      - { path: "/x/*", ttl: { max: forever } }',
+    ].join('\n'),
+  );
+  const refused = await runCliToEnd(['check-config', bad]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.output, /originGroups\.app\.members\[0\]: unknown field "timeout"/);
+  assert.match(refused.output, /sites\[0\]\.behaviors\[0\]\.ttl\.max: not a duration: "forever"/);
+
+  const missing = await runCliToEnd(['check-config', join(dir, 'nope.yaml')]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.output, /cannot read the file: ENOENT/);
+});
+
+test('--help is there for every command', async () => {
+  for (const args of [['--help'], ['start', '--help'], ['check-config', '--help'], ['demo', '--help']]) {
+    const r = await runCliToEnd(args);
+    assert.equal(r.code, 0, args.join(' '));
+    assert.match(r.output, /Usage: blotcdn/, args.join(' '));
+  }
+  const none = await runCliToEnd(['start']);
+  assert.equal(none.code, 1);
+  assert.match(none.output, /--config FILE or at least one --origin URL/);
+});
