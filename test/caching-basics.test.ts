@@ -56,8 +56,10 @@ test('a miss is fetched and stored, the next request is a hit with Age', async (
   const second = await get(`${edge.url}/page`);
   assert.equal(second.status, 200);
   assert.equal(second.text, '<h1>page</h1>');
-  assert.match(String(second.headers['cache-status']), /^blotcdn; hit; ttl=(59|60)$/);
-  assert.equal(second.headers['age'], '0');
+  // The origin's Date has one-second granularity, so up to a second of apparent age is normal.
+  const ttl = Number(/^blotcdn; hit; ttl=(\d+)$/.exec(String(second.headers['cache-status']))?.[1]);
+  assert.ok(ttl >= 57 && ttl <= 60, `ttl ${ttl}`);
+  assert.ok(['0', '1'].includes(String(second.headers['age'])), `age ${second.headers['age']}`);
   assert.equal(second.headers['content-type'], 'text/html');
   assert.equal(origin.count('/page'), 1);
 });

@@ -23,13 +23,22 @@ export class MemoryStore implements CacheStore {
     this.maxObjectBytes = Math.min(options.maxObjectBytes, Math.max(0, options.maxBytes - OVERHEAD));
     this.lru = new LRUCache<string, StoredObject>({
       maxSize: Math.max(1, options.maxBytes),
-      sizeCalculation: (o) => o.meta.size + o.meta.key.length + OVERHEAD,
+      sizeCalculation: (o) => this.cost(o.meta.size, o.meta.key),
       dispose: options.onEvict
         ? (value, _key, reason) => {
             if (reason === 'evict') options.onEvict!(value);
           }
         : undefined,
     });
+  }
+
+  /** What an object counts against the budget: body, key and a fixed overhead. */
+  private cost(size: number, key: string): number {
+    return size + key.length + OVERHEAD;
+  }
+
+  private fits(size: number, key: string): boolean {
+    return size <= this.maxObjectBytes && this.cost(size, key) <= this.lru.maxSize;
   }
 
   get(key: string): StoredObject | undefined {
@@ -42,7 +51,7 @@ export class MemoryStore implements CacheStore {
   }
 
   put(meta: CacheMeta): ObjectWriter | undefined {
-    if (meta.size > this.maxObjectBytes) return undefined;
+    if (!this.fits(meta.size, meta.key)) return undefined;
     const chunks: Buffer[] = [];
     let length = 0;
     let aborted = false;
@@ -50,7 +59,7 @@ export class MemoryStore implements CacheStore {
       write: (chunk) => {
         if (aborted) return;
         length += chunk.length;
-        if (length > this.maxObjectBytes) {
+        if (!this.fits(length, meta.key)) {
           aborted = true;
           chunks.length = 0;
           return;
@@ -61,8 +70,7 @@ export class MemoryStore implements CacheStore {
         if (aborted) return false;
         aborted = true;
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
-        this.insert({ meta: { ...meta, size: length }, body });
-        return true;
+        return this.insert({ meta: { ...meta, size: length }, body });
       },
       abort: () => {
         aborted = true;
@@ -73,7 +81,7 @@ export class MemoryStore implements CacheStore {
 
   /** Adds a complete object (used by the tiered store to promote from disk). */
   insert(object: StoredObject): boolean {
-    if (!object.body || object.meta.size > this.maxObjectBytes) return false;
+    if (!object.body || !this.fits(object.meta.size, object.meta.key)) return false;
     this.lru.set(object.meta.key, object);
     return true;
   }

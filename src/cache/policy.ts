@@ -91,10 +91,13 @@ export function edgeDirectives(headers: HeaderMap, cdnId?: string): { directives
   return { directives: parseDirectives(headers['cache-control']), targeted: false };
 }
 
-/** HTTP-date → epoch ms (RFC 9110 §5.6.7); NaN when it does not parse. */
+/** IMF-fixdate, obsolete RFC 850 and asctime forms (RFC 9110 §5.6.7), loosely: a day name and a time. */
+const HTTP_DATE = /^\s*(mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s.*\d{1,2}:\d{2}:\d{2}/i;
+
+/** HTTP-date → epoch ms (RFC 9110 §5.6.7); NaN for anything else (e.g. `Expires: 0` or `2099`). */
 export function parseHttpDate(value: string | string[] | undefined): number {
   const v = Array.isArray(value) ? value[0] : value;
-  if (!v) return NaN;
+  if (!v || !HTTP_DATE.test(v)) return NaN;
   return Date.parse(v);
 }
 

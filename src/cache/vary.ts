@@ -58,9 +58,15 @@ export function normaliseFieldValue(name: string, value: string | string[] | und
     .join(',');
 }
 
-/** The secondary key for `names` (already sorted) from the request headers. */
+/**
+ * The secondary key for `names` (already sorted) from the request headers. An absent field is
+ * written without a colon, so it matches only another absent field, not an empty one (§4.1).
+ */
 export function secondaryKey(names: readonly string[], headers: HeaderMap): string {
   let out = '';
-  for (const name of names) out += `\n${name}:${normaliseFieldValue(name, headers[name])}`;
+  for (const name of names) {
+    const value = headers[name];
+    out += value === undefined && name !== 'accept-encoding' ? `\n${name}` : `\n${name}:${normaliseFieldValue(name, value)}`;
+  }
   return out;
 }

@@ -9,7 +9,13 @@ export function parseDuration(value: string | number): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
   const trimmed = value.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
-  const out = ms(trimmed as ms.StringValue);
+  if (trimmed === '') return undefined;
+  let out: number | undefined;
+  try {
+    out = ms(trimmed as ms.StringValue);
+  } catch {
+    return undefined;
+  }
   return typeof out === 'number' && Number.isFinite(out) && out >= 0 ? out : undefined;
 }
 

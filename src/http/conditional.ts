@@ -16,18 +16,20 @@ function opaque(tag: string): string {
 
 /** Weak comparison (§8.8.3.2): equal opaque tags, either may be weak. */
 export function weakMatch(list: string, etag: string | undefined): boolean {
-  if (etag === undefined) return false;
   const tags = entityTags(list);
+  // `*` matches any current representation, with or without an entity tag (§13.1.2).
   if (tags.includes('*')) return true;
+  if (etag === undefined) return false;
   const mine = opaque(etag);
   return tags.some((t) => opaque(t) === mine);
 }
 
 /** Strong comparison (§8.8.3.2): both strong and identical. */
 export function strongMatch(list: string, etag: string | undefined): boolean {
-  if (etag === undefined || etag.startsWith('W/')) return false;
   const tags = entityTags(list);
+  // `*` matches any current representation (§13.1.1).
   if (tags.includes('*')) return true;
+  if (etag === undefined || etag.startsWith('W/')) return false;
   return tags.some((t) => !t.startsWith('W/') && t === etag);
 }
 

@@ -32,15 +32,15 @@ export function parseRange(header: string | undefined, size: number): RangeResul
     if (r[1] === '') {
       // suffix: the last N bytes
       const n = Number(r[2]);
-      if (n === 0) continue;
+      if (n === 0 || size === 0) continue;
       ranges.push({ start: Math.max(0, size - n), end: size - 1 });
       continue;
     }
     const start = Number(r[1]);
-    const end = r[2] === '' ? size - 1 : Number(r[2]);
-    if (end < start) return NONE;
+    if (r[2] !== '' && Number(r[2]) < start) return NONE;
     if (start >= size) continue; // unsatisfiable on its own
-    ranges.push({ start, end: Math.min(end, size - 1) });
+    const end = r[2] === '' ? size - 1 : Math.min(Number(r[2]), size - 1);
+    ranges.push({ start, end });
   }
   if (ranges.length === 0) return size === 0 || specs.every((s) => s.trim() === '') ? NONE : { kind: 'unsatisfiable' };
   return { kind: 'ranges', ranges: coalesce(ranges) };

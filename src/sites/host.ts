@@ -23,7 +23,8 @@ export function normaliseHost(raw: string | undefined): string | undefined {
     if (!/^\d{1,5}$/.test(host.slice(colon + 1))) return undefined;
     host = host.slice(0, colon);
   }
+  if (host.includes('..')) return undefined;
   if (host.endsWith('.')) host = host.slice(0, -1);
-  if (host.length === 0 || !HOST_CHARS.test(host) || host.includes('..') || host.startsWith('.')) return undefined;
+  if (host.length === 0 || !HOST_CHARS.test(host) || host.startsWith('.')) return undefined;
   return host;
 }
