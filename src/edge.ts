@@ -6,7 +6,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EdgeConfig } from './config/schema.js';
 import { EdgeCache } from './cache/edge-cache.js';
+import { DiskStore } from './cache/disk-store.js';
 import { MemoryStore } from './cache/memory-store.js';
+import { TieredStore } from './cache/tiered-store.js';
 import type { CacheStore } from './cache/store.js';
 import { buildOriginGroups } from './origins/build.js';
 import type { OriginGroup } from './origins/origin-group.js';
@@ -42,7 +44,11 @@ export class Edge {
         s.behaviors.map((b) => ({ path: b.path, origin: group(b.originGroup ?? s.originGroup), ttl: b.ttl, query: b.query, bypass: b.bypass })),
       ),
     );
-    this.store = new MemoryStore({ maxBytes: config.cache.memory.maxSize, maxObjectBytes: config.cache.memory.maxObjectSize });
+    const memory = new MemoryStore({ maxBytes: config.cache.memory.maxSize, maxObjectBytes: config.cache.memory.maxObjectSize });
+    const disk = config.cache.disk;
+    this.store = disk
+      ? new TieredStore(memory, new DiskStore({ dir: disk.dir, maxBytes: disk.maxSize, maxObjectBytes: disk.maxObjectSize, fsync: disk.fsync, smallObjectBytes: Math.min(1024 * 1024, config.cache.memory.maxObjectSize) }))
+      : memory;
     const nodeId = config.node.id ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-');
     const cdnId = config.proxy.cdnId;
     this.runtime = {
@@ -66,9 +72,14 @@ export class Edge {
     handleRequest(new RequestContext(req, res, this.runtime, 'http'));
   };
 
+  /** Resolves once a disk tier has found what it held before a restart (lookups work before). */
+  ready(): Promise<void> {
+    return (this.store.ready ?? Promise.resolve()).then(() => this.runtime.cache.loadIndex());
+  }
+
   async start(): Promise<void> {
     if (this.started) return;
-    await this.runtime.cache.loadIndex();
+    this.ready().catch((err: unknown) => console.error('blotcdn: reading the disk cache failed:', err));
     try {
       for (const listener of this.http) await listener.listen();
     } catch (err) {

@@ -5,7 +5,7 @@
 import { LRUCache } from 'lru-cache';
 import type { HeaderMap } from '../http/headers.js';
 import { SingleFlight } from './single-flight.js';
-import type { CacheMeta, CacheStore, ObjectWriter, StoredObject } from './store.js';
+import type { CacheMeta, CacheStore, EntrySummary, ObjectWriter, StoredObject } from './store.js';
 import { secondaryKey } from './vary.js';
 
 export interface EdgeCacheOptions {
@@ -31,7 +31,7 @@ export class EdgeCache {
     for await (const meta of this.store.entries()) this.remember(meta);
   }
 
-  private remember(meta: CacheMeta): void {
+  private remember(meta: EntrySummary): void {
     if (meta.vary.length === 0) {
       this.variants.delete(meta.primary);
       return;
@@ -81,6 +81,10 @@ export class EdgeCache {
     const writer = this.store.put(meta);
     if (!writer) return undefined;
     return {
+      get abandoned() {
+        return writer.abandoned;
+      },
+      readBack: writer.readBack,
       write: (chunk) => writer.write(chunk),
       abort: () => writer.abort(),
       commit: async () => {

@@ -100,17 +100,6 @@ describe('Flight: state and head', () => {
     f.fail(new Error('second'));
     assert.equal(f.error, first);
   });
-
-  test('body() is every chunk in order', () => {
-    const f = filled();
-    assert.equal(f.body().toString(), 'hello world');
-    assert.equal(f.body().length, 11);
-    const single = new Flight('s');
-    const chunk = Buffer.from('only');
-    single.push(chunk);
-    single.end();
-    assert.equal(single.body(), chunk);
-  });
 });
 
 describe('Flight: reading a complete flight', () => {

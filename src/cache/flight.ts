@@ -5,8 +5,10 @@
 // Range request on a miss is answered as soon as its bytes are in, and why a client that goes away
 // does not stop the object from being stored.
 //
-// Chunks are kept until the flight ends: they are the body being stored, so keeping them costs no
-// extra copy. Only storable responses become flights; the store's object size limit bounds them.
+// Memory stays bounded for large objects: chunks are kept in a window, and once the window exceeds
+// `retainLimit`, chunks that the store has already written (`markDurable`) are dropped; a reader
+// that needs them again reads them back from the store's file (`spill`). Without a spill source the
+// window only drops what every reader has consumed, and the fetch is slowed to the slowest reader.
 
 export interface FlightHead {
   /** The key the object is stored under (its variant key). */
@@ -25,6 +27,13 @@ export interface FlightHead {
 
 export type FlightState = 'pending' | 'streaming' | 'complete' | 'failed';
 
+/** Reads bytes start..end (inclusive) of the body back from where the store wrote them. */
+export type SpillReader = (start: number, end: number) => AsyncIterable<Buffer>;
+
+interface Cursor {
+  offset: number;
+}
+
 export class Flight {
   state: FlightState = 'pending';
   head: FlightHead | undefined;
@@ -34,17 +43,28 @@ export class Flight {
   /** How many requests joined after the leader (for Cache-Status `collapsed` and metrics). */
   joined = 0;
   readonly startedAt = Date.now();
+  /** Most bytes kept in memory once the store can give older ones back (see `spill`). */
+  retainLimit = 8 * 1024 * 1024;
+  private spill: SpillReader | undefined;
+  /** Bytes the store has safely written (readable through `spill`). */
+  private durable = 0;
   private readonly chunks: Buffer[] = [];
   private readonly offsets: number[] = [];
+  /** Index of the first chunk still held. */
+  private first = 0;
+  private retained = 0;
+  private readonly cursors = new Set<Cursor>();
   private wake: (() => void)[] = [];
+  private drainWaiters: (() => void)[] = [];
   private headWaiters: { resolve: (h: FlightHead) => void; reject: (e: unknown) => void }[] = [];
 
   constructor(readonly key: string) {}
 
   // ---- written by the fetch ----
 
-  start(head: FlightHead): void {
+  start(head: FlightHead, spill?: SpillReader): void {
     this.head = head;
+    this.spill = spill;
     this.state = 'streaming';
     for (const w of this.headWaiters) w.resolve(head);
     this.headWaiters = [];
@@ -55,7 +75,26 @@ export class Flight {
     this.offsets.push(this.received);
     this.chunks.push(chunk);
     this.received += chunk.length;
+    this.retained += chunk.length;
+    this.trim();
     this.notify();
+  }
+
+  /** The store gave up on the object: nothing can be read back any more. */
+  storeGaveUp(): void {
+    this.spill = undefined;
+    this.releaseDrainWaiters();
+  }
+
+  /** How many clients are reading right now. */
+  get readers(): number {
+    return this.cursors.size;
+  }
+
+  /** The store has written the first `bytes` bytes; they may leave memory. */
+  markDurable(bytes: number): void {
+    this.durable = bytes;
+    this.trim();
   }
 
   end(): void {
@@ -72,11 +111,65 @@ export class Flight {
     this.notify();
   }
 
+  /**
+   * Resolves once the slowest reader is within `limit` bytes of the newest one. Used when nothing
+   * is stored (no spill): the origin is then read no faster than clients take the bytes.
+   */
+  readersCaughtUp(limit: number): Promise<void> | undefined {
+    if (this.spill !== undefined || this.received - this.slowest() <= limit) return undefined;
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private slowest(): number {
+    let min = this.received;
+    for (const c of this.cursors) if (c.offset < min) min = c.offset;
+    return min;
+  }
+
+  /** Drops chunks from the front of the window that are no longer needed in memory. */
+  private trim(): void {
+    if (this.retained <= this.retainLimit) return;
+    // With a spill source, anything already written can go; without one, only what all readers
+    // have passed (and no new reader may join from byte 0 any more).
+    const limit = this.spill !== undefined ? this.durable : this.slowest();
+    while (this.first < this.chunks.length && this.retained > this.retainLimit) {
+      const end = this.offsets[this.first]! + this.chunks[this.first]!.length;
+      if (end > limit) break;
+      this.retained -= this.chunks[this.first]!.length;
+      this.chunks[this.first] = EMPTY;
+      this.first++;
+    }
+    if (this.first > 1024 && this.first * 2 > this.chunks.length) {
+      this.chunks.splice(0, this.first);
+      this.offsets.splice(0, this.first);
+      this.first = 0;
+    }
+  }
+
+  /** Offset of the first byte still in memory. */
+  get windowStart(): number {
+    return this.first < this.offsets.length ? this.offsets[this.first]! : this.received;
+  }
+
+  /** Whether a new reader can still get the body from its first byte. */
+  get joinable(): boolean {
+    return this.windowStart === 0 || this.spill !== undefined;
+  }
+
   private notify(): void {
-    if (this.wake.length === 0) return;
-    const wake = this.wake;
-    this.wake = [];
-    for (const w of wake) w();
+    if (this.wake.length > 0) {
+      const wake = this.wake;
+      this.wake = [];
+      for (const w of wake) w();
+    }
+    this.releaseDrainWaiters();
+  }
+
+  private releaseDrainWaiters(): void {
+    if (this.drainWaiters.length === 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
   }
 
   // ---- read by clients ----
@@ -93,39 +186,51 @@ export class Flight {
     return new Promise((resolve) => this.wake.push(resolve));
   }
 
-  /** All chunks, once complete (the body to store). */
-  body(): Buffer {
-    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.received);
-  }
-
   /**
    * The bytes from `start` to `end` (inclusive) as they arrive. Throws the fetch's error if the
    * origin fails before `end` was reached, so a reader never mistakes a cut-off body for a whole one.
    */
   async *read(start = 0, end = Infinity): AsyncGenerator<Buffer> {
-    let offset = start;
-    let index = 0;
-    while (offset <= end) {
-      if (offset < this.received) {
-        // Find the chunk holding `offset` (readers usually move forward one chunk at a time).
-        while (index + 1 < this.chunks.length && this.offsets[index + 1]! <= offset) index++;
-        if (this.offsets[index]! > offset) index = this.findChunk(offset);
-        const chunk = this.chunks[index]!;
-        const from = offset - this.offsets[index]!;
-        const to = Math.min(chunk.length, end - this.offsets[index]! + 1);
-        const piece = from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to);
-        offset += piece.length;
-        yield piece;
-        continue;
+    const cursor: Cursor = { offset: start };
+    this.cursors.add(cursor);
+    let index = this.first;
+    try {
+      while (cursor.offset <= end) {
+        const windowStart = this.windowStart;
+        if (cursor.offset < windowStart && cursor.offset < this.received) {
+          if (this.spill === undefined) throw new Error('flight: bytes no longer held and no spill source');
+          const upto = Math.min(windowStart, end + 1) - 1;
+          for await (const piece of this.spill(cursor.offset, upto)) {
+            cursor.offset += piece.length;
+            yield piece;
+          }
+          continue;
+        }
+        if (cursor.offset < this.received) {
+          if (index < this.first) index = this.first;
+          while (index + 1 < this.chunks.length && this.offsets[index + 1]! <= cursor.offset) index++;
+          if (this.offsets[index]! > cursor.offset) index = this.findChunk(cursor.offset);
+          const chunk = this.chunks[index]!;
+          const from = cursor.offset - this.offsets[index]!;
+          const to = Math.min(chunk.length, end - this.offsets[index]! + 1);
+          const piece = from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to);
+          cursor.offset += piece.length;
+          if (this.drainWaiters.length > 0) this.releaseDrainWaiters();
+          yield piece;
+          continue;
+        }
+        if (this.state === 'complete') return;
+        if (this.state === 'failed') throw this.error;
+        await this.changed();
       }
-      if (this.state === 'complete') return;
-      if (this.state === 'failed') throw this.error;
-      await this.changed();
+    } finally {
+      this.cursors.delete(cursor);
+      if (this.drainWaiters.length > 0) this.releaseDrainWaiters();
     }
   }
 
   private findChunk(offset: number): number {
-    let lo = 0;
+    let lo = this.first;
     let hi = this.offsets.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
@@ -135,3 +240,5 @@ export class Flight {
     return lo;
   }
 }
+
+const EMPTY = Buffer.alloc(0);

@@ -56,6 +56,9 @@ export class MemoryStore implements CacheStore {
     let length = 0;
     let aborted = false;
     return {
+      get abandoned() {
+        return aborted;
+      },
       write: (chunk) => {
         if (aborted) return;
         length += chunk.length;

@@ -2,8 +2,8 @@
 // small on purpose, like undici's cache-store interface: get, put (a writer that commits only when
 // the body is complete), update metadata, delete, list. One contract test suite runs against each
 // implementation (test/cache-store-contract.ts).
-import type { Readable } from 'node:stream';
 import type { FreshnessMeta } from './policy.js';
+import type { SpillReader } from './flight.js';
 
 /** Everything about a stored response except its body. Serialisable as JSON (the disk tier does). */
 export interface CacheMeta extends FreshnessMeta {
@@ -35,8 +35,11 @@ export interface StoredObject {
   /** The body, when the tier holds it in memory. */
   body?: Buffer;
   /** Streams the body (or the inclusive byte range start..end) from the tier that holds it. */
-  open?(start?: number, end?: number): Readable;
+  open?(start: number, end: number): AsyncIterable<Buffer>;
 }
+
+/** What `entries()` lists: enough to select objects for purges and to rebuild the Vary index. */
+export type EntrySummary = Pick<CacheMeta, 'key' | 'primary' | 'host' | 'path' | 'vary' | 'tags' | 'storedAt' | 'size'>;
 
 /** Receives a body as it streams in; nothing becomes visible until `commit()` succeeds. */
 export interface ObjectWriter {
@@ -46,6 +49,10 @@ export interface ObjectWriter {
   commit(): Promise<boolean>;
   /** Drops everything written so far. */
   abort(): void;
+  /** True once the store gave up on this object (too large, I/O error): commit will return false. */
+  readonly abandoned: boolean;
+  /** Reads back bytes already written, so a flight need not keep a large body in memory. */
+  readBack?: SpillReader;
 }
 
 export interface StoreStats {
@@ -63,8 +70,10 @@ export interface CacheStore {
   /** Replaces metadata (after a 304 revalidation, a soft purge) and keeps the body. */
   updateMeta(meta: CacheMeta): void | Promise<void>;
   delete(key: string): boolean | Promise<boolean>;
-  /** Every stored object's metadata (for purges by prefix, host or tag, and the admin API). */
-  entries(): AsyncIterable<CacheMeta> | Iterable<CacheMeta>;
+  /** Every stored object (for purges by prefix, host or tag, and the admin API). */
+  entries(): AsyncIterable<EntrySummary> | Iterable<EntrySummary>;
+  /** Resolves once a persistent tier has found what it held before a restart. */
+  readonly ready?: Promise<void>;
   stats(): StoreStats;
   close(): Promise<void>;
 }

@@ -13,5 +13,6 @@ export function quickConfig(options: QuickOptions): ConfigInput {
     listen: { http: options.listen },
     originGroups: { default: { members: options.origin.map((url) => ({ url })) } },
     sites: [{ name: 'default', hosts: ['*'], originGroup: 'default' }],
+    ...(options.cacheDir ? { cache: { disk: { dir: options.cacheDir } } } : {}),
   };
 }

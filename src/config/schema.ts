@@ -151,6 +151,16 @@ export const configSchema = z
             maxObjectSize: size.default(16 * 1024 * 1024),
           })
           .prefault({}),
+        /** A disk tier under the memory tier (objects survive restarts). */
+        disk: z
+          .strictObject({
+            dir: z.string().min(1),
+            maxSize: size.default(10 * 1024 ** 3),
+            maxObjectSize: size.default(1024 ** 3),
+            /** fsync every object before it becomes visible (power-loss safety at a cost). */
+            fsync: z.boolean().default(false),
+          })
+          .optional(),
       })
       .prefault({}),
     proxy: z

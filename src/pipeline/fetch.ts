@@ -22,7 +22,7 @@ export async function fetch(ctx: RequestContext): Promise<'store' | 'deliver' | 
   const { cache, stats } = ctx.edge;
   if (!ctx.noCoalesce) {
     const running = cache.flights.get(ctx.key);
-    if (running !== undefined) return join(ctx, running);
+    if (running !== undefined && running.joinable) return join(ctx, running);
   }
   // Lead: the flight is registered so later requests for this key join it instead of fetching.
   const flight = ctx.noCoalesce ? new Flight(ctx.key) : cache.flights.begin(ctx.key);

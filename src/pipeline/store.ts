@@ -16,6 +16,9 @@ import { LookupAgain } from './fetch.js';
 import { clientHeaders } from './origin-request.js';
 import { refreshedMeta } from './revalidate.js';
 
+/** How far the fastest reader may run ahead of the slowest when nothing is being stored. */
+const STREAM_WINDOW = 1024 * 1024;
+
 /** Reasons that describe the response (not this one request), worth remembering as hit-for-miss. */
 const REMEMBERED: ReadonlySet<NoStoreReason> = new Set(['no-store', 'private', 'set-cookie', 'vary-star', 'no-freshness', 'must-understand', 'status', 'too-large']);
 
@@ -99,7 +102,7 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' {
     return 'deliver';
   }
 
-  flight.start({ key: meta.key, vary: meta.vary, member: ctx.member, status: res.status, headers: meta.headers, length, etag: meta.etag, lastModified: meta.lastModified });
+  flight.start({ key: meta.key, vary: meta.vary, member: ctx.member, status: res.status, headers: meta.headers, length, etag: meta.etag, lastModified: meta.lastModified }, writer.readBack);
   void pump(edge, flight, res.body, writer, length);
   ctx.outcome = 'miss';
   ctx.cacheStatus.stored = true;
@@ -122,12 +125,28 @@ function abandon(ctx: RequestContext, flight: Flight, reason: NoStoreReason): vo
  * origin's pace. The object is committed only when every byte arrived (and as many as announced).
  */
 async function pump(edge: EdgeRuntime, flight: Flight, body: Readable, writer: ObjectWriter, expected: number | undefined): Promise<void> {
+  let storing = true;
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
       flight.push(chunk);
       edge.stats.bytesFromOrigin += chunk.length;
-      const wait = writer.write(chunk);
-      if (wait) await wait;
+      if (storing) {
+        const wait = writer.write(chunk);
+        if (wait) await wait;
+        if (!writer.abandoned) {
+          if (writer.readBack) flight.markDurable(flight.received);
+          continue;
+        }
+        // The store gave up (larger than announced, disk error): keep serving the readers there
+        // are, admit no new ones, and read the origin no faster than they take the bytes.
+        storing = false;
+        edge.cache.flights.finish(flight);
+        flight.storeGaveUp();
+        edge.stats.bump(edge.stats.notStored, 'too-large');
+      }
+      if (flight.readers === 0) throw new Error('no one left to read an object that cannot be stored');
+      const behind = flight.readersCaughtUp(STREAM_WINDOW);
+      if (behind) await behind;
     }
     if (expected !== undefined && flight.received !== expected) {
       throw new EdgeError('origin_body', `(${flight.received} of ${expected} bytes)`);

@@ -1,0 +1,55 @@
+// wrk as the load generator, pinned to the client core; its text output parsed into numbers.
+import { spawn } from 'node:child_process';
+import { CLIENT_CORE } from './procs.js';
+
+export interface WrkResult {
+  rps: number;
+  /** Latency percentiles in ms. */
+  p50: number;
+  p99: number;
+  transferMBps: number;
+  errors: number;
+}
+
+function toMs(value: string): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(value.trim());
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
+}
+
+function toMB(value: string): number {
+  const m = /^([\d.]+)(B|KB|MB|GB)$/.exec(value.trim());
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === 'B' ? n / 1e6 : m[2] === 'KB' ? n / 1024 : m[2] === 'MB' ? n : n * 1024;
+}
+
+export function parseWrk(text: string): WrkResult {
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);
+  const p50 = toMs(/^\s+50%\s+(\S+)/m.exec(text)?.[1] ?? '');
+  const p99 = toMs(/^\s+99%\s+(\S+)/m.exec(text)?.[1] ?? '');
+  const transferMBps = toMB(/Transfer\/sec:\s+(\S+)/.exec(text)?.[1] ?? '');
+  const errLine = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
+  const errors = (errLine ? errLine.slice(1).reduce((n, v) => n + Number(v), 0) : 0) + non2xx;
+  return { rps, p50, p99, transferMBps, errors };
+}
+
+export function runWrk(url: string, options: { threads?: number; connections?: number; seconds?: number; headers?: string[] } = {}): Promise<WrkResult> {
+  const args = ['-c', CLIENT_CORE, 'wrk', `-t${options.threads ?? 1}`, `-c${options.connections ?? 64}`, `-d${options.seconds ?? 8}s`, '--latency'];
+  for (const h of options.headers ?? []) args.push('-H', h);
+  args.push(url);
+  return new Promise((resolve, reject) => {
+    const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d.toString()));
+    child.stderr.on('data', (d) => (out += d.toString()));
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`wrk failed (${code}): ${out}`));
+      const result = parseWrk(out);
+      if (!Number.isFinite(result.rps)) return reject(new Error(`could not read wrk output:\n${out}`));
+      resolve(result);
+    });
+  });
+}

@@ -1,0 +1,80 @@
+// `npm run bench [scenario…]`: starts the benchmark origin, then runs each scenario with blotcdn,
+// nginx and Varnish side by side in one run, prints markdown tables of medians with blotcdn's
+// ratios, and writes the raw figures to bench/results/latest.json.
+//
+// Peers: apt-get install nginx varnish wrk   (blotcdn runs from dist/: `npm run build` first,
+// which this script does for you). BENCH_ROUNDS and BENCH_SECONDS tune the length of a run.
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { findCommand, freePort, pinned, CLIENT_CORE, waitForPort } from './lib/procs.js';
+import type { BenchContext, Scenario, Section } from './lib/scenario.js';
+import { hits } from './scenarios/hits.js';
+
+const SCENARIOS: Scenario[] = [hits];
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((w) => !SCENARIOS.some((s) => s.name === w));
+  if (unknown.length) {
+    console.error(`unknown scenario(s): ${unknown.join(', ')}; available: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+    process.exit(2);
+  }
+  for (const tool of ['taskset', 'wrk']) {
+    if (!findCommand(tool)) {
+      console.error(`${tool} is needed: apt-get install ${tool === 'taskset' ? 'util-linux' : tool}`);
+      process.exit(2);
+    }
+  }
+  console.log('building dist/ …');
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+
+  const originPort = await freePort();
+  const origin = pinned('origin', CLIENT_CORE, process.execPath, ['--import', 'tsx', join(ROOT, 'bench/lib/origin-server.ts'), String(originPort)]);
+  await waitForPort(originPort, origin);
+  const originUrl = `http://127.0.0.1:${originPort}`;
+  const ctx: BenchContext = {
+    originUrl,
+    rounds: Number(process.env.BENCH_ROUNDS ?? 3),
+    seconds: Number(process.env.BENCH_SECONDS ?? 8),
+    log: (m) => console.log(`  ${m}`),
+    originCounts: async () => (await (await fetch(`${originUrl}/__count`)).json()) as Record<string, number>,
+    resetOriginCounts: async () => void (await fetch(`${originUrl}/__reset`)).arrayBuffer(),
+  };
+
+  const sections: Section[] = [];
+  try {
+    for (const scenario of SCENARIOS.filter((s) => wanted.length === 0 || wanted.includes(s.name))) {
+      console.log(`\n▶ ${scenario.name}: ${scenario.description}`);
+      sections.push(await scenario.run(ctx));
+    }
+  } finally {
+    await origin.stop();
+  }
+
+  const cpu = execFileSync('sh', ['-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).toString().trim();
+  const versions = {
+    node: process.version,
+    nginx: findCommand('nginx') ? execFileSync(findCommand('nginx')!, ['-v'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString() || 'installed' : 'absent',
+    cpu,
+  };
+  console.log(`\n## Results (${new Date().toISOString().slice(0, 10)}, ${cpu}, Node ${process.version})\n`);
+  for (const s of sections) {
+    console.log(`### ${s.title}\n`);
+    const [head, ...rows] = s.table;
+    console.log(`| ${head!.join(' | ')} |`);
+    console.log(`|${head!.map(() => '---').join('|')}|`);
+    for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+    for (const n of s.notes) console.log(`\n- ${n}`);
+    console.log('');
+  }
+  await mkdir(join(ROOT, 'bench/results'), { recursive: true });
+  await writeFile(join(ROOT, 'bench/results/latest.json'), JSON.stringify({ date: new Date().toISOString(), versions, sections }, null, 2));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,84 @@
+// Memory over disk. Every object is written through to both tiers (the memory tier refuses what is
+// too large for it); lookups try memory first — synchronously, so a hot object costs no await — and
+// a disk hit small enough for memory is promoted there, so hot objects end up in RAM.
+import type { DiskStore } from './disk-store.js';
+import type { MemoryStore } from './memory-store.js';
+import type { CacheMeta, CacheStore, EntrySummary, ObjectWriter, StoredObject, StoreStats } from './store.js';
+
+export class TieredStore implements CacheStore {
+  readonly name = 'tiered';
+  readonly ready: Promise<void>;
+
+  constructor(
+    readonly memory: MemoryStore,
+    readonly disk: DiskStore,
+  ) {
+    this.ready = disk.ready;
+  }
+
+  get(key: string): StoredObject | undefined | Promise<StoredObject | undefined> {
+    const hot = this.memory.get(key);
+    if (hot !== undefined) return hot;
+    return this.disk.get(key).then((object) => {
+      if (object?.body !== undefined) this.memory.insert(object);
+      return object;
+    });
+  }
+
+  put(meta: CacheMeta): ObjectWriter | undefined {
+    const writers = [this.memory.put(meta), this.disk.put(meta)].filter((w): w is ObjectWriter => w !== undefined);
+    if (writers.length === 0) return undefined;
+    const disk = writers.find((w) => w.readBack !== undefined);
+    return {
+      get abandoned() {
+        return writers.every((w) => w.abandoned);
+      },
+      readBack: disk?.readBack,
+      write: (chunk) => {
+        let wait: Promise<void> | undefined;
+        for (const w of writers) {
+          const p = w.write(chunk);
+          if (p) wait = p;
+        }
+        return wait;
+      },
+      commit: async () => {
+        const results = await Promise.all(writers.map((w) => w.commit()));
+        return results.some(Boolean);
+      },
+      abort: () => {
+        for (const w of writers) w.abort();
+      },
+    };
+  }
+
+  async updateMeta(meta: CacheMeta): Promise<void> {
+    this.memory.updateMeta(meta);
+    await this.disk.updateMeta(meta);
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const inMemory = this.memory.delete(key);
+    const onDisk = await this.disk.delete(key);
+    return inMemory || onDisk;
+  }
+
+  /** The disk tier holds everything the memory tier does (write-through). */
+  entries(): Iterable<EntrySummary> {
+    return this.disk.entries();
+  }
+
+  stats(): StoreStats {
+    return this.disk.stats();
+  }
+
+  /** Both tiers' figures, for the admin API. */
+  tierStats(): { memory: StoreStats; disk: StoreStats } {
+    return { memory: this.memory.stats(), disk: this.disk.stats() };
+  }
+
+  async close(): Promise<void> {
+    await this.memory.close();
+    await this.disk.close();
+  }
+}
