@@ -79,6 +79,7 @@ export class Edge {
 
   async start(): Promise<void> {
     if (this.started) return;
+    await this.store.prepared;
     this.ready().catch((err: unknown) => console.error('blotcdn: reading the disk cache failed:', err));
     try {
       for (const listener of this.http) await listener.listen();

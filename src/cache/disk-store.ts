@@ -98,6 +98,7 @@ export class DiskStore implements CacheStore {
   /** key → entry, least recently used first (a Map keeps insertion order; a hit re-inserts). */
   private readonly index = new Map<string, IndexEntry>();
   private bytes = 0;
+  readonly prepared: Promise<void>;
   readonly ready: Promise<void>;
   private readonly objects: string;
   private readonly tmp: string;
@@ -107,15 +108,20 @@ export class DiskStore implements CacheStore {
     this.objects = join(options.dir, 'objects');
     this.tmp = join(options.dir, 'tmp');
     this.smallObjectBytes = options.smallObjectBytes ?? 1024 * 1024;
-    this.ready = this.scan();
+    this.prepared = this.prepare();
+    this.ready = this.prepared.then(() => this.scan());
     this.ready.catch(() => {});
   }
 
-  /** Prepares the folders and rebuilds the index from what a previous run left. */
-  private async scan(): Promise<void> {
+  /** Makes the folders and clears what a crash left half-written (before any new write). */
+  private async prepare(): Promise<void> {
     await rm(this.tmp, { recursive: true, force: true });
     await mkdir(this.tmp, { recursive: true, mode: 0o700 });
     await mkdir(this.objects, { recursive: true, mode: 0o700 });
+  }
+
+  /** Rebuilds the index from what a previous run left. */
+  private async scan(): Promise<void> {
     const found: { entry: IndexEntry; mtime: number }[] = [];
     for (const a of await readdir(this.objects)) {
       for (const b of await readdir(join(this.objects, a)).catch(() => [])) {
@@ -206,7 +212,7 @@ export class DiskStore implements CacheStore {
     let abandoned = false;
     let committed = false;
     // One write at a time, in order; a failed write abandons the object.
-    let queue: Promise<FileHandle | undefined> = open(tmpPath, 'w', 0o600).catch(() => {
+    let queue: Promise<FileHandle | undefined> = this.prepared.then(() => open(tmpPath, 'w', 0o600)).catch(() => {
       abandoned = true;
       return undefined;
     });

@@ -72,6 +72,8 @@ export interface CacheStore {
   delete(key: string): boolean | Promise<boolean>;
   /** Every stored object (for purges by prefix, host or tag, and the admin API). */
   entries(): AsyncIterable<EntrySummary> | Iterable<EntrySummary>;
+  /** Resolves once the store can take writes (folders made, leftovers of a crash cleared). */
+  readonly prepared?: Promise<void>;
   /** Resolves once a persistent tier has found what it held before a restart. */
   readonly ready?: Promise<void>;
   stats(): StoreStats;

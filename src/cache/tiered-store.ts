@@ -7,12 +7,14 @@ import type { CacheMeta, CacheStore, EntrySummary, ObjectWriter, StoredObject, S
 
 export class TieredStore implements CacheStore {
   readonly name = 'tiered';
+  readonly prepared: Promise<void>;
   readonly ready: Promise<void>;
 
   constructor(
     readonly memory: MemoryStore,
     readonly disk: DiskStore,
   ) {
+    this.prepared = disk.prepared;
     this.ready = disk.ready;
   }
 

@@ -1,0 +1,102 @@
+// The flight's memory bound: with a spill source, bytes already written leave memory and readers
+// (late joiners included) read them back; without one, only what every reader has passed leaves,
+// and the fetch is held back to the slowest reader.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Flight, type FlightHead } from './flight.js';
+
+const head: FlightHead = { key: 'k', vary: [], status: 200, headers: [] };
+
+async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const p of it) parts.push(p);
+  return Buffer.concat(parts);
+}
+
+function body(n: number): Buffer {
+  return Buffer.from(Array.from({ length: n }, (_, i) => i % 256));
+}
+
+describe('Flight window with a spill source', () => {
+  test('written bytes leave memory and are read back for a late joiner', async () => {
+    const all = body(10_000);
+    const spilled: [number, number][] = [];
+    const f = new Flight('k');
+    f.retainLimit = 2_000;
+    f.start(head, async function* (start, end) {
+      spilled.push([start, end]);
+      yield all.subarray(start, end + 1);
+    });
+    for (let i = 0; i < 10; i++) {
+      f.push(all.subarray(i * 1000, (i + 1) * 1000));
+      f.markDurable((i + 1) * 1000);
+    }
+    f.end();
+    assert.ok(f.windowStart >= 8_000, `window starts at ${f.windowStart}`);
+    assert.equal(f.joinable, true);
+    const got = await collect(f.read());
+    assert.ok(got.equals(all));
+    assert.deepEqual(spilled, [[0, f.windowStart - 1]]);
+    assert.ok((await collect(f.read(500, 1499))).equals(all.subarray(500, 1500)), 'a range from the spilled part');
+  });
+
+  test('nothing unwritten leaves memory, whatever the limit', () => {
+    const f = new Flight('k');
+    f.retainLimit = 100;
+    f.start(head, async function* () {});
+    f.push(body(1000));
+    f.push(body(1000));
+    assert.equal(f.windowStart, 0, 'not durable yet');
+    f.markDurable(1000);
+    assert.equal(f.windowStart, 1000);
+  });
+});
+
+describe('Flight window without a spill source', () => {
+  test('chunks every reader has passed are dropped; new readers can no longer join', async () => {
+    const f = new Flight('k');
+    f.retainLimit = 1_500;
+    f.start(head);
+    const reader = f.read()[Symbol.asyncIterator]();
+    for (let i = 0; i < 4; i++) {
+      f.push(body(1000));
+      const next = await reader.next();
+      assert.equal(next.value.length, 1000);
+    }
+    f.push(body(1000));
+    assert.ok(f.windowStart > 0, `window ${f.windowStart}`);
+    assert.equal(f.joinable, false);
+    f.end();
+    assert.equal((await reader.next()).value.length, 1000);
+    assert.equal((await reader.next()).done, true);
+  });
+
+  test('readersCaughtUp holds the fetch back until the slowest reader catches up', async () => {
+    const f = new Flight('k');
+    f.start(head);
+    const slow = f.read()[Symbol.asyncIterator]();
+    f.push(body(1000));
+    await slow.next(); // the reader is registered at offset 1000
+    f.push(body(4000));
+    const wait = f.readersCaughtUp(1000);
+    assert.ok(wait, 'the reader is 4000 bytes behind');
+    let released = false;
+    void wait.then(() => (released = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(released, false);
+    await slow.next();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(released, true);
+    assert.equal(f.readersCaughtUp(1000), undefined);
+    await slow.return(undefined);
+    assert.equal(f.readers, 0);
+  });
+
+  test('with a spill source the fetch is never held back by readers', () => {
+    const f = new Flight('k');
+    f.start(head, async function* () {});
+    void f.read()[Symbol.asyncIterator]().next();
+    f.push(body(10_000));
+    assert.equal(f.readersCaughtUp(10), undefined);
+  });
+});
