@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EdgeConfig } from './config/schema.js';
 import { EdgeCache } from './cache/edge-cache.js';
+import { Compressor } from './cache/compression.js';
 import { DiskStore } from './cache/disk-store.js';
 import { MemoryStore } from './cache/memory-store.js';
 import { TieredStore } from './cache/tiered-store.js';
@@ -51,9 +52,12 @@ export class Edge {
       : memory;
     const nodeId = config.node.id ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-');
     const cdnId = config.proxy.cdnId;
+    const cache = new EdgeCache(this.store);
+    const compression = config.cache.compression;
     this.runtime = {
       sites: new SiteTable(sites),
-      cache: new EdgeCache(this.store),
+      cache,
+      compressor: compression.enabled ? new Compressor(cache, compression) : undefined,
       stats: new EdgeStats(),
       nodeId,
       cdnId,

@@ -7,6 +7,7 @@ import type { HeaderMap } from '../http/headers.js';
 import { SingleFlight } from './single-flight.js';
 import type { CacheMeta, CacheStore, EntrySummary, ObjectWriter, StoredObject } from './store.js';
 import { secondaryKey } from './vary.js';
+import { encodedKey } from './compression.js';
 
 export interface EdgeCacheOptions {
   /** How long a key found not storable skips coalescing (ms). */
@@ -31,7 +32,9 @@ export class EdgeCache {
     for await (const meta of this.store.entries()) this.remember(meta);
   }
 
-  private remember(meta: EntrySummary): void {
+  private remember(meta: EntrySummary & { encoding?: string }): void {
+    // Compressed copies are found through their identity object's key.
+    if (meta.encoding !== undefined || meta.key.includes('\u0000')) return;
     if (meta.vary.length === 0) {
       this.variants.delete(meta.primary);
       return;
@@ -44,10 +47,11 @@ export class EdgeCache {
     entry.keys.add(meta.key);
   }
 
-  /** Every key stored for a primary key: itself, or each variant's. */
+  /** Every key stored for a primary key: itself or each variant's, and their compressed copies. */
   keysOf(primary: string): string[] {
     const entry = this.variants.get(primary);
-    return entry === undefined ? [primary] : [primary, ...entry.keys];
+    const keys = entry === undefined ? [primary] : [primary, ...entry.keys];
+    return keys.flatMap((k) => [k, encodedKey(k, 'br'), encodedKey(k, 'gzip')]);
   }
 
   /**

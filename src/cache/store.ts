@@ -28,6 +28,12 @@ export interface CacheMeta extends FreshnessMeta {
   member?: string;
   /** When it was stored (epoch ms), for purge-by-time and bans. */
   storedAt: number;
+  /** Names the body (kept when only the metadata changes), so compressed copies can be matched to it. */
+  bodyId?: string;
+  /** The edge may serve compressed copies of this (identity) object. */
+  compressible?: boolean;
+  /** Set on a compressed copy: its content coding. */
+  encoding?: 'br' | 'gzip';
 }
 
 export interface StoredObject {

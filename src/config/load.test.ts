@@ -56,7 +56,10 @@ describe('valid configs', () => {
     const cfg = parseConfigText(MINIMAL_YAML, 'test.yaml');
     assert.deepEqual(cfg.node, {});
     assert.deepEqual(cfg.listen, { http: [] });
-    assert.deepEqual(cfg.cache, { memory: { maxSize: 256 * 1024 * 1024, maxObjectSize: 16 * 1024 * 1024 } });
+    assert.deepEqual(cfg.cache, {
+      memory: { maxSize: 256 * 1024 * 1024, maxObjectSize: 16 * 1024 * 1024 },
+      compression: { enabled: true, minSize: 1024, maxSize: 10 * 1024 * 1024, concurrency: 2 },
+    });
     assert.deepEqual(cfg.proxy, { maxHops: 4, cdnId: 'blotcdn', servedByHeader: true });
     const group = cfg.originGroups['main']!;
     assert.deepEqual(group.failoverOn, [500, 502, 503, 504]);

@@ -151,6 +151,15 @@ export const configSchema = z
             maxObjectSize: size.default(16 * 1024 * 1024),
           })
           .prefault({}),
+        /** Edge compression: br and gzip copies of compressible responses, made once. */
+        compression: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            minSize: size.default(1024),
+            maxSize: size.default(10 * 1024 * 1024),
+            concurrency: z.number().int().min(1).max(16).default(2),
+          })
+          .prefault({}),
         /** A disk tier under the memory tier (objects survive restarts). */
         disk: z
           .strictObject({

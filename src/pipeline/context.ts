@@ -12,6 +12,7 @@ import type { CacheStatus } from '../http/cache-status.js';
 import type { OriginAttempt, OriginResponse } from '../origins/origin.js';
 import type { Behavior, Site, SiteTable } from '../sites/site-table.js';
 import type { EdgeStats } from '../observe/stats.js';
+import type { Compressor } from '../cache/compression.js';
 
 export type EdgeRequest = IncomingMessage | Http2ServerRequest;
 export type EdgeResponse = ServerResponse | Http2ServerResponse;
@@ -34,6 +35,8 @@ export interface EdgeRuntime {
   cdnLoopEntry: string;
   servedByHeader: boolean;
   policy: PolicyOptions;
+  /** Makes compressed copies; undefined when edge compression is off. */
+  compressor: Compressor | undefined;
   /** Access log sink; called exactly once per request. */
   accessLog?: (ctx: RequestContext) => void;
 }

@@ -6,11 +6,32 @@ import type { StoredObject } from '../cache/store.js';
 import { EdgeError } from '../errors.js';
 import type { RequestContext } from './context.js';
 import { refreshInBackground } from './refresh.js';
+import { asEncoded, encodedKey } from '../cache/compression.js';
+import { negotiateEncoding } from '../cache/vary.js';
 
 export function hash(ctx: RequestContext): 'lookup' {
   ctx.primary = primaryKey(ctx.scheme, ctx.host, ctx.path, ctx.query);
   ctx.key = ctx.edge.cache.keyFor(ctx.primary, ctx.req.headers);
   return 'lookup';
+}
+
+/**
+ * For a client that accepts br or gzip, the object's compressed copy if there is one; otherwise the
+ * identity object now, and a copy made in the background for the next client.
+ */
+function withEncoding(ctx: RequestContext, identity: StoredObject): 'deliver' | Promise<'deliver'> {
+  const { compressor, cache } = ctx.edge;
+  if (compressor === undefined || identity.meta.size < compressor.options.minSize) return 'deliver';
+  const encoding = negotiateEncoding(ctx.req.headers['accept-encoding']);
+  if (encoding === 'identity') return 'deliver';
+  const use = (copy: StoredObject | undefined): 'deliver' => {
+    const encoded = copy && asEncoded(identity, copy);
+    if (encoded) ctx.object = encoded;
+    else compressor.request(identity, encoding);
+    return 'deliver';
+  };
+  const copy = cache.get(encodedKey(identity.meta.key, encoding));
+  return copy instanceof Promise ? copy.then(use) : use(copy);
 }
 
 export function lookup(ctx: RequestContext): 'deliver' | 'fetch' | Promise<'deliver' | 'fetch'> {
@@ -19,7 +40,7 @@ export function lookup(ctx: RequestContext): 'deliver' | 'fetch' | Promise<'deli
   return classify(ctx, found);
 }
 
-function classify(ctx: RequestContext, object: StoredObject | undefined): 'deliver' | 'fetch' {
+function classify(ctx: RequestContext, object: StoredObject | undefined): 'deliver' | 'fetch' | Promise<'deliver'> {
   const now = Date.now();
   if (object !== undefined) {
     ctx.object = object;
@@ -28,13 +49,13 @@ function classify(ctx: RequestContext, object: StoredObject | undefined): 'deliv
       case 'fresh':
         ctx.outcome = 'hit';
         ctx.cacheStatus = { hit: true, ttl: meta.lifetimeMs / 1000 - currentAge(meta, now) };
-        return 'deliver';
+        return meta.compressible ? withEncoding(ctx, object) : 'deliver';
       case 'stale-while-revalidate':
         // RFC 5861 §3: answer now with the stale object; one background fetch refreshes it.
         ctx.outcome = 'stale';
         ctx.cacheStatus = { hit: true, ttl: meta.lifetimeMs / 1000 - currentAge(meta, now), detail: 'stale-while-revalidate' };
         refreshInBackground(ctx);
-        return 'deliver';
+        return meta.compressible ? withEncoding(ctx, object) : 'deliver';
       case 'revalidate':
         ctx.cacheStatus = { fwd: ctx.reqDirectives?.noCache ? 'request' : 'stale' };
         if (ctx.reqDirectives?.onlyIfCached) throw new EdgeError('not_cached');

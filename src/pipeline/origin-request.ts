@@ -24,7 +24,10 @@ export function originRequest(ctx: RequestContext, forCache: boolean): OriginReq
     return { method: ctx.method, path: ctx.path + ctx.query, headers, body: hasBody ? ctx.req : null };
   }
   for (const name of CLIENT_CONDITIONALS) delete headers[name];
-  if (headers['accept-encoding'] !== undefined) headers['accept-encoding'] = negotiateEncoding(headers['accept-encoding']);
+  // With edge compression the edge asks for identity and compresses once itself; otherwise the
+  // origin sees the one encoding the stored variant stands for.
+  if (edge.compressor) headers['accept-encoding'] = 'identity';
+  else if (headers['accept-encoding'] !== undefined) headers['accept-encoding'] = negotiateEncoding(headers['accept-encoding']);
   const meta = ctx.object?.meta;
   if (meta) {
     // RFC 9111 §4.3.1: validate the stored response with its own validators.

@@ -8,6 +8,8 @@ import { Uncacheable } from '../cache/single-flight.js';
 import type { Flight } from '../cache/flight.js';
 import type { CacheMeta, ObjectWriter } from '../cache/store.js';
 import { parseVary } from '../cache/vary.js';
+import { isCompressibleType, newBodyId } from '../cache/compression.js';
+import { parseDirectives } from '../cache/cache-control.js';
 import { EdgeError } from '../errors.js';
 import { discardBody } from '../origins/origin.js';
 import { firstValue, type HeaderMap } from '../http/headers.js';
@@ -69,20 +71,25 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' {
     ttl: ctx.behavior!.ttl,
     options: edge.policy,
   });
-  const vary = parseVary(res.headers['vary']);
+  let vary = parseVary(res.headers['vary']);
+  const compressible = edge.compressor !== undefined && isEdgeCompressible(res.status, res.headers);
+  // The edge asked for identity and does Accept-Encoding itself: the origin's Vary on it is moot.
+  if (compressible && vary !== '*') vary = vary.filter((name) => name !== 'accept-encoding');
   const lengthHeader = firstValue(res.headers['content-length']);
   const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
   let writer: ObjectWriter | undefined;
   let meta: CacheMeta | undefined;
   let reason: NoStoreReason | undefined = decision.reason;
   if (decision.storable && vary !== '*' && !ctx.reqDirectives?.noStore) {
+    const headers = clientHeaders(ctx, res.headers, decision.stripFields, true);
+    if (compressible) addVaryAcceptEncoding(headers);
     meta = {
       key: edge.cache.variantKey(ctx.primary, vary, ctx.req.headers),
       primary: ctx.primary,
       host: ctx.host,
       path: ctx.path,
       status: res.status,
-      headers: clientHeaders(ctx, res.headers, decision.stripFields, true),
+      headers,
       size: length ?? 0,
       vary,
       tags: parseTags(res.headers),
@@ -90,6 +97,8 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' {
       lastModified: firstValue(res.headers['last-modified']),
       member: ctx.member,
       storedAt: now,
+      bodyId: newBodyId(),
+      compressible,
       ...freshnessMeta(decision, now),
     };
     writer = edge.cache.writer(meta);
@@ -107,6 +116,26 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' {
   ctx.outcome = 'miss';
   ctx.cacheStatus.stored = true;
   return 'deliver';
+}
+
+/** A 200 of a compressible type, not encoded already, whose origin allows transformation. */
+function isEdgeCompressible(status: number, headers: HeaderMap): boolean {
+  return (
+    status === 200 &&
+    headers['content-encoding'] === undefined &&
+    isCompressibleType(firstValue(headers['content-type'])) &&
+    !parseDirectives(headers['cache-control']).has('no-transform')
+  );
+}
+
+/** Responses the edge compresses vary on Accept-Encoding, whatever the origin said. */
+function addVaryAcceptEncoding(headers: string[]): void {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] !== 'vary') continue;
+    if (!/(^|,)\s*accept-encoding\s*(,|$)/i.test(headers[i + 1]!)) headers[i + 1] = `${headers[i + 1]}, Accept-Encoding`;
+    return;
+  }
+  headers.push('vary', 'Accept-Encoding');
 }
 
 /** Not storable: waiters go to the origin themselves, and the key is remembered for a while. */
