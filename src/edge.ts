@@ -42,7 +42,8 @@ export class Edge {
         s.name ?? `site${i}`,
         s.hosts,
         group(s.originGroup),
-        s.behaviors.map((b) => ({ path: b.path, origin: group(b.originGroup ?? s.originGroup), ttl: b.ttl, query: b.query, bypass: b.bypass })),
+        s.behaviors.map((b) => ({ path: b.path, origin: group(b.originGroup ?? s.originGroup), ttl: b.ttl, query: b.query, bypass: b.bypass, grace: b.grace ?? config.cache.grace })),
+        config.cache.grace,
       ),
     );
     const memory = new MemoryStore({ maxBytes: config.cache.memory.maxSize, maxObjectBytes: config.cache.memory.maxObjectSize });

@@ -58,6 +58,7 @@ describe('valid configs', () => {
     assert.deepEqual(cfg.listen, { http: [] });
     assert.deepEqual(cfg.cache, {
       memory: { maxSize: 256 * 1024 * 1024, maxObjectSize: 16 * 1024 * 1024 },
+      grace: 0,
       compression: { enabled: true, minSize: 1024, maxSize: 10 * 1024 * 1024, concurrency: 2 },
     });
     assert.deepEqual(cfg.proxy, { maxHops: 4, cdnId: 'blotcdn', servedByHeader: true });

@@ -113,6 +113,12 @@ const behavior = z.strictObject({
   query: queryRule.default('all'),
   /** Never cache: every request goes to the origin (`Cache-Status: fwd=bypass`). */
   bypass: z.boolean().default(false),
+  /**
+   * How long past its freshness an object may still be served when the origin group fails
+   * (RFC 9111 §4.2.4 allows it while disconnected); defaults to `cache.grace`. Never overrides
+   * must-revalidate or no-cache.
+   */
+  grace: duration.optional(),
 });
 export type BehaviorConfig = z.output<typeof behavior>;
 
@@ -151,6 +157,8 @@ export const configSchema = z
             maxObjectSize: size.default(16 * 1024 * 1024),
           })
           .prefault({}),
+        /** Default grace for every behavior (see behaviors[].grace). */
+        grace: duration.default(0),
         /** Edge compression: br and gzip copies of compressible responses, made once. */
         compression: z
           .strictObject({

@@ -45,7 +45,7 @@ export function refreshedMeta(ctx: RequestContext, meta: CacheMeta, update: Head
     requestTime: ctx.startedAt,
     responseTime: now,
     ttl: ctx.behavior!.ttl,
-    options: ctx.edge.policy,
+    options: { ...ctx.edge.policy, graceMs: ctx.behavior!.grace },
   });
   if (!decision.storable) return undefined;
   const tags = parseTags(update);

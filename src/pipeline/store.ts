@@ -69,7 +69,7 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' {
     requestTime: ctx.startedAt,
     responseTime: now,
     ttl: ctx.behavior!.ttl,
-    options: edge.policy,
+    options: { ...edge.policy, graceMs: ctx.behavior!.grace },
   });
   let vary = parseVary(res.headers['vary']);
   const compressible = edge.compressor !== undefined && isEdgeCompressible(res.status, res.headers);

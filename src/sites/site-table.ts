@@ -16,6 +16,8 @@ export interface Behavior {
   ttl: TtlRules;
   query: QueryKeyRule;
   bypass: boolean;
+  /** ms an object may be served stale when the origin fails. */
+  grace: number;
 }
 
 export interface Site {
@@ -31,18 +33,19 @@ export interface BehaviorInput {
   ttl: TtlRules;
   query: 'all' | 'none' | { allow: string[] };
   bypass: boolean;
+  grace?: number;
 }
 
 export function compileBehavior(input: BehaviorInput): Behavior {
   const query: QueryKeyRule =
     typeof input.query === 'string' ? { mode: input.query } : { mode: 'allow', names: new Set(input.query.allow) };
-  return { pattern: input.path, matches: compilePathPattern(input.path), origin: input.origin, ttl: input.ttl, query, bypass: input.bypass };
+  return { pattern: input.path, matches: compilePathPattern(input.path), origin: input.origin, ttl: input.ttl, query, bypass: input.bypass, grace: input.grace ?? 0 };
 }
 
-export function buildSite(name: string, hosts: string[], origin: Origin, behaviors: BehaviorInput[]): Site {
+export function buildSite(name: string, hosts: string[], origin: Origin, behaviors: BehaviorInput[], grace = 0): Site {
   const compiled = behaviors.map(compileBehavior);
   if (!behaviors.some((b) => b.path === '*')) {
-    compiled.push(compileBehavior({ path: '*', origin, ttl: {}, query: 'all', bypass: false }));
+    compiled.push(compileBehavior({ path: '*', origin, ttl: {}, query: 'all', bypass: false, grace }));
   }
   return { name, hosts, origin, behaviors: compiled };
 }
