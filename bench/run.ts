@@ -11,8 +11,10 @@ import { join } from 'node:path';
 import { findCommand, freePort, pinned, CLIENT_CORE, waitForPort } from './lib/procs.js';
 import type { BenchContext, Scenario, Section } from './lib/scenario.js';
 import { hits } from './scenarios/hits.js';
+import { coalescing } from './scenarios/coalescing.js';
+import { disk } from './scenarios/disk.js';
 
-const SCENARIOS: Scenario[] = [hits];
+const SCENARIOS: Scenario[] = [hits, coalescing, disk];
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 async function main(): Promise<void> {

@@ -34,7 +34,7 @@ test('200 concurrent misses: one origin request, and every client gets its first
         res.write(small.subarray(offset, offset + 8 * 1024));
         offset += 8 * 1024;
         if (offset >= small.length) res.end();
-        else setTimeout(step, 100);
+        else setTimeout(step, 200);
       };
       step();
     }, 300);
@@ -61,13 +61,13 @@ test('200 concurrent misses: one origin request, and every client gets its first
   const p50 = percentile(lag, 50);
   const p99 = percentile(lag, 99);
   t.diagnostic(`first byte after the origin's: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...lag).toFixed(1)} ms`);
-  // The bound is loose because the 200 clients share this process with the edge and the origin;
-  // `npm run bench` measures the same thing with the clients on their own core.
-  assert.ok(p99 < 150, `p99 lag ${p99} ms`);
-  // A cache lock that waits for the whole object would have added the 700 ms the origin streams for.
+  // The bound is loose because the 200 clients share this process with the edge, the origin and
+  // other test files; `npm run bench` measures the same thing with the clients on their own core.
+  assert.ok(p99 < 500, `p99 lag ${p99} ms`);
+  // A cache lock that waits for the whole object would have added the 1.4 s the origin streams for.
   const done = replies.map((r) => started + r.totalMs - originFirstByte);
-  assert.ok(percentile(done, 1) > 650, 'the origin streamed for 700 ms');
-  assert.ok(p99 < percentile(done, 1) - 400, 'waiters got their first bytes long before the object was complete');
+  assert.ok(percentile(done, 1) > 1300, 'the origin streamed for 1.4 s');
+  assert.ok(p99 < percentile(done, 1) - 800, 'waiters got their first bytes long before the object was complete');
 
   const hit = await get(`${edge.url}/big`);
   assert.match(String(hit.headers['cache-status']), /hit/);
@@ -109,23 +109,29 @@ test('an uncacheable answer is not shared; the key is then remembered and reques
 
 test('origin killed mid-body: every waiter sees a cut-off body, nothing is cached, the next request refetches', async (t) => {
   let die = true;
+  let kill: () => void = () => {};
+  const killed = new Promise<void>((resolve) => (kill = resolve));
   const origin = await startOrigin((_req, res) => {
     res.writeHead(200, { 'content-length': body.length, 'cache-control': 'max-age=60' });
     if (!die) return void res.end(body);
     res.write(body.subarray(0, 200 * 1024));
-    setTimeout(() => res.socket?.destroy(), 150);
+    void killed.then(() => res.socket?.destroy());
   });
   const edge = await startEdge(simpleConfig(origin.url));
   t.after(async () => {
     await edge.stop();
     await origin.close();
   });
-  const replies = await Promise.all(Array.from({ length: 20 }, () => request(`${edge.url}/dies`)));
-  assert.equal(origin.count('/dies'), 1);
-  for (const r of replies) {
+  const replies = Promise.all(Array.from({ length: 20 }, () => request(`${edge.url}/dies`)));
+  // The origin dies once all twenty are reading from the one fetch.
+  const flights = edge.edge.runtime.cache.flights;
+  while ((flights.get(`http://127.0.0.1/dies`)?.joined ?? 0) < 19) await sleep(5);
+  kill();
+  for (const r of await replies) {
     assert.ok(r.body.length < body.length, 'no waiter got a whole body');
     assert.ok(r.error !== undefined, 'each waiter can tell the response was cut off');
   }
+  assert.equal(origin.count('/dies'), 1);
   die = false;
   const next = await get(`${edge.url}/dies`);
   assert.match(String(next.headers['cache-status']), /fwd=miss/, 'the cut-off object was not stored');

@@ -79,6 +79,16 @@ export function asEncoded(identity: StoredObject, copy: StoredObject): StoredObj
   };
 }
 
+/** Responses the edge compresses vary on Accept-Encoding, whatever the origin said. */
+export function addVaryAcceptEncoding(headers: string[]): void {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] !== 'vary') continue;
+    if (!/(^|,)\s*accept-encoding\s*(,|$)/i.test(headers[i + 1]!)) headers[i + 1] = `${headers[i + 1]}, Accept-Encoding`;
+    return;
+  }
+  headers.push('vary', 'Accept-Encoding');
+}
+
 function compressor(encoding: Encoding): Transform {
   return encoding === 'br'
     ? // Quality 5: most of brotli's gain at a small part of quality 11's CPU cost.

@@ -3,9 +3,8 @@
 // from the origin (a pass). The edge answers conditionals (304/412) and ranges (206/416) itself
 // from what it holds, and adds Age and Cache-Status.
 import type { ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import { currentAge } from '../cache/policy.js';
-import type { StoredObject } from '../cache/store.js';
+import type { ChunkSink, StoredObject } from '../cache/store.js';
 import { formatCacheStatus } from '../http/cache-status.js';
 import { evaluateConditionals, NOT_MODIFIED_FIELDS } from '../http/conditional.js';
 import { ifRangeAllows, parseRange, planMultipart, type ByteRange } from '../http/range.js';
@@ -14,7 +13,11 @@ import { discardBody } from '../origins/origin.js';
 import type { EdgeResponse, RequestContext } from './context.js';
 import { clientHeaders, headerValue } from './origin-request.js';
 
-type Body = (start: number, end: number) => AsyncIterable<Buffer> | Buffer;
+/** A body to send: bytes by range, and optionally a faster way to copy a range to the client. */
+interface Body {
+  read(start: number, end: number): AsyncIterable<Buffer> | Buffer;
+  pipe?(start: number, end: number, out: ChunkSink): Promise<number>;
+}
 
 export function deliver(ctx: RequestContext): 'done' | Promise<'done'> {
   if (ctx.res === undefined) return 'done';
@@ -50,8 +53,8 @@ function deliverObject(ctx: RequestContext, object: StoredObject): 'done' | Prom
     if (result !== 'none') return finishEmpty(ctx, result === 'not-modified' ? 304 : 412, headers);
   }
   const body: Body = object.body
-    ? (start, end) => (start === 0 && end === meta.size - 1 ? object.body! : object.body!.subarray(start, end + 1))
-    : (start, end) => object.open!(start, end) as Readable;
+    ? { read: (start, end) => (start === 0 && end === meta.size - 1 ? object.body! : object.body!.subarray(start, end + 1)) }
+    : { read: (start, end) => object.open!(start, end), pipe: object.pipe };
   return sendBody(ctx, meta.status, headers, meta.size, body);
 }
 
@@ -65,7 +68,7 @@ function deliverFlight(ctx: RequestContext): 'done' | Promise<'done'> {
     const result = evaluateConditionals(ctx.method, ctx.req.headers, head.status, head.etag, head.lastModified);
     if (result !== 'none') return finishEmpty(ctx, result === 'not-modified' ? 304 : 412, headers);
   }
-  return sendBody(ctx, head.status, headers, head.length, (start, end) => flight.read(start, end));
+  return sendBody(ctx, head.status, headers, head.length, { read: (start, end) => flight.read(start, end) });
 }
 
 /**
@@ -95,7 +98,9 @@ function sendBody(ctx: RequestContext, status: number, headers: string[], size: 
     res.end();
     return 'done';
   }
-  const out = body(0, size === undefined ? Infinity : size - 1);
+  const end = size === undefined ? Infinity : size - 1;
+  if (body.pipe) return pipe(ctx, res, body.pipe, 0, end);
+  const out = body.read(0, end);
   if (Buffer.isBuffer(out)) {
     ctx.bytes = out.length;
     res.end(out);
@@ -112,7 +117,8 @@ function sendRanges(ctx: RequestContext, headers: string[], size: number, ranges
     headers.push('content-range', `bytes ${r.start}-${r.end}/${size}`, 'content-length', String(r.end - r.start + 1));
     res.writeHead(206, headers as unknown as Record<string, string>);
     if (ctx.method === 'HEAD') return end(res);
-    const out = body(r.start, r.end);
+    if (body.pipe) return pipe(ctx, res, body.pipe, r.start, r.end);
+    const out = body.read(r.start, r.end);
     if (Buffer.isBuffer(out)) {
       ctx.bytes = out.length;
       res.end(out);
@@ -129,8 +135,7 @@ function sendRanges(ctx: RequestContext, headers: string[], size: number, ranges
   const parts: (Buffer | AsyncIterable<Buffer>)[] = [];
   ranges.forEach((r, i) => {
     parts.push(Buffer.from(plan.heads[i]!));
-    const out = body(r.start, r.end);
-    parts.push(out);
+    parts.push(body.read(r.start, r.end));
   });
   parts.push(Buffer.from(plan.tail));
   return stream(ctx, res, parts);
@@ -179,6 +184,25 @@ function drained(res: EdgeResponse): Promise<void> {
     res.on('drain', done);
     res.on('close', done);
   });
+}
+
+/** Copies a range with the store's own buffer-recycling pipe; a failure cuts the response off. */
+async function pipe(ctx: RequestContext, res: EdgeResponse, copy: NonNullable<Body['pipe']>, start: number, end: number): Promise<'done'> {
+  const sink: ChunkSink = {
+    write: (chunk, done) => (res as ServerResponse).write(chunk, done),
+    drained: () => drained(res),
+    get gone() {
+      return gone(res);
+    },
+  };
+  try {
+    ctx.bytes = await copy(start, end, sink);
+    if (!gone(res)) res.end();
+  } catch (err) {
+    ctx.error = err instanceof EdgeError ? err : new EdgeError('internal', 'reading the cached object failed', { cause: err });
+    res.destroy();
+  }
+  return 'done';
 }
 
 /** Writes body parts in order with backpressure; a source that fails cuts the response off. */

@@ -56,10 +56,13 @@ function classify(ctx: RequestContext, object: StoredObject | undefined): 'deliv
         ctx.cacheStatus = { hit: true, ttl: meta.lifetimeMs / 1000 - currentAge(meta, now), detail: 'stale-while-revalidate' };
         refreshInBackground(ctx);
         return meta.compressible ? withEncoding(ctx, object) : 'deliver';
-      case 'revalidate':
-        ctx.cacheStatus = { fwd: ctx.reqDirectives?.noCache ? 'request' : 'stale' };
+      case 'revalidate': {
+        // RFC 9211 §2.2: `request` when only the client's directives made a usable object go forward.
+        const forced = ctx.reqDirectives !== undefined && usability(meta, now) !== 'revalidate';
+        ctx.cacheStatus = { fwd: forced ? 'request' : 'stale' };
         if (ctx.reqDirectives?.onlyIfCached) throw new EdgeError('not_cached');
         return 'fetch';
+      }
     }
   }
   // RFC 9111 §5.2.1.7: only-if-cached and nothing usable stored → 504.

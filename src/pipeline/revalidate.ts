@@ -6,9 +6,16 @@ import type { CacheMeta } from '../cache/store.js';
 import { endToEnd, firstValue, type HeaderMap } from '../http/headers.js';
 import type { RequestContext } from './context.js';
 import { parseTags } from './store.js';
+import { addVaryAcceptEncoding } from '../cache/compression.js';
 
 /** Fields a 304 must not change in the stored response. */
 const KEEP = new Set(['content-length', 'surrogate-control', 'surrogate-key', 'cache-tag', 'age', 'via', 'x-served-by-origin', 'cache-status']);
+
+function withoutFields(flat: readonly string[], names: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) if (!names.has(flat[i]!)) out.push(flat[i]!, flat[i + 1]!);
+  return out;
+}
 
 /** Flat list → map of name → value(s). */
 export function flatToMap(flat: readonly string[]): HeaderMap {
@@ -33,9 +40,19 @@ export function mergeHeaders(stored: readonly string[], update: HeaderMap): stri
   return out;
 }
 
-/** The stored object's metadata after a 304, or undefined when it may no longer be stored. */
-export function refreshedMeta(ctx: RequestContext, meta: CacheMeta, update: HeaderMap, now: number): CacheMeta | undefined {
-  const headers = mergeHeaders(meta.headers, update);
+/** Refusals that are about this one request, not the response: they must not evict the object. */
+const REQUEST_ONLY = new Set(['request-no-store', 'authorization']);
+
+export type Refreshed =
+  | { kind: 'updated'; meta: CacheMeta }
+  /** The response may not be stored any more: the object goes. */
+  | { kind: 'unstorable' }
+  /** This request may not update the store (its no-store, its Authorization): serve, keep as is. */
+  | { kind: 'request-only'; meta: CacheMeta };
+
+/** The stored object's metadata after a 304 (RFC 9111 §4.3.4). */
+export function refreshedMeta(ctx: RequestContext, meta: CacheMeta, update: HeaderMap, now: number): Refreshed {
+  let headers = mergeHeaders(meta.headers, update);
   const merged = { ...flatToMap(headers), ...pickEdgeFields(update) };
   const decision = decideStorage({
     method: 'GET',
@@ -47,9 +64,13 @@ export function refreshedMeta(ctx: RequestContext, meta: CacheMeta, update: Head
     ttl: ctx.behavior!.ttl,
     options: { ...ctx.edge.policy, graceMs: ctx.behavior!.grace },
   });
-  if (!decision.storable) return undefined;
+  if (!decision.storable && !REQUEST_ONLY.has(decision.reason!)) return { kind: 'unstorable' };
+  // Fields the response says must not be stored stay out, whatever the 304 carried (§5.2.2.4, §5.2.2.7).
+  if (decision.stripFields.length > 0) headers = withoutFields(headers, new Set(decision.stripFields));
+  // The edge's own Vary: Accept-Encoding stays on objects it compresses.
+  if (meta.compressible) addVaryAcceptEncoding(headers);
   const tags = parseTags(update);
-  return {
+  const refreshed: CacheMeta = {
     ...meta,
     headers,
     tags: tags.length > 0 ? tags : meta.tags,
@@ -58,6 +79,7 @@ export function refreshedMeta(ctx: RequestContext, meta: CacheMeta, update: Head
     storedAt: now,
     ...freshnessMeta(decision, now),
   };
+  return decision.storable ? { kind: 'updated', meta: refreshed } : { kind: 'request-only', meta: refreshed };
 }
 
 /** Targeted fields the client never sees but the freshness decision needs. */

@@ -7,8 +7,8 @@ import { decideStorage, freshnessMeta, canServeStaleOnError, type NoStoreReason 
 import { Uncacheable } from '../cache/single-flight.js';
 import type { Flight } from '../cache/flight.js';
 import type { CacheMeta, ObjectWriter } from '../cache/store.js';
-import { parseVary } from '../cache/vary.js';
-import { isCompressibleType, newBodyId } from '../cache/compression.js';
+import { negotiateEncoding, parseVary } from '../cache/vary.js';
+import { addVaryAcceptEncoding, isCompressibleType, newBodyId } from '../cache/compression.js';
 import { parseDirectives } from '../cache/cache-control.js';
 import { EdgeError } from '../errors.js';
 import { discardBody } from '../origins/origin.js';
@@ -31,7 +31,16 @@ export function parseTags(headers: HeaderMap): string[] {
   return [...new Set(raw.join(' ').split(/[\s,]+/).filter(Boolean))];
 }
 
-export function store(ctx: RequestContext): 'deliver' | 'synth' {
+/**
+ * May a 304 update the stored response (RFC 9111 §4.3.4)? A strong ETag in the 304 must be the
+ * stored one; a 304 without a strong validator applies to the response it was asked about.
+ */
+function validatorMatches(stored: string | undefined, received: string | undefined): boolean {
+  if (received === undefined || received.startsWith('W/')) return true;
+  return stored === received;
+}
+
+export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
   const { edge } = ctx;
   const res = ctx.originRes!;
   const flight = ctx.flight!;
@@ -40,16 +49,22 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' {
   // RFC 9111 §4.3.4: a 304 to our revalidation freshens the stored object.
   if (res.status === 304 && ctx.object !== undefined) {
     discardBody(res.body);
-    const meta = refreshedMeta(ctx, ctx.object.meta, res.headers, now);
-    if (meta) {
-      void edge.cache.updateMeta(meta);
-      ctx.object = { ...ctx.object, meta };
-    } else void edge.cache.delete(ctx.object.meta.key);
     edge.cache.flights.finish(flight);
     flight.fail(new LookupAgain());
     ctx.flight = undefined;
+    if (!validatorMatches(ctx.object.meta.etag, firstValue(res.headers['etag']))) {
+      // The 304 names another representation than the one stored: it must not update it. Ask
+      // again without validators.
+      ctx.object = undefined;
+      ctx.originRes = undefined;
+      return 'fetch';
+    }
+    const refreshed = refreshedMeta(ctx, ctx.object.meta, res.headers, now);
+    if (refreshed.kind === 'updated') void edge.cache.updateMeta(refreshed.meta);
+    else if (refreshed.kind === 'unstorable') void edge.cache.delete(ctx.object.meta.key);
+    if (refreshed.kind !== 'unstorable') ctx.object = { ...ctx.object, meta: refreshed.meta };
     ctx.outcome = 'revalidated';
-    ctx.cacheStatus = { fwd: 'stale', fwdStatus: 304, stored: meta !== undefined };
+    ctx.cacheStatus = { fwd: ctx.cacheStatus.fwd ?? 'stale', fwdStatus: 304, stored: refreshed.kind === 'updated' };
     return 'deliver';
   }
   // RFC 5861 §4: an error answer to a revalidation may be replaced by the stale object.
@@ -112,7 +127,11 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' {
   }
 
   flight.start({ key: meta.key, vary: meta.vary, member: ctx.member, status: res.status, headers: meta.headers, length, etag: meta.etag, lastModified: meta.lastModified }, writer.readBack);
-  void pump(edge, flight, res.body, writer, length);
+  // The client that caused the miss accepts br or gzip: make that copy as soon as the object is in.
+  const encoding = compressible ? negotiateEncoding(ctx.req.headers['accept-encoding']) : 'identity';
+  const stored = meta;
+  const onStored = encoding === 'identity' ? undefined : () => compressAfterStore(edge, stored.key, encoding);
+  void pump(edge, flight, res.body, writer, length, onStored);
   ctx.outcome = 'miss';
   ctx.cacheStatus.stored = true;
   return 'deliver';
@@ -126,16 +145,6 @@ function isEdgeCompressible(status: number, headers: HeaderMap): boolean {
     isCompressibleType(firstValue(headers['content-type'])) &&
     !parseDirectives(headers['cache-control']).has('no-transform')
   );
-}
-
-/** Responses the edge compresses vary on Accept-Encoding, whatever the origin said. */
-function addVaryAcceptEncoding(headers: string[]): void {
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i] !== 'vary') continue;
-    if (!/(^|,)\s*accept-encoding\s*(,|$)/i.test(headers[i + 1]!)) headers[i + 1] = `${headers[i + 1]}, Accept-Encoding`;
-    return;
-  }
-  headers.push('vary', 'Accept-Encoding');
 }
 
 /** Not storable: waiters go to the origin themselves, and the key is remembered for a while. */
@@ -153,7 +162,22 @@ function abandon(ctx: RequestContext, flight: Flight, reason: NoStoreReason): vo
  * Moves the origin body into the flight (for readers) and the store (for later requests), at the
  * origin's pace. The object is committed only when every byte arrived (and as many as announced).
  */
-async function pump(edge: EdgeRuntime, flight: Flight, body: Readable, writer: ObjectWriter, expected: number | undefined): Promise<void> {
+function compressAfterStore(edge: EdgeRuntime, key: string, encoding: 'br' | 'gzip'): void {
+  const compressor = edge.compressor;
+  if (compressor === undefined) return;
+  void Promise.resolve(edge.cache.get(key)).then((object) => {
+    if (object && object.meta.size >= compressor.options.minSize) compressor.request(object, encoding);
+  });
+}
+
+async function pump(
+  edge: EdgeRuntime,
+  flight: Flight,
+  body: Readable,
+  writer: ObjectWriter,
+  expected: number | undefined,
+  onStored?: () => void,
+): Promise<void> {
   let storing = true;
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
@@ -188,7 +212,10 @@ async function pump(edge: EdgeRuntime, flight: Flight, body: Readable, writer: O
   }
   flight.end();
   try {
-    if (await writer.commit()) edge.stats.stored++;
+    if (await writer.commit()) {
+      edge.stats.stored++;
+      onStored?.();
+    }
   } catch (err) {
     // The store refused it (disk full, closed): readers already had the whole body.
     edge.stats.bump(edge.stats.errors, `store: ${(err as Error).message}`);

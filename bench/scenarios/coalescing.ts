@@ -1,0 +1,91 @@
+// Coalescing: 200 clients ask at the same moment for one cold 1 MiB URL whose origin takes 200 ms
+// to answer. Counts the requests that reach the origin (the goal is 1) and each client's time to
+// first byte and to the last byte, for blotcdn, nginx (proxy_cache_lock on) and Varnish.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startBlotcdn, startNginx, startVarnish, type Peer } from '../lib/peers.js';
+import { CLIENT_CORE, median } from '../lib/procs.js';
+import { fmt, type BenchContext, type Scenario } from '../lib/scenario.js';
+
+const CLIENT = fileURLToPath(new URL('../lib/burst-client.ts', import.meta.url));
+const CLIENTS = 200;
+
+interface Timing {
+  ttfb: number;
+  total: number;
+  bytes: number;
+}
+
+function burst(url: string, count = CLIENTS): Timing[] {
+  const out = execFileSync('taskset', ['-c', CLIENT_CORE, process.execPath, '--import', 'tsx', CLIENT, url, String(count)], { maxBuffer: 64 * 1024 * 1024 });
+  return JSON.parse(out.toString()) as Timing[];
+}
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+export const coalescing: Scenario = {
+  name: 'coalescing',
+  description: `${CLIENTS} simultaneous clients on one cold 1 MiB URL, origin answers after 200 ms`,
+  async run(ctx: BenchContext) {
+    const peers: Peer[] = [];
+    try {
+      peers.push(await startBlotcdn(ctx.originUrl));
+      const nginx = await startNginx(ctx.originUrl, { location: 'proxy_cache_lock_timeout 30s; proxy_cache_lock_age 30s;' });
+      if (nginx) peers.push(nginx);
+      const varnish = await startVarnish(ctx.originUrl);
+      if (varnish) peers.push(varnish);
+
+      // The origin's own latency for one client, for reference.
+      const direct = burst(`${ctx.originUrl}/coalesce/direct/1m?delay=200`, 1);
+      const rows = new Map<string, { ttfb50: number[]; ttfb99: number[]; total50: number[]; total99: number[]; origin: number[]; complete: boolean[] }>();
+      for (let round = 0; round < ctx.rounds; round++) {
+        for (const peer of peers) {
+          const path = `/coalesce/${peer.name}-r${round}/1m`;
+          await ctx.resetOriginCounts();
+          const timings = burst(`${peer.url}${path}?delay=200`);
+          const counts = await ctx.originCounts();
+          const ttfb = timings.map((t) => t.ttfb);
+          const total = timings.map((t) => t.total);
+          const r = rows.get(peer.name) ?? { ttfb50: [], ttfb99: [], total50: [], total99: [], origin: [], complete: [] };
+          r.ttfb50.push(pct(ttfb, 50));
+          r.ttfb99.push(pct(ttfb, 99));
+          r.total50.push(pct(total, 50));
+          r.total99.push(pct(total, 99));
+          r.origin.push(counts[path] ?? 0);
+          r.complete.push(timings.every((t) => t.bytes > 1024 * 1024));
+          rows.set(peer.name, r);
+          ctx.log(`${peer.name} round ${round + 1}: origin requests ${counts[path] ?? 0}, first byte p50 ${fmt(pct(ttfb, 50))} ms p99 ${fmt(pct(ttfb, 99))} ms, complete p50 ${fmt(pct(total, 50))} ms p99 ${fmt(pct(total, 99))} ms`);
+        }
+      }
+      const table = [['server', 'origin requests', 'first byte p50 ms', 'first byte p99 ms', 'complete p50 ms', 'complete p99 ms', 'all bodies whole']];
+      const data: Record<string, unknown> = { originAlone: direct[0] };
+      for (const [name, r] of rows) {
+        const row = {
+          origin: Math.max(...r.origin),
+          ttfb50: median(r.ttfb50),
+          ttfb99: median(r.ttfb99),
+          total50: median(r.total50),
+          total99: median(r.total99),
+          complete: r.complete.every(Boolean),
+        };
+        data[name] = row;
+        table.push([name, String(row.origin), fmt(row.ttfb50), fmt(row.ttfb99), fmt(row.total50), fmt(row.total99), row.complete ? 'yes' : 'NO']);
+      }
+      return {
+        title: `Coalescing (${CLIENTS} clients, cold 1 MiB, origin 200 ms)`,
+        table,
+        notes: [
+          `the origin alone answers one client in ${fmt(direct[0]!.ttfb)} ms to first byte, ${fmt(direct[0]!.total)} ms complete`,
+          `${ctx.rounds} rounds (a new cold URL each), medians of each round's p50/p99; client on its own core; "origin requests" is the most seen in any round`,
+          `all ${CLIENTS} clients move 200 MiB through loopback together, so "complete" is bounded by bandwidth on one core; "first byte" shows the waiting`,
+        ],
+        data,
+      };
+    } finally {
+      for (const p of peers) await p.stop();
+    }
+  },
+};

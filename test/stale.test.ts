@@ -1,0 +1,215 @@
+// Serving stale, seen from a client: stale-while-revalidate answers at once and refreshes once in
+// the background (RFC 5861 §3); stale-if-error replaces an origin failure with the stale object
+// while its window lasts (RFC 5861 §4); must-revalidate forbids both (RFC 9111 §4.2.4); and an origin
+// group whose breaker already knows the member is down gives the stale object without a timeout.
+//
+// Not covered: an operator's grace (stale on error without stale-if-error). PolicyOptions.graceMs
+// exists in src/cache/policy.ts, but the config schema has no field for it and src/edge.ts builds the
+// policy as `{ cdnId }` only, so it cannot be switched on from a config.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ServerResponse } from 'node:http';
+import { startOrigin, type TestOrigin } from './helpers/origin.js';
+import { startEdge, simpleConfig, type TestEdge } from './helpers/edge.js';
+import { get, sleep, type Reply } from './helpers/client.js';
+
+const cacheStatus = (r: Reply) => String(r.headers['cache-status']);
+
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
+  res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+/** Starts an edge in front of `origin` and stops both after the test. */
+async function edgeFor(t: { after: (fn: () => Promise<void>) => void }, origin: TestOrigin): Promise<TestEdge> {
+  const edge = await startEdge(simpleConfig(origin.url));
+  t.after(async () => {
+    await edge.stop();
+    await origin.close();
+  });
+  return edge;
+}
+
+/**
+ * An origin that answers after 400 ms with a versioned body (`<path> v1`, `v2`, …): the first
+ * version lives one second, later ones a minute, so a refreshed object is clearly fresh.
+ */
+async function slowVersionedOrigin(): Promise<TestOrigin> {
+  const versions = new Map<string, number>();
+  return startOrigin((req, res) => {
+    const path = req.url ?? '/';
+    const v = (versions.get(path) ?? 0) + 1;
+    versions.set(path, v);
+    const cc = v === 1 ? 'max-age=1, stale-while-revalidate=30' : 'max-age=60, stale-while-revalidate=30';
+    setTimeout(() => send(res, 200, `${path} v${v}`, { 'cache-control': cc }), 400);
+  });
+}
+
+test('stale-while-revalidate: a stale object is answered at once, refreshed in the background, then fresh', async (t) => {
+  const origin = await slowVersionedOrigin();
+  const edge = await edgeFor(t, origin);
+
+  const miss = await get(`${edge.url}/swr`);
+  assert.equal(miss.text, '/swr v1');
+  assert.equal(cacheStatus(miss), 'blotcdn; fwd=miss; stored');
+  assert.ok(miss.totalMs >= 380, `the miss waited for the origin (${miss.totalMs} ms)`);
+
+  await sleep(1200);
+  const stale = await get(`${edge.url}/swr`);
+  assert.equal(stale.status, 200);
+  assert.equal(stale.text, '/swr v1', 'the stale body, not the next version');
+  assert.ok(stale.totalMs < 200, `answered without waiting for the 400 ms origin (${Math.round(stale.totalMs)} ms)`);
+  const m = /^blotcdn; hit; ttl=(-?\d+); detail=stale-while-revalidate$/.exec(cacheStatus(stale));
+  assert.ok(m, `Cache-Status says stale-while-revalidate: ${cacheStatus(stale)}`);
+  assert.ok(Number(m[1]) <= 0, `ttl of a stale object is not positive: ${m[1]}`);
+  assert.ok(Number(stale.headers['age']) >= 1, `Age ${stale.headers['age']}`);
+
+  // The refresh takes the origin's 400 ms, then the new version is stored.
+  await sleep(800);
+  assert.equal(origin.count('/swr'), 2, 'one background refresh reached the origin');
+  const fresh = await get(`${edge.url}/swr`);
+  assert.equal(fresh.text, '/swr v2');
+  const f = /^blotcdn; hit; ttl=(\d+)$/.exec(cacheStatus(fresh));
+  assert.ok(f && Number(f[1]) >= 50, `a fresh hit after the refresh: ${cacheStatus(fresh)}`);
+  assert.ok(fresh.totalMs < 200, `${fresh.totalMs} ms`);
+  assert.equal(origin.count('/swr'), 2, 'the fresh hit did not go to the origin');
+});
+
+test('stale-while-revalidate: 20 requests arriving at once in the stale window make exactly one refresh', async (t) => {
+  const origin = await slowVersionedOrigin();
+  const edge = await edgeFor(t, origin);
+
+  assert.equal((await get(`${edge.url}/many`)).text, '/many v1');
+  await sleep(1200);
+  const replies = await Promise.all(Array.from({ length: 20 }, () => get(`${edge.url}/many`)));
+  for (const r of replies) {
+    assert.equal(r.status, 200);
+    assert.equal(r.text, '/many v1');
+    assert.match(cacheStatus(r), /^blotcdn; hit; ttl=-?\d+; detail=stale-while-revalidate$/);
+  }
+  const slowest = Math.max(...replies.map((r) => r.totalMs));
+  assert.ok(slowest < 300, `none waited for the 400 ms origin (slowest ${Math.round(slowest)} ms)`);
+
+  await sleep(900);
+  assert.equal(origin.count('/many'), 2, `one initial fetch and one refresh, got ${origin.count('/many')}`);
+  const fresh = await get(`${edge.url}/many`);
+  assert.equal(fresh.text, '/many v2');
+  assert.match(cacheStatus(fresh), /^blotcdn; hit; ttl=\d+$/);
+  assert.equal(origin.count('/many'), 2);
+});
+
+test('stale-if-error: a 503 or a refused connection after expiry gives the stale object', async (t) => {
+  let mode: 'ok' | '503' = 'ok';
+  const origin = await startOrigin((req, res) => {
+    if (mode === '503') return send(res, 503, 'maintenance', {});
+    send(res, 200, `original ${req.url}`, { 'cache-control': 'max-age=1, stale-if-error=60' });
+  });
+  const edge = await edgeFor(t, origin);
+
+  assert.equal((await get(`${edge.url}/sie`)).text, 'original /sie');
+  assert.match(cacheStatus(await get(`${edge.url}/sie`)), /^blotcdn; hit/);
+  await sleep(1200);
+
+  mode = '503';
+  const on503 = await get(`${edge.url}/sie`);
+  assert.equal(on503.status, 200);
+  assert.equal(on503.text, 'original /sie');
+  assert.match(cacheStatus(on503), /fwd=stale/);
+  assert.match(cacheStatus(on503), /detail=stale-if-error/);
+  assert.equal(origin.count('/sie'), 2, 'the origin was asked (and failed) before stale was served');
+
+  await origin.close();
+  const refused = await get(`${edge.url}/sie`);
+  assert.equal(refused.status, 200);
+  assert.equal(refused.text, 'original /sie');
+  assert.match(cacheStatus(refused), /^blotcdn; fwd=stale; detail=stale-if-error$/);
+  assert.ok(Number(refused.headers['age']) >= 1, `Age ${refused.headers['age']}`);
+});
+
+test('stale-if-error: once its window is over, a failing origin gives the error, not stale', async (t) => {
+  let mode: 'ok' | '503' = 'ok';
+  const origin = await startOrigin((req, res) => {
+    if (mode === '503') return send(res, 503, 'maintenance', {});
+    send(res, 200, `original ${req.url}`, { 'cache-control': 'max-age=1, stale-if-error=2' });
+  });
+  const edge = await edgeFor(t, origin);
+
+  assert.equal((await get(`${edge.url}/short`)).text, 'original /short');
+  await sleep(1200);
+  mode = '503';
+  const inside = await get(`${edge.url}/short`);
+  assert.equal(inside.status, 200, 'still inside the 2 s window');
+  assert.equal(inside.text, 'original /short');
+
+  // Stored ~1.2 s ago: fresh for 1 s, then 2 s of stale-if-error. Wait until well past both.
+  await sleep(2300);
+  const after503 = await get(`${edge.url}/short`);
+  assert.ok([502, 503].includes(after503.status), `status ${after503.status}`);
+  assert.notEqual(after503.text, 'original /short');
+  assert.doesNotMatch(cacheStatus(after503), /stale-if-error/);
+
+  await origin.close();
+  const afterRefused = await get(`${edge.url}/short`);
+  assert.ok([502, 503].includes(afterRefused.status), `status ${afterRefused.status}`);
+  assert.notEqual(afterRefused.text, 'original /short');
+});
+
+test('must-revalidate forbids serving stale, even with stale-if-error', async (t) => {
+  let mode: 'ok' | '503' = 'ok';
+  const origin = await startOrigin((req, res) => {
+    if (mode === '503') return send(res, 503, 'maintenance', {});
+    send(res, 200, `original ${req.url}`, { 'cache-control': 'max-age=1, must-revalidate, stale-if-error=60' });
+  });
+  const edge = await edgeFor(t, origin);
+
+  assert.equal((await get(`${edge.url}/mr`)).text, 'original /mr');
+  assert.match(cacheStatus(await get(`${edge.url}/mr`)), /^blotcdn; hit/);
+  await sleep(1200);
+  mode = '503';
+  const res = await get(`${edge.url}/mr`);
+  assert.equal(res.status, 503);
+  assert.equal(res.text, 'maintenance', "the origin's error, not the stale object");
+  assert.doesNotMatch(cacheStatus(res), /stale-if-error/);
+
+  await origin.close();
+  const refused = await get(`${edge.url}/mr`);
+  assert.ok([502, 503].includes(refused.status), `status ${refused.status}`);
+  assert.notEqual(refused.text, 'original /mr');
+});
+
+test('an open breaker serves the stale object at once instead of paying the timeout again', async (t) => {
+  let hang = false;
+  const origin = await startOrigin((req, res) => {
+    if (hang) return; // never answers; the edge's headersTimeout gives up
+    send(res, 200, `original ${req.url}`, { 'cache-control': 'max-age=1, stale-if-error=60' });
+  });
+  const edge = await startEdge({
+    originGroups: {
+      g: { members: [{ name: 'only', url: origin.url, headersTimeout: '1500ms' }], breaker: { failures: 1, cooldown: '60s' } },
+    },
+    sites: [{ hosts: ['*'], originGroup: 'g' }],
+  });
+  t.after(async () => {
+    await edge.stop();
+    await origin.close();
+  });
+
+  assert.equal((await get(`${edge.url}/b`)).text, 'original /b');
+  await sleep(1200);
+  hang = true;
+
+  const first = await get(`${edge.url}/b`);
+  assert.equal(first.status, 200);
+  assert.equal(first.text, 'original /b');
+  assert.match(cacheStatus(first), /fwd=stale; detail=stale-if-error/);
+  assert.ok(first.totalMs >= 1400, `the first request paid the member's headersTimeout (${Math.round(first.totalMs)} ms)`);
+  assert.equal(edge.edge.origins.get('g')!.status()[0]!.state, 'open', 'the timeout opened the breaker');
+  assert.equal(origin.count('/b'), 2);
+
+  const second = await get(`${edge.url}/b`);
+  assert.equal(second.status, 200);
+  assert.equal(second.text, 'original /b');
+  assert.match(cacheStatus(second), /fwd=stale; detail=stale-if-error/);
+  assert.ok(second.totalMs < 200, `the breaker already knew: ${Math.round(second.totalMs)} ms`);
+  assert.equal(origin.count('/b'), 2, 'the member known to be down was not asked again');
+});
