@@ -1,73 +1,68 @@
 // The composition root: builds every part from a validated config, starts them in order (cache,
-// origins, listeners) and stops them in reverse. Nothing else in the code base constructs parts;
-// tests and the CLI go through here, so what they run is what production runs.
+// listeners, admin API) and stops them in reverse. Nothing else in the code base constructs parts;
+// tests and the CLI go through here, so what they run is what production runs. Edge is also the
+// ControlPlane the admin API and the metrics read.
 import { hostname } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EdgeConfig } from './config/schema.js';
+import { buildStore } from './cache/build-store.js';
 import { EdgeCache } from './cache/edge-cache.js';
 import { Compressor } from './cache/compression.js';
-import { DiskStore } from './cache/disk-store.js';
-import { MemoryStore } from './cache/memory-store.js';
-import { TieredStore } from './cache/tiered-store.js';
+import { Purger, type PurgeRecord, type PurgeRequest } from './cache/purger.js';
 import type { CacheStore } from './cache/store.js';
+import { TieredStore } from './cache/tiered-store.js';
+import { AdminApi } from './control/admin-api.js';
+import type { CertInfo, ControlPlane } from './control/control-plane.js';
+import { createAccessLog, type AccessLog } from './observe/access-log.js';
+import { EdgeStats } from './observe/stats.js';
 import { buildOriginGroups } from './origins/build.js';
 import type { OriginGroup } from './origins/origin-group.js';
-import { EdgeStats } from './observe/stats.js';
 import { RequestContext, type EdgeRuntime } from './pipeline/context.js';
 import { handleRequest } from './pipeline/pipeline.js';
+import { warmAll, type WarmResult } from './pipeline/warm.js';
 import { HttpListener } from './server/http-listener.js';
-import { buildSite, SiteTable } from './sites/site-table.js';
+import { buildSites } from './sites/build-sites.js';
+import { SiteTable } from './sites/site-table.js';
 
-export interface EdgeOptions {
-  /** Access log sink (one call per request); none by default. */
-  accessLog?: EdgeRuntime['accessLog'];
-}
-
-export class Edge {
+export class Edge implements ControlPlane {
   readonly runtime: EdgeRuntime;
   readonly origins: Map<string, OriginGroup>;
   readonly store: CacheStore;
+  readonly purger: Purger;
+  readonly nodeId: string;
+  readonly stats: EdgeStats;
+  admin: AdminApi | undefined;
+  private readonly accessLog: AccessLog | undefined;
   private readonly http: HttpListener[];
   private started = false;
+  private indexed = false;
 
-  constructor(
-    readonly config: EdgeConfig,
-    options: EdgeOptions = {},
-  ) {
+  constructor(readonly config: EdgeConfig) {
     this.origins = buildOriginGroups(config);
-    const group = (name: string) => this.origins.get(name)!;
-    const sites = config.sites.map((s, i) =>
-      buildSite(
-        s.name ?? `site${i}`,
-        s.hosts,
-        group(s.originGroup),
-        s.behaviors.map((b) => ({ path: b.path, origin: group(b.originGroup ?? s.originGroup), ttl: b.ttl, query: b.query, bypass: b.bypass, grace: b.grace ?? config.cache.grace })),
-        config.cache.grace,
-      ),
-    );
-    const memory = new MemoryStore({ maxBytes: config.cache.memory.maxSize, maxObjectBytes: config.cache.memory.maxObjectSize });
-    const disk = config.cache.disk;
-    this.store = disk
-      ? new TieredStore(memory, new DiskStore({ dir: disk.dir, maxBytes: disk.maxSize, maxObjectBytes: disk.maxObjectSize, fsync: disk.fsync, smallObjectBytes: Math.min(1024 * 1024, config.cache.memory.maxObjectSize) }))
-      : memory;
-    const nodeId = config.node.id ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-');
+    let cache: EdgeCache | undefined;
+    this.store = buildStore(config.cache, (key) => cache?.forget(key));
+    cache = new EdgeCache(this.store);
+    this.purger = new Purger(cache);
+    this.nodeId = config.node.id ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-');
+    this.stats = new EdgeStats();
+    this.accessLog = createAccessLog(config.log.access);
     const cdnId = config.proxy.cdnId;
-    const cache = new EdgeCache(this.store);
     const compression = config.cache.compression;
+    const log = this.accessLog;
     this.runtime = {
-      sites: new SiteTable(sites),
+      sites: new SiteTable(buildSites(config, this.origins)),
       cache,
       compressor: compression.enabled ? new Compressor(cache, compression) : undefined,
-      stats: new EdgeStats(),
-      nodeId,
+      stats: this.stats,
+      nodeId: this.nodeId,
       cdnId,
       maxHops: config.proxy.maxHops,
-      via: `1.1 ${nodeId}`,
-      cdnLoopEntry: `${cdnId}; node=${nodeId}`,
+      via: `1.1 ${this.nodeId}`,
+      cdnLoopEntry: `${cdnId}; node=${this.nodeId}`,
       servedByHeader: config.proxy.servedByHeader,
       policy: { cdnId },
-      accessLog: options.accessLog,
+      accessLog: log ? (ctx) => log.write(ctx) : undefined,
     };
     this.http = config.listen.http.map((address) => new HttpListener(address, this.handleHttp));
   }
@@ -79,7 +74,11 @@ export class Edge {
 
   /** Resolves once a disk tier has found what it held before a restart (lookups work before). */
   ready(): Promise<void> {
-    return (this.store.ready ?? Promise.resolve()).then(() => this.runtime.cache.loadIndex());
+    return (this.store.ready ?? Promise.resolve())
+      .then(() => this.runtime.cache.loadIndex())
+      .then(() => {
+        this.indexed = true;
+      });
   }
 
   async start(): Promise<void> {
@@ -88,10 +87,21 @@ export class Edge {
     this.ready().catch((err: unknown) => console.error('blotcdn: reading the disk cache failed:', err));
     try {
       for (const listener of this.http) await listener.listen();
+      const admin = this.config.admin;
+      if (admin) {
+        this.admin = new AdminApi(this, {
+          listen: admin.listen,
+          token: admin.token ?? (process.env[admin.tokenEnv] || undefined),
+          purgeToken: admin.purgeToken ?? (process.env[admin.purgeTokenEnv] || undefined),
+          warmConcurrency: admin.warmConcurrency,
+        });
+        await this.admin.listen();
+      }
     } catch (err) {
       await this.stop(0);
       throw err;
     }
+    this.stats.startSampling();
     this.started = true;
   }
 
@@ -100,11 +110,60 @@ export class Edge {
     return this.http.map((l) => l.addressInfo).filter((a): a is AddressInfo => a !== undefined);
   }
 
-  /** Stops listeners (in-flight requests get `graceMs`), then origins and the cache. */
-  async stop(graceMs = 10_000): Promise<void> {
+  private stopping: Promise<void> | undefined;
+
+  /** Stops listeners (in-flight requests get `graceMs`), then the admin API, origins and the cache. */
+  stop(graceMs = 10_000): Promise<void> {
+    this.stopping ??= this.shutdown(graceMs);
+    return this.stopping;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
     await Promise.all(this.http.map((l) => l.close(graceMs)));
+    await this.admin?.close();
+    this.stats.stopSampling();
     await Promise.all([...this.origins.values()].map((g) => g.close()));
     await this.store.close();
-    this.started = false;
+    await this.accessLog?.flush();
+  }
+
+  // ---- ControlPlane ----
+
+  purge(request: PurgeRequest): Promise<PurgeRecord> {
+    return this.purger.purge(request);
+  }
+
+  purgeLog(): readonly PurgeRecord[] {
+    return this.purger.log;
+  }
+
+  purgeTotals(): ReadonlyMap<string, { purges: number; objects: number }> {
+    return this.purger.totals;
+  }
+
+  activePurges(): number {
+    return this.purger.active;
+  }
+
+  cacheStats(): ReturnType<ControlPlane['cacheStats']> {
+    const cache = this.runtime.cache;
+    const tiers = this.store instanceof TieredStore ? this.store.tierStats() : undefined;
+    return { total: this.store.stats(), tiers, flights: cache.flights.size, indexed: cache.index.size, tags: cache.index.tags };
+  }
+
+  originStatus(): { group: string; members: ReturnType<OriginGroup["status"]> }[] {
+    return [...this.origins].map(([group, g]) => ({ group, members: g.status() }));
+  }
+
+  async certs(): Promise<CertInfo[]> {
+    return [];
+  }
+
+  isReady(): boolean {
+    return this.indexed;
+  }
+
+  warm(urls: string[], concurrency: number, onResult?: (r: WarmResult) => void): Promise<WarmResult[]> {
+    return warmAll(this.runtime, urls, concurrency, onResult);
   }
 }

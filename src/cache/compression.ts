@@ -114,7 +114,9 @@ export class Compressor {
     const key = encodedKey(identity.meta.key, encoding);
     if (this.running.has(key) || identity.meta.size > this.options.maxSize) return;
     this.running.add(key);
-    this.queue.push(() => this.make(identity, encoding, key).finally(() => this.running.delete(key)));
+    // A purge after this moment must win over the copy being made from the object looked up now.
+    const since = Date.now();
+    this.queue.push(() => this.make(identity, encoding, key, since).finally(() => this.running.delete(key)));
     this.next();
   }
 
@@ -131,7 +133,7 @@ export class Compressor {
     }
   }
 
-  private async make(identity: StoredObject, encoding: Encoding, key: string): Promise<void> {
+  private async make(identity: StoredObject, encoding: Encoding, key: string, since: number): Promise<void> {
     const source = identity.meta;
     const meta: CacheMeta = {
       ...source,
@@ -142,7 +144,7 @@ export class Compressor {
       encoding,
       compressible: false,
     };
-    const writer = this.cache.writer(meta);
+    const writer = this.cache.writer(meta, since);
     if (!writer) return;
     const zip = compressor(encoding);
     const done = (async () => {

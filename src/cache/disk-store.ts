@@ -27,6 +27,8 @@ export interface DiskStoreOptions {
   smallObjectBytes?: number;
   /** fsync each object before it becomes visible (survives power loss, costs a disk flush). */
   fsync?: boolean;
+  /** Called with the key of every object the budget pushes out. */
+  onEvict?: (key: string) => void;
 }
 
 interface IndexEntry extends EntrySummary {
@@ -35,8 +37,8 @@ interface IndexEntry extends EntrySummary {
 }
 
 function summary(meta: CacheMeta, fileBytes: number): IndexEntry {
-  const { key, primary, host, path, vary, tags, storedAt, size } = meta;
-  return { key, primary, host, path, vary, tags, storedAt, size, fileBytes };
+  const { key, primary, host, path, vary, tags, storedAt, size, immutable, encoding } = meta;
+  return { key, primary, host, path, vary, tags, storedAt, size, immutable, encoding, fileBytes };
 }
 
 /** Reads and checks a file's trailer; undefined when the file is not a whole object. */
@@ -145,6 +147,13 @@ export class DiskStore implements CacheStore {
   private readonly objects: string;
   private readonly tmp: string;
   private readonly smallObjectBytes: number;
+  /**
+   * File operations on one key run one after another (rename, rewrite, unlink), so an unlink still
+   * pending from a purge can never remove the object a later fetch stored under the same name.
+   */
+  private readonly chains = new Map<string, Promise<unknown>>();
+  /** Keys deleted whose file may still be on disk: lookups treat them as gone at once. */
+  private readonly tombstones = new Set<string>();
 
   constructor(private readonly options: DiskStoreOptions) {
     this.objects = join(options.dir, 'objects');
@@ -199,12 +208,24 @@ export class DiskStore implements CacheStore {
     return undefined;
   }
 
+  private serial<T>(key: string, op: () => Promise<T>): Promise<T> {
+    const previous = this.chains.get(key) ?? Promise.resolve();
+    const next = previous.then(op, op);
+    const tail = next.catch(() => {});
+    this.chains.set(key, tail);
+    void tail.then(() => {
+      if (this.chains.get(key) === tail) this.chains.delete(key);
+    });
+    return next;
+  }
+
   pathFor(key: string): string {
     const h = createHash('sha256').update(key).digest('hex');
     return join(this.objects, h.slice(0, 2), h.slice(2, 4), h);
   }
 
   async get(key: string): Promise<StoredObject | undefined> {
+    if (this.tombstones.has(key)) return undefined;
     const path = this.pathFor(key);
     let fh: FileHandle;
     try {
@@ -301,7 +322,7 @@ export class DiskStore implements CacheStore {
           if (this.options.fsync) await fh.sync();
           await fh.close();
           await mkdir(join(finalPath, '..'), { recursive: true, mode: 0o700 });
-          await rename(tmpPath, finalPath);
+          await this.serial(final.key, () => rename(tmpPath, finalPath));
         } catch {
           abort();
           return false;
@@ -324,7 +345,12 @@ export class DiskStore implements CacheStore {
   }
 
   /** Rewrites the metadata trailer, keeping the body (after a 304 or a soft purge). */
-  async updateMeta(meta: CacheMeta): Promise<void> {
+  updateMeta(meta: CacheMeta): Promise<void> {
+    return this.serial(meta.key, () => this.rewriteTrailer(meta));
+  }
+
+  private async rewriteTrailer(meta: CacheMeta): Promise<void> {
+    if (this.tombstones.has(meta.key)) return;
     const path = this.pathFor(meta.key);
     let fh: FileHandle;
     try {
@@ -357,27 +383,32 @@ export class DiskStore implements CacheStore {
     return existed || removed;
   }
 
-  private async remove(key: string, path: string): Promise<boolean> {
+  /** Gone from the index and from lookups at once; the file follows when its turn comes. */
+  private remove(key: string, path: string): Promise<boolean> {
     const entry = this.index.get(key);
     if (entry) {
       this.index.delete(key);
       this.bytes -= entry.fileBytes;
     }
-    try {
-      await unlink(path);
-      return true;
-    } catch {
-      return false;
-    }
+    this.tombstones.add(key);
+    return this.serial(key, async () => {
+      try {
+        await unlink(path);
+        return true;
+      } catch {
+        return false;
+      } finally {
+        this.tombstones.delete(key);
+      }
+    });
   }
 
   /** Least recently used objects go first until the budget holds. */
   private evict(): void {
-    for (const [key, entry] of this.index) {
+    for (const key of this.index.keys()) {
       if (this.bytes <= this.options.maxBytes) break;
-      this.index.delete(key);
-      this.bytes -= entry.fileBytes;
-      void unlink(this.pathFor(key)).catch(() => {});
+      void this.remove(key, this.pathFor(key));
+      this.options.onEvict?.(key);
     }
   }
 

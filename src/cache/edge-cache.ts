@@ -1,24 +1,33 @@
 // The cache as the request pipeline sees it: a store (one tier or several), the Vary index that
-// turns a primary key into a variant key, the flights under way, and the keys recently found not
-// storable (Varnish's hit-for-miss: such requests go straight to the origin instead of queueing
-// behind a flight that will not be shared).
+// turns a primary key into a variant key, the object index purges select from, the flights under
+// way, and the keys recently found not storable (Varnish's hit-for-miss: such requests go straight
+// to the origin instead of queueing behind a flight that will not be shared).
 import { LRUCache } from 'lru-cache';
 import type { HeaderMap } from '../http/headers.js';
 import { SingleFlight } from './single-flight.js';
 import type { CacheMeta, CacheStore, EntrySummary, ObjectWriter, StoredObject } from './store.js';
 import { secondaryKey } from './vary.js';
 import { encodedKey } from './compression.js';
+import { ObjectIndex } from './object-index.js';
 
 export interface EdgeCacheOptions {
   /** How long a key found not storable skips coalescing (ms). */
   hitForMissMs: number;
 }
 
+/** Decides at commit time whether an object fetched since `since` may still be stored. */
+export type StoreGate = (meta: CacheMeta, since: number) => boolean;
+
 export class EdgeCache {
   readonly flights = new SingleFlight();
+  readonly index = new ObjectIndex();
   /** primary key → the request fields its responses vary on, and the variant keys stored (only URLs that vary are here). */
   private readonly variants = new Map<string, { vary: readonly string[]; keys: Set<string> }>();
   private readonly uncacheable: LRUCache<string, string>;
+  /** Objects soft-purged whose stored metadata is still being rewritten: key → when. */
+  private readonly softPurged = new Map<string, number>();
+  /** Set by the Purger: refuses objects fetched before a purge that covers them. */
+  gate: StoreGate | undefined;
 
   constructor(
     readonly store: CacheStore,
@@ -27,14 +36,15 @@ export class EdgeCache {
     this.uncacheable = new LRUCache<string, string>({ max: 100_000, ttl: Math.max(1, options.hitForMissMs), ttlAutopurge: false });
   }
 
-  /** Rebuilds the Vary index from what a persistent tier already holds (after a restart). */
+  /** Rebuilds the indexes from what a persistent tier already holds (after a restart). */
   async loadIndex(): Promise<void> {
     for await (const meta of this.store.entries()) this.remember(meta);
   }
 
-  private remember(meta: EntrySummary & { encoding?: string }): void {
+  private remember(meta: EntrySummary): void {
+    this.index.add(meta.key, { host: meta.host, primary: meta.primary, tags: meta.tags, immutable: meta.immutable === true });
     // Compressed copies are found through their identity object's key.
-    if (meta.encoding !== undefined || meta.key.includes('\u0000')) return;
+    if (meta.encoding !== undefined) return;
     if (meta.vary.length === 0) {
       this.variants.delete(meta.primary);
       return;
@@ -45,6 +55,11 @@ export class EdgeCache {
       this.variants.set(meta.primary, entry);
     }
     entry.keys.add(meta.key);
+  }
+
+  /** The store pushed an object out (the index must not keep pointing at it). */
+  forget(key: string): void {
+    this.index.remove(key);
   }
 
   /** Every key stored for a primary key: itself or each variant's, and their compressed copies. */
@@ -60,7 +75,7 @@ export class EdgeCache {
    */
   async invalidate(primary: string): Promise<number> {
     let removed = 0;
-    for (const key of this.keysOf(primary)) if (await this.store.delete(key)) removed++;
+    for (const key of this.keysOf(primary)) if (await this.delete(key)) removed++;
     this.variants.get(primary)?.keys.clear();
     return removed;
   }
@@ -77,11 +92,24 @@ export class EdgeCache {
   }
 
   get(key: string): StoredObject | undefined | Promise<StoredObject | undefined> {
-    return this.store.get(key);
+    const found = this.store.get(key);
+    // Soft purges still being written to disk apply at once (and cost nothing when there are none).
+    if (this.softPurged.size === 0) return found;
+    if (found instanceof Promise) return found.then((o) => this.overlay(key, o));
+    return this.overlay(key, found);
   }
 
-  /** A writer for a new object; records its Vary so later lookups find the right variant. */
-  writer(meta: CacheMeta): ObjectWriter | undefined {
+  private overlay(key: string, object: StoredObject | undefined): StoredObject | undefined {
+    const at = this.softPurged.get(key);
+    if (object === undefined || at === undefined || object.meta.freshUntil <= at) return object;
+    return { ...object, meta: markedStale(object.meta, at) };
+  }
+
+  /**
+   * A writer for a new object. Its commit records the object in the indexes, unless a purge that
+   * covers it arrived after `since` (when the fetch started): then it is dropped instead.
+   */
+  writer(meta: CacheMeta, since = Date.now()): ObjectWriter | undefined {
     const writer = this.store.put(meta);
     if (!writer) return undefined;
     return {
@@ -92,6 +120,10 @@ export class EdgeCache {
       write: (chunk) => writer.write(chunk),
       abort: () => writer.abort(),
       commit: async () => {
+        if (this.gate && !this.gate(meta, since)) {
+          writer.abort();
+          return false;
+        }
         const ok = await writer.commit();
         if (ok) {
           this.remember(meta);
@@ -107,7 +139,22 @@ export class EdgeCache {
   }
 
   delete(key: string): boolean | Promise<boolean> {
+    this.index.remove(key);
     return this.store.delete(key);
+  }
+
+  /** Marks an object stale now (a soft purge); resolves true if there was one. */
+  async markStale(key: string, at: number): Promise<boolean> {
+    const object = await this.store.get(key);
+    if (object === undefined) return false;
+    if (object.meta.freshUntil <= at && object.meta.staleIfErrorMs === 0) return true;
+    this.softPurged.set(key, at);
+    try {
+      await this.store.updateMeta(markedStale(object.meta, at));
+    } finally {
+      if (this.softPurged.get(key) === at) this.softPurged.delete(key);
+    }
+    return true;
   }
 
   /** Remembers that `primary` answered with something not storable, and why. */
@@ -119,4 +166,18 @@ export class EdgeCache {
   uncacheableReason(primary: string): string | undefined {
     return this.uncacheable.get(primary);
   }
+}
+
+/**
+ * A soft-purged object: stale from `at`, but still allowed to be served while a refresh runs or
+ * while the origin is down, for as long as it would have stayed fresh (must-revalidate still wins).
+ */
+export function markedStale(meta: CacheMeta, at: number): CacheMeta {
+  const remaining = Math.max(0, meta.freshUntil - at);
+  return {
+    ...meta,
+    freshUntil: Math.min(meta.freshUntil, at),
+    staleWhileRevalidateMs: meta.mustRevalidate ? 0 : Math.max(meta.staleWhileRevalidateMs, remaining),
+    staleIfErrorMs: meta.mustRevalidate ? 0 : Math.max(meta.staleIfErrorMs, remaining),
+  };
 }

@@ -34,6 +34,8 @@ export interface CacheMeta extends FreshnessMeta {
   compressible?: boolean;
   /** Set on a compressed copy: its content coding. */
   encoding?: 'br' | 'gzip';
+  /** A permanent URL's object: host and tag purges leave it alone (a URL purge still removes it). */
+  immutable?: boolean;
 }
 
 export interface StoredObject {
@@ -59,7 +61,7 @@ export interface ChunkSink {
 }
 
 /** What `entries()` lists: enough to select objects for purges and to rebuild the Vary index. */
-export type EntrySummary = Pick<CacheMeta, 'key' | 'primary' | 'host' | 'path' | 'vary' | 'tags' | 'storedAt' | 'size'>;
+export type EntrySummary = Pick<CacheMeta, 'key' | 'primary' | 'host' | 'path' | 'vary' | 'tags' | 'storedAt' | 'size' | 'immutable' | 'encoding'>;
 
 /** Receives a body as it streams in; nothing becomes visible until `commit()` succeeds. */
 export interface ObjectWriter {

@@ -13,6 +13,8 @@ export async function runDemo(listen: string, runEdge: (config: EdgeConfig, onSt
   const config = validateConfig(
     {
       listen: { http: listen },
+      admin: { listen: '127.0.0.1:8081' },
+      log: { access: 'off' },
       originGroups: { blog: { members: [{ name: 'demo-blog', url: origin.url }] } },
       sites: [
         {
@@ -38,6 +40,7 @@ export async function runDemo(listen: string, runEdge: (config: EdgeConfig, onSt
         `  origin: ${origin.url}  (answers after 150 ms; each request it gets is printed as "origin ←")`,
         `  edge:   http://${a.address}:${a.port}  ← open this, then reload: the first load is a miss, the next ones hits`,
         `  try:    curl -sI http://${a.address}:${a.port}/ | grep -i cache-status   (twice)`,
+        `  admin:  http://127.0.0.1:${edge.admin?.address?.port ?? 8081}/dashboard  (hit ratio, misses, origins, purges)`,
         '',
       ].join('\n'),
     );

@@ -7,6 +7,7 @@ import { quickConfig } from '../config/quick.js';
 import type { EdgeConfig } from '../config/schema.js';
 import { Edge } from '../edge.js';
 import { runDemo } from './demo.js';
+import { adminCommands } from './admin-client.js';
 
 const program = new Command();
 program
@@ -23,11 +24,13 @@ program
   .option('--origin <url>', 'quick mode: an origin URL; repeat for an ordered failover group', collect)
   .option('--listen <host:port>', 'quick mode: HTTP listen address', '127.0.0.1:8080')
   .option('--cache-dir <dir>', 'quick mode: keep a disk cache tier in this folder')
+  .option('--admin <host:port>', 'quick mode: open the admin API and dashboard here (token from BLOTCDN_ADMIN_TOKEN)')
+  .option('--access-log <target>', 'quick mode: access log to stdout, off, or a file', 'stdout')
   .addHelpText(
     'after',
     '\nExamples:\n  blotcdn start --config /etc/blotcdn.yaml\n  blotcdn start --origin http://127.0.0.1:9000 --listen 127.0.0.1:8080',
   )
-  .action(async (opts: { config?: string; origin?: string[]; listen: string; cacheDir?: string }) => {
+  .action(async (opts: StartOptions) => {
     const config = await configFrom(opts);
     await runEdge(config);
   });
@@ -54,26 +57,42 @@ program
     await runDemo(opts.listen, runEdge);
   });
 
-async function configFrom(opts: { config?: string; origin?: string[]; listen: string; cacheDir?: string }): Promise<EdgeConfig> {
+interface StartOptions {
+  config?: string;
+  origin?: string[];
+  listen: string;
+  cacheDir?: string;
+  admin?: string;
+  accessLog?: string;
+}
+
+adminCommands(program);
+
+async function configFrom(opts: StartOptions): Promise<EdgeConfig> {
   if (opts.config) {
     if (opts.origin?.length) throw new ConfigError('(command line)', ['--config and --origin cannot be combined']);
     return loadConfigFile(opts.config);
   }
   if (!opts.origin?.length) throw new ConfigError('(command line)', ['either --config FILE or at least one --origin URL is needed']);
-  return validateConfig(quickConfig({ origin: opts.origin, listen: opts.listen, cacheDir: opts.cacheDir }), '(command line)');
+  return validateConfig(
+    quickConfig({ origin: opts.origin, listen: opts.listen, cacheDir: opts.cacheDir, admin: opts.admin, accessLog: opts.accessLog }),
+    '(command line)',
+  );
 }
 
 /** Starts an edge and keeps it running until SIGTERM or SIGINT; a second signal exits at once. */
 export async function runEdge(config: EdgeConfig, onStarted?: (edge: Edge) => void): Promise<void> {
   const edge = new Edge(config);
   await edge.start();
-  for (const a of edge.httpAddresses) console.log(`blotcdn: listening on http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+  for (const a of edge.httpAddresses) console.error(`blotcdn: listening on http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+  const admin = edge.admin?.address;
+  if (admin) console.error(`blotcdn: admin API and dashboard on http://${admin.address}:${admin.port}/dashboard`);
   onStarted?.(edge);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
-    console.log(`blotcdn: ${signal} received, finishing in-flight requests…`);
+    console.error(`blotcdn: ${signal} received, finishing in-flight requests…`);
     edge.stop(10_000).then(
       () => process.exit(0),
       (err) => {

@@ -6,6 +6,9 @@ export interface QuickOptions {
   origin: string[];
   listen: string;
   cacheDir?: string;
+  /** Admin API listen address (token from BLOTCDN_ADMIN_TOKEN). */
+  admin?: string;
+  accessLog?: string;
 }
 
 export function quickConfig(options: QuickOptions): ConfigInput {
@@ -14,5 +17,7 @@ export function quickConfig(options: QuickOptions): ConfigInput {
     originGroups: { default: { members: options.origin.map((url) => ({ url })) } },
     sites: [{ name: 'default', hosts: ['*'], originGroup: 'default' }],
     ...(options.cacheDir ? { cache: { disk: { dir: options.cacheDir } } } : {}),
+    ...(options.admin ? { admin: { listen: options.admin } } : {}),
+    ...(options.accessLog ? { log: { access: options.accessLog } } : {}),
   };
 }

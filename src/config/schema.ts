@@ -190,6 +190,25 @@ export const configSchema = z
         servedByHeader: z.boolean().default(true),
       })
       .prefault({}),
+    /** The admin API and dashboard (absent: not started). */
+    admin: z
+      .strictObject({
+        listen: listenAddress.prefault('127.0.0.1:8081'),
+        /** Bearer token; or set the variable named by tokenEnv. Without one: loopback only. */
+        token: z.string().min(8, 'use at least 8 characters').optional(),
+        tokenEnv: z.string().default('BLOTCDN_ADMIN_TOKEN'),
+        /** Shared secret for the platform's GET /purge (X-Blot-Purge-Token); or purgeTokenEnv. */
+        purgeToken: z.string().min(8, 'use at least 8 characters').optional(),
+        purgeTokenEnv: z.string().default('BLOTCDN_PURGE_TOKEN'),
+        warmConcurrency: z.number().int().min(1).max(256).default(16),
+      })
+      .optional(),
+    log: z
+      .strictObject({
+        /** Access log: `stdout`, `off`, or a file path (JSON lines). */
+        access: z.string().min(1).default('stdout'),
+      })
+      .prefault({}),
     originGroups: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'group names: letters, digits, ".", "_" and "-"'), originGroup),
     sites: z.array(site).min(1, 'at least one site is needed'),
   })

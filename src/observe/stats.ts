@@ -1,6 +1,21 @@
 // In-process counters, bumped once per request by the log step. Plain numbers keep the hot path
-// free of metric-library calls; the admin API and Prometheus exporter read them when asked.
+// free of metric-library calls; the admin API, the dashboard and the Prometheus exporter read
+// them when asked. A timer samples the running totals every 10 s into an hour of history, so a
+// hit pays nothing for the dashboard's chart.
+import { LRUCache } from 'lru-cache';
 import type { Outcome } from '../pipeline/context.js';
+
+export interface Sample {
+  /** Epoch ms at the end of the interval. */
+  t: number;
+  requests: number;
+  hits: number;
+  bytesServed: number;
+  bytesFromOrigin: number;
+}
+
+const SAMPLE_MS = 10_000;
+const HISTORY = 360; // one hour of 10 s samples
 
 export class EdgeStats {
   readonly startedAt = Date.now();
@@ -17,6 +32,10 @@ export class EdgeStats {
   stored = 0;
   readonly notStored = new Map<string, number>();
   readonly errors = new Map<string, number>();
+  /** Misses per URL (bounded: the least recently missed fall out). */
+  private readonly misses = new LRUCache<string, number>({ max: 5000 });
+  private readonly history: Sample[] = [];
+  private timer: NodeJS.Timeout | undefined;
 
   count(outcome: Outcome, status: number, bytes: number): void {
     this.requests++;
@@ -27,5 +46,53 @@ export class EdgeStats {
 
   bump(map: Map<string, number>, key: string): void {
     map.set(key, (map.get(key) ?? 0) + 1);
+  }
+
+  /** Called for requests the cache could not answer (misses and revalidations). */
+  missed(url: string): void {
+    this.misses.set(url, (this.misses.get(url) ?? 0) + 1);
+  }
+
+  topMissed(n = 20): { url: string; misses: number }[] {
+    const all: { url: string; misses: number }[] = [];
+    for (const [url, misses] of this.misses.entries()) all.push({ url, misses });
+    return all.sort((a, b) => b.misses - a.misses).slice(0, n);
+  }
+
+  /** Cache hits of every kind (fresh, stale served, revalidated) out of cacheable requests. */
+  get hits(): number {
+    return this.outcomes.hit + this.outcomes.stale + this.outcomes.revalidated;
+  }
+
+  /** The running totals now (the series is the difference between two of these). */
+  snapshot(): Sample {
+    return { t: Date.now(), requests: this.requests, hits: this.hits, bytesServed: this.bytesServed, bytesFromOrigin: this.bytesFromOrigin };
+  }
+
+  startSampling(intervalMs = SAMPLE_MS): void {
+    if (this.timer) return;
+    this.history.push(this.snapshot());
+    this.timer = setInterval(() => {
+      this.history.push(this.snapshot());
+      if (this.history.length > HISTORY + 1) this.history.shift();
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  stopSampling(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Per-interval figures for the last hour (each sample minus the one before). */
+  series(): Sample[] {
+    const points = [...this.history, this.snapshot()];
+    const out: Sample[] = [];
+    for (let i = 1; i < points.length; i++) {
+      const a = points[i - 1]!;
+      const b = points[i]!;
+      out.push({ t: b.t, requests: b.requests - a.requests, hits: b.hits - a.hits, bytesServed: b.bytesServed - a.bytesServed, bytesFromOrigin: b.bytesFromOrigin - a.bytesFromOrigin });
+    }
+    return out;
   }
 }

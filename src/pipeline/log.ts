@@ -8,5 +8,7 @@ export function log(ctx: RequestContext): void {
   const { stats } = ctx.edge;
   stats.count(ctx.outcome, ctx.status, ctx.bytes);
   if (ctx.error) stats.bump(stats.errors, ctx.error.code);
+  const fwd = ctx.cacheStatus.fwd;
+  if (fwd !== undefined && fwd !== 'bypass' && fwd !== 'method' && !ctx.cacheStatus.collapsed) stats.missed(ctx.primary || `${ctx.scheme}://${ctx.host}${ctx.path}`);
   ctx.edge.accessLog?.(ctx);
 }

@@ -116,7 +116,7 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
       compressible,
       ...freshnessMeta(decision, now),
     };
-    writer = edge.cache.writer(meta);
+    writer = edge.cache.writer(meta, flight.startedAt);
     if (writer === undefined) reason = 'too-large';
   } else if (ctx.reqDirectives?.noStore) reason = 'request-no-store';
 

@@ -1,0 +1,33 @@
+// What the admin API, the dashboard and the metrics exporter may see and do — implemented by Edge.
+// Keeping it to this interface lets the control plane be tested and reasoned about apart from the
+// request path.
+import type { PurgeRecord, PurgeRequest } from '../cache/purger.js';
+import type { StoreStats } from '../cache/store.js';
+import type { EdgeStats } from '../observe/stats.js';
+import type { MemberStatus } from '../origins/origin-group.js';
+import type { WarmResult } from '../pipeline/warm.js';
+
+export interface CertInfo {
+  host: string;
+  notAfter: string;
+  notBefore?: string;
+  issuer?: string;
+  source?: string;
+}
+
+export interface ControlPlane {
+  readonly nodeId: string;
+  readonly stats: EdgeStats;
+  purge(request: PurgeRequest): Promise<PurgeRecord>;
+  purgeLog(): readonly PurgeRecord[];
+  /** Purges and objects purged since start, by `kind mode` (e.g. `host hard`). */
+  purgeTotals(): ReadonlyMap<string, { purges: number; objects: number }>;
+  /** Purges still held against fetches in flight. */
+  activePurges(): number;
+  cacheStats(): { total: StoreStats; tiers?: Record<string, StoreStats>; flights: number; indexed: number; tags: number };
+  originStatus(): { group: string; members: MemberStatus[] }[];
+  certs(): Promise<CertInfo[]>;
+  /** False while a disk tier is still finding what it held (purges cannot be counted yet). */
+  isReady(): boolean;
+  warm(urls: string[], concurrency: number, onResult?: (r: WarmResult) => void): Promise<WarmResult[]>;
+}

@@ -1,0 +1,79 @@
+// Prometheus metrics (prom-client). Every value is read from the counters the request path already
+// keeps, when Prometheus scrapes — no metric call sits on the hot path.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ControlPlane } from '../control/control-plane.js';
+
+export interface Metrics {
+  contentType: string;
+  text(): Promise<string>;
+}
+
+/** A counter whose value is a running total kept elsewhere. */
+function mirror(registry: Registry, name: string, help: string, labelNames: string[], read: () => [Record<string, string>, number][]): void {
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, value] of read()) this.inc(labels, value);
+    },
+  });
+}
+
+function gauge(registry: Registry, name: string, help: string, labelNames: string[], read: () => [Record<string, string>, number][]): void {
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, value] of read()) this.set(labels, value);
+    },
+  });
+}
+
+export function createMetrics(plane: ControlPlane): Metrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node: plane.nodeId });
+  collectDefaultMetrics({ register: registry, prefix: 'blotcdn_' });
+  const s = plane.stats;
+  mirror(registry, 'blotcdn_requests_total', 'Requests answered, by outcome (hit, stale, revalidated, miss, pass, synth, error).', ['outcome'], () =>
+    Object.entries(s.outcomes).map(([outcome, n]) => [{ outcome }, n]),
+  );
+  mirror(registry, 'blotcdn_responses_total', 'Responses by status code.', ['status'], () => [...s.statuses].map(([status, n]) => [{ status: String(status) }, n]));
+  mirror(registry, 'blotcdn_bytes_served_total', 'Body bytes sent to clients.', [], () => [[{}, s.bytesServed]]);
+  mirror(registry, 'blotcdn_bytes_from_origin_total', 'Body bytes received from origins.', [], () => [[{}, s.bytesFromOrigin]]);
+  mirror(registry, 'blotcdn_origin_fetches_total', 'Requests sent to origin groups.', [], () => [[{}, s.originFetches]]);
+  mirror(registry, 'blotcdn_collapsed_total', 'Requests that joined a fetch already under way.', [], () => [[{}, s.collapsed]]);
+  mirror(registry, 'blotcdn_stored_total', 'Objects stored.', [], () => [[{}, s.stored]]);
+  mirror(registry, 'blotcdn_not_stored_total', 'Origin answers not stored, by reason.', ['reason'], () => [...s.notStored].map(([reason, n]) => [{ reason }, n]));
+  mirror(registry, 'blotcdn_errors_total', 'Requests that ended in an error, by code.', ['code'], () => [...s.errors].map(([code, n]) => [{ code }, n]));
+  const purges = () => [...plane.purgeTotals()].map(([k, v]) => ({ kind: k.split(' ')[0]!, mode: k.split(' ')[1]!, ...v }));
+  mirror(registry, 'blotcdn_purges_total', 'Purges made, by kind and mode.', ['kind', 'mode'], () => purges().map((p) => [{ kind: p.kind, mode: p.mode }, p.purges]));
+  mirror(registry, 'blotcdn_purged_objects_total', 'Objects removed or marked stale by purges.', ['kind', 'mode'], () =>
+    purges().map((p) => [{ kind: p.kind, mode: p.mode }, p.objects]),
+  );
+  gauge(registry, 'blotcdn_cache_objects', 'Objects held, by tier.', ['tier'], () => {
+    const c = plane.cacheStats();
+    return Object.entries(c.tiers ?? { total: c.total }).map(([tier, st]) => [{ tier }, st.entries]);
+  });
+  gauge(registry, 'blotcdn_cache_bytes', 'Bytes held, by tier.', ['tier'], () => {
+    const c = plane.cacheStats();
+    return Object.entries(c.tiers ?? { total: c.total }).map(([tier, st]) => [{ tier }, st.bytes]);
+  });
+  gauge(registry, 'blotcdn_cache_max_bytes', 'Byte budget, by tier.', ['tier'], () => {
+    const c = plane.cacheStats();
+    return Object.entries(c.tiers ?? { total: c.total }).map(([tier, st]) => [{ tier }, st.maxBytes]);
+  });
+  gauge(registry, 'blotcdn_flights', 'Origin fetches under way that requests can join.', [], () => [[{}, plane.cacheStats().flights]]);
+  gauge(registry, 'blotcdn_origin_member_up', '1 when an origin member takes traffic, 0 while its breaker is open.', ['group', 'member'], () =>
+    plane.originStatus().flatMap((g) => g.members.map((m) => [{ group: g.group, member: m.name }, m.state === 'closed' ? 1 : 0] as [Record<string, string>, number])),
+  );
+  mirror(registry, 'blotcdn_origin_member_failures_total', 'Failures counted against an origin member.', ['group', 'member'], () =>
+    plane.originStatus().flatMap((g) => g.members.map((m) => [{ group: g.group, member: m.name }, m.failures] as [Record<string, string>, number])),
+  );
+  return { contentType: registry.contentType, text: () => registry.metrics() };
+}

@@ -1,0 +1,197 @@
+// The admin API as an operator and the platform use it: the token (missing, wrong, right), the
+// platform's own purge call and its exact answer, warm then hit, stats and origins, metrics text
+// parsed by a Prometheus parser, and the blotcdn purge / warm / stats commands against it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import parsePrometheus from 'parse-prometheus-text-format';
+import { validateConfig } from '../src/config/load.js';
+import { Edge } from '../src/edge.js';
+import { startOrigin, type TestOrigin } from './helpers/origin.js';
+import { startEdge, type TestEdge } from './helpers/edge.js';
+import { get, request } from './helpers/client.js';
+import { runCliToEnd } from './helpers/cli.js';
+
+const TOKEN = 'test-admin-token-123';
+const PURGE_TOKEN = 'platform-purge-secret';
+let origin: TestOrigin;
+let edge: TestEdge;
+let admin: string;
+
+before(async () => {
+  origin = await startOrigin((req, res) => {
+    const body = `page ${req.headers.host}${req.url}`;
+    res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=300', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  edge = await startEdge({
+    node: { id: 'admin-test' },
+    admin: { listen: '127.0.0.1:0', token: TOKEN, purgeToken: PURGE_TOKEN },
+    originGroups: { app: { members: [{ name: 'blot', url: origin.url }] } },
+    sites: [{ hosts: ['*'], originGroup: 'app' }],
+  });
+  admin = edge.adminUrl!;
+});
+
+after(async () => {
+  await edge.stop();
+  await origin.close();
+});
+
+const auth = { authorization: `Bearer ${TOKEN}` };
+const api = (path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
+  request(`${admin}${path}`, {
+    method: init.method ?? 'GET',
+    headers: { 'content-type': 'application/json', ...auth, ...init.headers },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+
+test('every route needs the token: missing and wrong are refused, right is accepted', async () => {
+  for (const path of ['/stats', '/healthz', '/metrics', '/origins', '/certs', '/purges']) {
+    const missing = await request(`${admin}${path}`);
+    assert.equal(missing.status, 401, path);
+    assert.equal(missing.headers['www-authenticate'], 'Bearer');
+    const wrong = await request(`${admin}${path}`, { headers: { authorization: 'Bearer nope' } });
+    assert.equal(wrong.status, 401, path);
+    const right = await request(`${admin}${path}`, { headers: auth });
+    assert.equal(right.status, 200, path);
+  }
+  const purge = await request(`${admin}/purge`, { method: 'POST', body: '{"host":"x.test"}', headers: { 'content-type': 'application/json' } });
+  assert.equal(purge.status, 401);
+});
+
+test('without a token the API refuses to listen anywhere but loopback', async () => {
+  const config = validateConfig({
+    listen: { http: '127.0.0.1:0' },
+    log: { access: 'off' },
+    admin: { listen: '0.0.0.0:0', tokenEnv: 'BLOTCDN_TEST_UNSET_TOKEN' },
+    originGroups: { g: { members: [{ url: origin.url }] } },
+    sites: [{ hosts: ['*'], originGroup: 'g' }],
+  });
+  const open = new Edge(config);
+  await assert.rejects(open.start(), /needs a token/);
+  await open.stop(0);
+});
+
+test('the platform purge call answers one line per host, counting the www twin', async () => {
+  for (const [host, path] of [
+    ['example.com', '/a'],
+    ['example.com', '/b'],
+    ['www.example.com', '/c'],
+    ['other.test', '/d'],
+  ]) {
+    await get(`${edge.url}${path}`, { host: host! });
+  }
+  await new Promise((r) => setTimeout(r, 20));
+  const noSecret = await request(`${admin}/purge?host=example.com`);
+  assert.equal(noSecret.status, 401);
+  const wrongSecret = await request(`${admin}/purge?host=example.com`, { headers: { 'x-blot-purge-token': 'wrong' } });
+  assert.equal(wrongSecret.status, 401);
+  const res = await request(`${admin}/purge?host=example.com&host=other.test&host=nothing.test`, { headers: { 'x-blot-purge-token': PURGE_TOKEN } });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers['content-type'], 'text/plain; charset=utf-8');
+  assert.equal(res.text, 'example.com: 3\nother.test: 1\nnothing.test: 0\n');
+  assert.match(String((await get(`${edge.url}/c`, { host: 'www.example.com' })).headers['cache-status']), /fwd=miss/);
+});
+
+test('the platform purge call says 503 with Retry-After while the cache cannot count yet', async () => {
+  const ready = edge.edge.isReady;
+  edge.edge.isReady = () => false;
+  try {
+    const res = await request(`${admin}/purge?host=example.com`, { headers: { 'x-blot-purge-token': PURGE_TOKEN } });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers['retry-after'], '1');
+  } finally {
+    edge.edge.isReady = ready;
+  }
+});
+
+test('POST /purge takes each kind, hard or soft, and refuses nonsense with 400', async () => {
+  await get(`${edge.url}/p1`, { host: 'purge.test' });
+  await new Promise((r) => setTimeout(r, 20));
+  const soft = await api('/purge', { method: 'POST', body: { url: 'https://purge.test/p1', soft: true } });
+  assert.equal(soft.status, 200);
+  const body = JSON.parse(soft.text);
+  assert.equal(body.purged, 1);
+  assert.equal(body.purges[0].soft, true);
+  assert.equal((await api('/purge', { method: 'POST', body: {} })).status, 400);
+  assert.equal((await api('/purge', { method: 'POST', body: { host: 'not a host!' } })).status, 400);
+  assert.equal((await api('/purge', { method: 'POST', body: { tag: 42 } })).status, 400);
+  assert.equal((await request(`${admin}/purge`, { method: 'POST', body: '{oops', headers: auth })).status, 400);
+  const log = JSON.parse((await api('/purges')).text);
+  assert.equal(log[0].value, 'https://purge.test/p1', 'newest first');
+});
+
+test('POST /warm fetches through the cache; the next reader gets a hit', async () => {
+  const urls = ['https://warm.test/one', 'https://warm.test/two', 'ftp://warm.test/x', 'https://unknown/'];
+  const res = await api('/warm', { method: 'POST', body: { urls, concurrency: 2 } });
+  assert.equal(res.status, 200);
+  const { results } = JSON.parse(res.text);
+  assert.deepEqual(
+    results.map((r: { result: string }) => r.result),
+    ['stored', 'stored', 'error', 'stored'],
+  );
+  // Warming https:// fills the https key; a reader through an https listener would hit it. Here
+  // the plain-HTTP listener keys http://, so warm that one and read it back.
+  await api('/warm', { method: 'POST', body: { urls: ['http://warm.test/three'] } });
+  const hit = await get(`${edge.url}/three`, { host: 'warm.test' });
+  assert.match(String(hit.headers['cache-status']), /^blotcdn; hit/);
+  const again = JSON.parse((await api('/warm', { method: 'POST', body: { urls: ['http://warm.test/three'] } })).text);
+  assert.equal(again.results[0].result, 'hit');
+});
+
+test('stats and origins report what happened; metrics parse and agree with them', async () => {
+  await get(`${edge.url}/m`, { host: 'metrics.test' });
+  await get(`${edge.url}/m`, { host: 'metrics.test' });
+  const stats = JSON.parse((await api('/stats')).text);
+  assert.equal(stats.node, 'admin-test');
+  assert.ok(stats.requests >= 2);
+  assert.ok(stats.outcomes.hit >= 1);
+  assert.ok(stats.cache.total.entries >= 1);
+  assert.ok(Array.isArray(stats.series));
+  assert.ok(stats.topMissed.some((m: { url: string }) => m.url === 'http://metrics.test/m'));
+  const origins = JSON.parse((await api('/origins')).text);
+  assert.deepEqual(origins.map((g: { group: string }) => g.group), ['app']);
+  assert.equal(origins[0].members[0].name, 'blot');
+  assert.equal(origins[0].members[0].state, 'closed');
+
+  const text = (await api('/metrics')).text;
+  const families = parsePrometheus(text) as { name: string; type: string; metrics: { value: string; labels?: Record<string, string> }[] }[];
+  const family = (name: string) => families.find((f) => f.name === name)!;
+  const after = JSON.parse((await api('/stats')).text);
+  const hits = family('blotcdn_requests_total').metrics.find((m) => m.labels?.outcome === 'hit')!;
+  assert.equal(family('blotcdn_requests_total').type, 'COUNTER');
+  assert.equal(Number(hits.value), after.outcomes.hit);
+  assert.equal(Number(family('blotcdn_bytes_served_total').metrics[0]!.value), after.bytesServed);
+  assert.equal(Number(family('blotcdn_cache_objects').metrics[0]!.value), after.cache.total.entries);
+  assert.equal(family('blotcdn_origin_member_up').metrics[0]!.labels!.member, 'blot');
+  assert.equal(Number(family('blotcdn_origin_member_up').metrics[0]!.value), 1);
+  assert.ok(family('blotcdn_purges_total').metrics.length >= 1);
+  assert.ok(family('blotcdn_process_resident_memory_bytes'), 'process metrics too');
+});
+
+test('blotcdn purge, warm and stats talk to the admin API', async () => {
+  const env = { BLOTCDN_ADMIN_URL: admin, BLOTCDN_ADMIN_TOKEN: TOKEN };
+  const dir = await mkdtemp(join(tmpdir(), 'blotcdn-warm-'));
+  const list = join(dir, 'urls.txt');
+  await writeFile(list, ['# index pages', 'http://cli.test/', 'http://cli.test/page/2', ''].join('\n'));
+  const warm = await runCliToEnd(['warm', '--file', list], env);
+  assert.equal(warm.code, 0, warm.output);
+  assert.match(warm.output, /stored: 2/);
+  assert.match(String((await get(`${edge.url}/page/2`, { host: 'cli.test' })).headers['cache-status']), /^blotcdn; hit/);
+
+  const purge = await runCliToEnd(['purge', '--host', 'cli.test'], env);
+  assert.equal(purge.code, 0, purge.output);
+  assert.match(purge.output, /host cli\.test: 2 removed/);
+
+  const stats = await runCliToEnd(['stats'], env);
+  assert.equal(stats.code, 0, stats.output);
+  assert.match(stats.output, /node admin-test/);
+  assert.match(stats.output, /hit ratio \d+\.\d%/);
+
+  const denied = await runCliToEnd(['stats'], { BLOTCDN_ADMIN_URL: admin, BLOTCDN_ADMIN_TOKEN: 'wrong' });
+  assert.equal(denied.code, 1);
+  assert.match(denied.output, /401/);
+});
