@@ -42,7 +42,10 @@ async function getJson(path) {
   return res.json();
 }
 
-/** Draws one or more series (arrays of {t, v}) as lines or bars in an SVG of 600x160. */
+/**
+ * Draws series (arrays of {t, v}) on a one-hour time axis in an SVG of 600x160: bars, or lines
+ * with a dot on every sample (so a chart with a single sample still shows it).
+ */
 function chart(svg, series, { max, kind = 'line', format = (v) => v }) {
   svg.replaceChildren();
   const W = 600;
@@ -50,10 +53,11 @@ function chart(svg, series, { max, kind = 'line', format = (v) => v }) {
   const left = 44;
   const bottom = 18;
   const top = 8;
+  const HOUR = 3_600_000;
+  const now = Date.now();
   const all = series.flatMap((s) => s.points.map((p) => p.v));
   const yMax = max ?? Math.max(1, ...all);
-  const n = Math.max(1, ...series.map((s) => s.points.length));
-  const x = (i) => left + ((W - left - 4) * (n === 1 ? 1 : i / (n - 1)));
+  const x = (t) => left + (W - left - 4) * Math.min(1, Math.max(0, 1 - (now - t) / HOUR));
   const y = (v) => top + (H - top - bottom) * (1 - v / yMax);
   svg.append(el('svg:line', { class: 'axis', x1: left, y1: H - bottom, x2: W, y2: H - bottom }));
   svg.append(el('svg:line', { class: 'axis', x1: left, y1: top, x2: left, y2: H - bottom }));
@@ -61,17 +65,22 @@ function chart(svg, series, { max, kind = 'line', format = (v) => v }) {
   svg.append(el('svg:text', { class: 'label', x: 2, y: H - bottom }, format(0)));
   svg.append(el('svg:text', { class: 'label', x: left, y: H - 4 }, '-60 min'));
   svg.append(el('svg:text', { class: 'label', x: W - 30, y: H - 4 }, 'now'));
+  const slot = (W - left) / 360; // one 10-second sample
   for (const s of series) {
     if (kind === 'bar') {
-      const w = Math.max(1, (W - left) / n - 1);
-      s.points.forEach((p, i) => {
-        const bar = el('svg:rect', { class: s.cls, x: x(i) - w / 2, y: y(p.v), width: w, height: Math.max(0, H - bottom - y(p.v)), 'data-value': p.v, 'data-t': p.t });
+      for (const p of s.points) {
+        const bar = el('svg:rect', { class: s.cls, x: x(p.t) - slot, y: y(p.v), width: Math.max(2, slot), height: Math.max(0, H - bottom - y(p.v)), 'data-value': p.v, 'data-t': p.t });
         bar.append(el('svg:title', {}, `${new Date(p.t).toLocaleTimeString()}: ${format(p.v)}`));
         svg.append(bar);
-      });
-    } else {
-      const d = s.points.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ');
-      svg.append(el('svg:path', { class: s.cls, d, 'data-values': s.points.map((p) => p.v).join(',') }));
+      }
+      continue;
+    }
+    const d = s.points.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ');
+    svg.append(el('svg:path', { class: s.cls, d, 'data-values': s.points.map((p) => p.v).join(',') }));
+    for (const p of s.points) {
+      const dot = el('svg:circle', { class: `${s.cls} dot`, cx: x(p.t).toFixed(1), cy: y(p.v).toFixed(1), r: 2.5 });
+      dot.append(el('svg:title', {}, `${new Date(p.t).toLocaleTimeString()}: ${format(p.v)}`));
+      svg.append(dot);
     }
   }
 }
