@@ -13,8 +13,9 @@ import type { BenchContext, Scenario, Section } from './lib/scenario.js';
 import { hits } from './scenarios/hits.js';
 import { coalescing } from './scenarios/coalescing.js';
 import { disk } from './scenarios/disk.js';
+import { purge } from './scenarios/purge.js';
 
-const SCENARIOS: Scenario[] = [hits, coalescing, disk];
+const SCENARIOS: Scenario[] = [hits, coalescing, disk, purge];
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 async function main(): Promise<void> {

@@ -33,12 +33,15 @@ const server = createServer((req, res) => {
   const delay = Number(url.searchParams.get('delay') ?? 0);
   const send = () => {
     const b = body(size);
+    // /tagged/<n>/… objects carry Surrogate-Keys: obj-<n> and grp-<n mod 1000>.
+    const tagged = /^\/tagged\/(\d+)\//.exec(url.pathname);
     res.writeHead(200, {
       'content-type': 'application/octet-stream',
       'content-length': b.length,
       'cache-control': 'public, max-age=3600',
       etag: `"b${size}"`,
       'last-modified': 'Mon, 01 Jan 2024 00:00:00 GMT',
+      ...(tagged ? { 'surrogate-key': `obj-${tagged[1]} grp-${Number(tagged[1]) % 1000}` } : {}),
     });
     res.end(b);
   };
