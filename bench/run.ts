@@ -14,8 +14,9 @@ import { hits } from './scenarios/hits.js';
 import { coalescing } from './scenarios/coalescing.js';
 import { disk } from './scenarios/disk.js';
 import { purge } from './scenarios/purge.js';
+import { folder } from './scenarios/folder.js';
 
-const SCENARIOS: Scenario[] = [hits, coalescing, disk, purge];
+const SCENARIOS: Scenario[] = [hits, coalescing, disk, purge, folder];
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 async function main(): Promise<void> {

@@ -49,8 +49,12 @@ const originMember = z.strictObject({
       ctx.addIssue({ code: 'custom', message: `not a URL: ${JSON.stringify(value)}` });
       return z.NEVER;
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      ctx.addIssue({ code: 'custom', message: `unsupported origin scheme ${url.protocol} (http: or https:)` });
+    if (!ORIGIN_SCHEMES.has(url.protocol)) {
+      ctx.addIssue({ code: 'custom', message: `unsupported origin scheme ${url.protocol} (http:, https:, file: for a folder, s3: for a bucket)` });
+      return z.NEVER;
+    }
+    if (url.protocol === 's3:' && !url.host) {
+      ctx.addIssue({ code: 'custom', message: 'an s3: origin names its bucket: s3://bucket[/key-prefix]' });
       return z.NEVER;
     }
     return url;
@@ -65,8 +69,42 @@ const originMember = z.strictObject({
   connections: z.number().int().min(1).max(4096).default(128),
   /** Trust the origin's certificate even when it does not verify (test and internal origins only). */
   insecure: z.boolean().default(false),
+
+  // file: members (a folder served as nginx would)
+  /** File served for a path ending in `/` (e.g. index.html); directories are 404 without it. */
+  index: z.union([z.string().min(1), z.literal(false)]).optional(),
+  /** `.git`, `.env`…: 404 unless `allow`. */
+  dotfiles: z.enum(['deny', 'allow']).optional(),
+  /** Cache-Control by path, or `blot` for the platform's immutable generated-asset folders. */
+  cacheControl: z.union([z.literal('blot'), z.array(z.strictObject({ path: z.string().min(1), value: z.string().min(1) }))]).optional(),
+  readSize: size.optional(),
+
+  // s3: members (a bucket, signed with SigV4)
+  /** Signing region (AWS_REGION / AWS_DEFAULT_REGION / us-east-1 when absent). */
+  region: z.string().min(1).optional(),
+  /** An S3-compatible server, scheme://host[:port]; AWS's regional endpoint by default. */
+  endpoint: z.url().optional(),
+  pathStyle: z.boolean().optional(),
+  /** Keys (prefer the AWS_* environment variables to secrets in a file), or `anonymous`. */
+  credentials: z
+    .union([z.literal('anonymous'), z.strictObject({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() })])
+    .optional(),
 });
 export type OriginMemberConfig = z.output<typeof originMember>;
+
+const ORIGIN_SCHEMES = new Set(['http:', 'https:', 'file:', 's3:']);
+/** Fields that only mean something for one kind of member. */
+const KIND_FIELDS: Record<string, readonly (keyof OriginMemberConfig)[]> = {
+  'file:': ['index', 'dotfiles', 'cacheControl', 'readSize'],
+  's3:': ['region', 'endpoint', 'pathStyle', 'credentials'],
+};
+
+/** The name a member goes by (its `name`, or what its URL names). */
+export function memberName(m: Pick<OriginMemberConfig, 'name' | 'url'>): string {
+  if (m.name) return m.name;
+  if (m.url.protocol === 'file:') return 'folder';
+  return m.url.host;
+}
 
 const breaker = z.strictObject({
   /** Consecutive failures that open the breaker. */
@@ -235,11 +273,22 @@ export const configSchema = z
     for (const [name, g] of Object.entries(cfg.originGroups)) {
       const names = new Set<string>();
       g.members.forEach((m, j) => {
-        const memberName = m.name ?? m.url.host;
-        if (names.has(memberName)) {
-          ctx.addIssue({ code: 'custom', path: ['originGroups', name, 'members', j, 'name'], message: `duplicate member name ${JSON.stringify(memberName)}; give each member a name` });
+        const mName = memberName(m);
+        if (names.has(mName)) {
+          ctx.addIssue({ code: 'custom', path: ['originGroups', name, 'members', j, 'name'], message: `duplicate member name ${JSON.stringify(mName)}; give each member a name` });
         }
-        names.add(memberName);
+        names.add(mName);
+        for (const [scheme, fields] of Object.entries(KIND_FIELDS)) {
+          if (m.url.protocol === scheme) continue;
+          for (const field of fields) {
+            if (m[field] !== undefined) {
+              ctx.addIssue({ code: 'custom', path: ['originGroups', name, 'members', j, field], message: `only ${scheme} members take ${field}` });
+            }
+          }
+        }
+        if ((m.url.protocol === 'file:' || m.url.protocol === 's3:') && m.host !== 'keep') {
+          ctx.addIssue({ code: 'custom', path: ['originGroups', name, 'members', j, 'host'], message: `${m.url.protocol} members send no Host` });
+        }
       });
     }
   });

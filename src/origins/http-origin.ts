@@ -71,7 +71,10 @@ export class HttpOrigin implements Origin {
     }
   }
 
-  async close(): Promise<void> {
-    await this.pool.close();
+  private closing: Promise<void> | undefined;
+
+  close(): Promise<void> {
+    this.closing ??= this.pool.close();
+    return this.closing;
   }
 }

@@ -1,0 +1,181 @@
+// FolderOrigin hit-through: a 100 KiB file served from disk on every request (nothing cached), by
+// FolderOrigin in a small Node server of its own beside nginx serving the same folder with `root`
+// and sendfile (and a bare Node stream server as Node's floor). Until the config can name a folder
+// origin, the Node server calls FolderOrigin.fetch per request and pipes the body: it measures the
+// origin itself, not the edge in front of it.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { findCommand, freePort, median, pinned, SERVER_CORE, waitForPort, type Proc } from '../lib/procs.js';
+import { runWrk, type WrkResult } from '../lib/wrk.js';
+import { fmt, type BenchContext, type Scenario } from '../lib/scenario.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PATH = '/blog_0123456789abcdef0123456789abcdef/_thumbnails/100k.jpg';
+const SIZE = 100 * 1024;
+
+interface Server {
+  name: string;
+  url: string;
+  proc: Proc;
+  /** A folder of its own to remove once stopped. */
+  dir?: string;
+}
+
+/**
+ * The Node process around FolderOrigin: the compiled dist/ when built (as production runs), else the
+ * source. With FOLDER_BARE it skips FolderOrigin and pipes fs.createReadStream with no checks at all:
+ * the floor for any Node server of this file, so the table shows what FolderOrigin itself costs.
+ */
+const SERVER_SCRIPT = `
+import { createServer } from 'node:http';
+import { createReadStream, statSync } from 'node:fs';
+import { pipeline } from 'node:stream';
+const root = process.env.FOLDER_ROOT;
+let handler;
+if (process.env.FOLDER_BARE) {
+  handler = (req, res) => {
+    const path = root + req.url;
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': statSync(path).size });
+    pipeline(createReadStream(path, { highWaterMark: 64 * 1024 }), res, () => {});
+  };
+} else {
+  const { FolderOrigin } = await import(process.env.FOLDER_ORIGIN_MODULE);
+  const origin = new FolderOrigin({ root });
+  handler = (req, res) => {
+    origin.fetch({ method: req.method, path: req.url, headers: req.headers }).then(
+      (out) => {
+        res.writeHead(out.status, out.headers);
+        pipeline(out.body, res, () => {});
+      },
+      () => {
+        res.writeHead(500);
+        res.end();
+      },
+    );
+  };
+}
+const server = createServer(handler);
+server.keepAliveTimeout = 65_000;
+server.listen(Number(process.env.FOLDER_PORT), '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+async function startNodeServer(root: string, bare: boolean): Promise<Server> {
+  const port = await freePort();
+  const dist = join(ROOT, 'dist/origins/folder-origin.js');
+  const compiled = existsSync(dist);
+  const module = pathToFileURL(compiled ? dist : join(ROOT, 'src/origins/folder-origin.ts')).href;
+  const args = [...(compiled ? [] : ['--import', 'tsx']), '--input-type=module', '-e', SERVER_SCRIPT];
+  const env = { FOLDER_ORIGIN_MODULE: module, FOLDER_ROOT: root, FOLDER_PORT: String(port), ...(bare ? { FOLDER_BARE: '1' } : {}) };
+  const name = bare ? 'node bare stream' : 'FolderOrigin';
+  const proc = pinned(name, SERVER_CORE, process.execPath, args, env);
+  await waitForPort(port, proc);
+  return { name, url: `http://127.0.0.1:${port}`, proc };
+}
+
+async function startNginxRoot(root: string): Promise<Server | undefined> {
+  const nginx = findCommand('nginx');
+  if (!nginx) return undefined;
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'bench-nginx-root-'));
+  const conf = `
+${process.getuid?.() === 0 ? 'user root root;' : ''}
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 8192; }
+http {
+  ${existsSync('/etc/nginx/mime.types') ? 'include /etc/nginx/mime.types;' : ''}
+  access_log off;
+  sendfile on;
+  # tcp_nopush (TCP_CORK) stalls keep-alive responses for ~40 ms on loopback (see peers.ts).
+  tcp_nopush off;
+  keepalive_requests 1000000;
+  keepalive_timeout 65s;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy_temp;
+  fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    root ${root};
+    location / { }
+  }
+}`;
+  await writeFile(join(dir, 'nginx.conf'), conf);
+  const proc = pinned('nginx', SERVER_CORE, nginx, ['-p', dir, '-c', join(dir, 'nginx.conf')]);
+  await waitForPort(port, proc);
+  return { name: 'nginx', url: `http://127.0.0.1:${port}`, proc, dir };
+}
+
+export const folder: Scenario = {
+  name: 'folder',
+  description: 'FolderOrigin serving a 100 KiB file from disk vs nginx `root` + sendfile',
+  async run(ctx: BenchContext) {
+    const root = await mkdtemp(join(tmpdir(), 'bench-folder-'));
+    const file = join(root, PATH);
+    await mkdir(join(file, '..'), { recursive: true });
+    await writeFile(file, randomBytes(SIZE));
+    const servers: Server[] = [];
+    try {
+      servers.push(await startNodeServer(root, false), await startNodeServer(root, true));
+      const nginx = await startNginxRoot(root);
+      if (nginx) servers.push(nginx);
+      else ctx.log('nginx not installed: skipped (apt-get install nginx)');
+
+      for (const s of servers) {
+        const res = await fetch(s.url + PATH);
+        const body = Buffer.from(await res.arrayBuffer());
+        if (res.status !== 200 || body.length !== SIZE) throw new Error(`${s.name} answered ${res.status} with ${body.length} bytes:\n${s.proc.output()}`);
+        ctx.log(`${s.name}: ${res.headers.get('content-type')}, etag ${res.headers.get('etag')}`);
+        await runWrk(s.url + PATH, { seconds: 3 });
+      }
+      const results = new Map<string, WrkResult[]>();
+      for (let round = 0; round < ctx.rounds; round++) {
+        for (const s of servers.map((_, i) => servers[(i + round) % servers.length]!)) {
+          const r = await runWrk(s.url + PATH, { seconds: ctx.seconds });
+          ctx.log(`${s.name} round ${round + 1}: ${fmt(r.rps)} req/s, ${fmt(r.transferMBps)} MB/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms`);
+          results.set(s.name, [...(results.get(s.name) ?? []), r]);
+        }
+      }
+
+      const ours = median(results.get('FolderOrigin')!.map((r) => r.rps));
+      const table = [['server', 'req/s (median)', 'MB/s', 'p50 ms', 'p99 ms', 'errors', 'FolderOrigin ÷ server']];
+      const data: Record<string, unknown> = {};
+      for (const s of servers) {
+        const rs = results.get(s.name)!;
+        const row = {
+          rps: median(rs.map((r) => r.rps)),
+          mbps: median(rs.map((r) => r.transferMBps)),
+          p50: median(rs.map((r) => r.p50)),
+          p99: median(rs.map((r) => r.p99)),
+          errors: rs.reduce((n, r) => n + r.errors, 0),
+          rounds: rs.map((r) => Math.round(r.rps)),
+        };
+        data[s.name] = row;
+        table.push([s.name, fmt(row.rps), fmt(row.mbps), fmt(row.p50, 2), fmt(row.p99, 2), String(row.errors), s.name === 'FolderOrigin' ? '—' : `${fmt(ours / row.rps, 2)}×`]);
+      }
+      return {
+        title: 'Folder origin, 100 KiB file from disk (wrk, 1 thread, 64 connections)',
+        table,
+        notes: [
+          `each server pinned to one core, wrk to the other; ${ctx.rounds} rounds of ${ctx.seconds} s, medians`,
+          'FolderOrigin runs in a small node:http server of its own that calls FolderOrigin.fetch per request and pipes the body: this measures the origin itself (open, fstat, real-path check, read stream), with no edge and no cache in front',
+          '`node bare stream` is the floor for Node: node:http piping fs.createReadStream with no path checks, validators or ranges',
+          'nginx serves the same folder with `root`, sendfile on and tcp_nopush off; the file stays in the page cache for all three',
+        ],
+        data,
+      };
+    } finally {
+      for (const s of servers) {
+        await s.proc.stop();
+        if (s.dir) await rm(s.dir, { recursive: true, force: true });
+      }
+      await rm(root, { recursive: true, force: true });
+    }
+  },
+};
