@@ -15,8 +15,9 @@ import { coalescing } from './scenarios/coalescing.js';
 import { disk } from './scenarios/disk.js';
 import { purge } from './scenarios/purge.js';
 import { folder } from './scenarios/folder.js';
+import { assets } from './scenarios/assets.js';
 
-const SCENARIOS: Scenario[] = [hits, coalescing, disk, purge, folder];
+const SCENARIOS: Scenario[] = [hits, coalescing, disk, purge, folder, assets];
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 async function main(): Promise<void> {
