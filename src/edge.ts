@@ -15,6 +15,7 @@ import { TieredStore } from './cache/tiered-store.js';
 import { AdminApi } from './control/admin-api.js';
 import type { CertInfo, ControlPlane } from './control/control-plane.js';
 import { createAccessLog, type AccessLog } from './observe/access-log.js';
+import { createEventLog } from './observe/event-log.js';
 import { EdgeStats } from './observe/stats.js';
 import { buildOriginGroups } from './origins/build.js';
 import type { OriginGroup } from './origins/origin-group.js';
@@ -63,6 +64,7 @@ export class Edge implements ControlPlane {
       servedByHeader: config.proxy.servedByHeader,
       policy: { cdnId },
       accessLog: log ? (ctx) => log.write(ctx) : undefined,
+      events: createEventLog(config.log.access !== 'off' || process.env.BLOTCDN_EVENTS === '1'),
     };
     this.http = config.listen.http.map((address) => new HttpListener(address, this.handleHttp));
   }

@@ -252,6 +252,24 @@ export function decideStorage(input: StorageInput): StorageDecision {
   return out;
 }
 
+/**
+ * A permanent URL's 200 (see permanent-url.ts): stored for `lifetimeMs` whatever its directives
+ * say — the URL names the bytes, so they cannot go stale — minus any cookie; `graceMs` still lets
+ * it be served if it ever has to be fetched again while the origin is down.
+ */
+export function permanentDecision(headers: HeaderMap, requestTime: number, responseTime: number, lifetimeMs: number, graceMs = 0): StorageDecision {
+  return {
+    storable: true,
+    lifetimeMs,
+    initialAge: correctedInitialAge(headers, requestTime, responseTime),
+    staleWhileRevalidateMs: 0,
+    staleIfErrorMs: graceMs,
+    mustRevalidate: false,
+    noCache: false,
+    stripFields: ['set-cookie'],
+  };
+}
+
 /** Request directives (RFC 9111 §5.2.1); `undefined` when the request has none (the fast path). */
 export interface RequestDirectives {
   noCache: boolean;

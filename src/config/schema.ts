@@ -157,6 +157,13 @@ const behavior = z.strictObject({
    * must-revalidate or no-cache.
    */
   grace: duration.optional(),
+  /**
+   * Permanent URLs (`/{blogID}/{cacheID}/…` from blotcdn/origin): 200s are stored for a year as
+   * immutable whatever the origin says, and host and tag purges skip them.
+   */
+  immutable: z.boolean().default(false),
+  /** With immutable: check each body against the cacheID in its path; a mismatch is not stored. */
+  verifyCacheId: z.boolean().default(false),
 });
 export type BehaviorConfig = z.output<typeof behavior>;
 
@@ -258,6 +265,12 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['sites', i, 'originGroup'], message: `unknown origin group ${JSON.stringify(s.originGroup)}` });
       }
       s.behaviors.forEach((b, j) => {
+        if (b.verifyCacheId && !b.immutable) {
+          ctx.addIssue({ code: 'custom', path: ['sites', i, 'behaviors', j, 'verifyCacheId'], message: 'verifyCacheId needs immutable: true' });
+        }
+        if (b.immutable && b.bypass) {
+          ctx.addIssue({ code: 'custom', path: ['sites', i, 'behaviors', j, 'immutable'], message: 'a behavior cannot be both immutable and bypass' });
+        }
         if (b.originGroup !== undefined && !groups.has(b.originGroup)) {
           ctx.addIssue({ code: 'custom', path: ['sites', i, 'behaviors', j, 'originGroup'], message: `unknown origin group ${JSON.stringify(b.originGroup)}` });
         }

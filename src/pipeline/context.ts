@@ -13,6 +13,7 @@ import type { OriginAttempt, OriginResponse } from '../origins/origin.js';
 import type { Behavior, Site, SiteTable } from '../sites/site-table.js';
 import type { EdgeStats } from '../observe/stats.js';
 import type { Compressor } from '../cache/compression.js';
+import type { EventLog } from '../observe/event-log.js';
 
 export type EdgeRequest = IncomingMessage | Http2ServerRequest;
 export type EdgeResponse = ServerResponse | Http2ServerResponse;
@@ -39,6 +40,8 @@ export interface EdgeRuntime {
   compressor: Compressor | undefined;
   /** Access log sink; called exactly once per request. */
   accessLog?: (ctx: RequestContext) => void;
+  /** Warnings and errors that are not about one request's outcome. */
+  events: EventLog;
 }
 
 export class RequestContext {

@@ -3,7 +3,8 @@
 // readers get it from the flight, and it becomes visible in the store only once it arrived whole —
 // a body cut short never becomes a cached object.
 import type { Readable } from 'node:stream';
-import { decideStorage, freshnessMeta, canServeStaleOnError, type NoStoreReason } from '../cache/policy.js';
+import { decideStorage, freshnessMeta, canServeStaleOnError, permanentDecision, type NoStoreReason } from '../cache/policy.js';
+import { CacheIdCheck, cacheIdOfPath, immutableHeaders, YEAR_MS } from '../cache/permanent-url.js';
 import { Uncacheable } from '../cache/single-flight.js';
 import type { Flight } from '../cache/flight.js';
 import type { CacheMeta, ObjectWriter } from '../cache/store.js';
@@ -76,16 +77,23 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
     return 'deliver';
   }
 
-  const decision = decideStorage({
-    method: 'GET',
-    status: res.status,
-    requestHeaders: ctx.req.headers,
-    responseHeaders: res.headers,
-    requestTime: ctx.startedAt,
-    responseTime: now,
-    ttl: ctx.behavior!.ttl,
-    options: { ...edge.policy, graceMs: ctx.behavior!.grace },
-  });
+  const behavior = ctx.behavior!;
+  // A permanent URL: a year, immutable, whatever the origin says (when verifying, only for paths
+  // that carry a cacheID to verify against).
+  const expectedId = behavior.verifyCacheId ? cacheIdOfPath(ctx.path) : undefined;
+  const permanent = behavior.immutable && res.status === 200 && (!behavior.verifyCacheId || expectedId !== undefined);
+  const decision = permanent
+    ? permanentDecision(res.headers, ctx.startedAt, now, YEAR_MS, behavior.grace)
+    : decideStorage({
+        method: 'GET',
+        status: res.status,
+        requestHeaders: ctx.req.headers,
+        responseHeaders: res.headers,
+        requestTime: ctx.startedAt,
+        responseTime: now,
+        ttl: behavior.ttl,
+        options: { ...edge.policy, graceMs: behavior.grace },
+      });
   let vary = parseVary(res.headers['vary']);
   const compressible = edge.compressor !== undefined && isEdgeCompressible(res.status, res.headers);
   // The edge asked for identity and does Accept-Encoding itself: the origin's Vary on it is moot.
@@ -96,7 +104,8 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
   let meta: CacheMeta | undefined;
   let reason: NoStoreReason | undefined = decision.reason;
   if (decision.storable && vary !== '*' && !ctx.reqDirectives?.noStore) {
-    const headers = clientHeaders(ctx, res.headers, decision.stripFields, true);
+    let headers = clientHeaders(ctx, res.headers, decision.stripFields, true);
+    if (permanent) headers = immutableHeaders(headers);
     if (compressible) addVaryAcceptEncoding(headers);
     meta = {
       key: edge.cache.variantKey(ctx.primary, vary, ctx.req.headers),
@@ -114,6 +123,7 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
       storedAt: now,
       bodyId: newBodyId(),
       compressible,
+      immutable: permanent || undefined,
       ...freshnessMeta(decision, now),
     };
     writer = edge.cache.writer(meta, flight.startedAt);
@@ -131,7 +141,8 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
   const encoding = compressible ? negotiateEncoding(ctx.req.headers['accept-encoding']) : 'identity';
   const stored = meta;
   const onStored = encoding === 'identity' ? undefined : () => compressAfterStore(edge, stored.key, encoding);
-  void pump(edge, flight, res.body, writer, length, onStored);
+  const check = permanent && expectedId !== undefined ? new CacheIdCheck(expectedId) : undefined;
+  void pump(edge, flight, res.body, writer, length, onStored, check && { check, url: ctx.primary });
   ctx.outcome = 'miss';
   ctx.cacheStatus.stored = true;
   return 'deliver';
@@ -177,11 +188,13 @@ async function pump(
   writer: ObjectWriter,
   expected: number | undefined,
   onStored?: () => void,
+  verify?: { check: CacheIdCheck; url: string },
 ): Promise<void> {
   let storing = true;
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
       flight.push(chunk);
+      verify?.check.update(chunk);
       edge.stats.bytesFromOrigin += chunk.length;
       if (storing) {
         const wait = writer.write(chunk);
@@ -211,6 +224,17 @@ async function pump(
     return;
   }
   flight.end();
+  if (verify && storing) {
+    const actual = verify.check.actual();
+    if (actual !== verify.check.expected) {
+      // The origin sent other bytes than the URL names: serve nothing of it from the cache.
+      writer.abort();
+      edge.cache.flights.finish(flight);
+      edge.stats.bump(edge.stats.notStored, 'cacheid-mismatch');
+      edge.events.warn({ url: verify.url, expected: verify.check.expected, actual }, 'permanent URL body does not match its cacheID; not stored');
+      return;
+    }
+  }
   try {
     if (await writer.commit()) {
       edge.stats.stored++;

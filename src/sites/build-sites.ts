@@ -18,6 +18,8 @@ export function buildSites(config: EdgeConfig, groups: ReadonlyMap<string, Origi
         query: b.query,
         bypass: b.bypass,
         grace: b.grace ?? grace,
+        immutable: b.immutable,
+        verifyCacheId: b.verifyCacheId,
       })),
       grace,
     ),

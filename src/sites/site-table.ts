@@ -18,6 +18,9 @@ export interface Behavior {
   bypass: boolean;
   /** ms an object may be served stale when the origin fails. */
   grace: number;
+  /** Permanent URLs: a year, immutable, skipped by host and tag purges. */
+  immutable: boolean;
+  verifyCacheId: boolean;
 }
 
 export interface Site {
@@ -34,12 +37,24 @@ export interface BehaviorInput {
   query: 'all' | 'none' | { allow: string[] };
   bypass: boolean;
   grace?: number;
+  immutable?: boolean;
+  verifyCacheId?: boolean;
 }
 
 export function compileBehavior(input: BehaviorInput): Behavior {
   const query: QueryKeyRule =
     typeof input.query === 'string' ? { mode: input.query } : { mode: 'allow', names: new Set(input.query.allow) };
-  return { pattern: input.path, matches: compilePathPattern(input.path), origin: input.origin, ttl: input.ttl, query, bypass: input.bypass, grace: input.grace ?? 0 };
+  return {
+    pattern: input.path,
+    matches: compilePathPattern(input.path),
+    origin: input.origin,
+    ttl: input.ttl,
+    query,
+    bypass: input.bypass,
+    grace: input.grace ?? 0,
+    immutable: input.immutable === true,
+    verifyCacheId: input.verifyCacheId === true,
+  };
 }
 
 export function buildSite(name: string, hosts: string[], origin: Origin, behaviors: BehaviorInput[], grace = 0): Site {

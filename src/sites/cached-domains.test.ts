@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CachedDomainSource } from './cached-domains.js';
+import type { DomainSource } from './domain-source.js';
+
+function fakeSource(answer: (host: string) => boolean | Error) {
+  const calls: string[] = [];
+  const source: DomainSource = {
+    name: 'fake',
+    lookup: async (host) => {
+      calls.push(host);
+      await new Promise((r) => setTimeout(r, 5));
+      const a = answer(host);
+      if (a instanceof Error) throw a;
+      return a;
+    },
+  };
+  return { source, calls };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('answers are reused for their TTL, positive and negative apart; concurrent questions share one', async () => {
+  const { source, calls } = fakeSource((h) => h.startsWith('yes'));
+  const cached = new CachedDomainSource(source, { positiveTtlMs: 200, negativeTtlMs: 50 });
+  const answers = await Promise.all([cached.lookup('yes.example'), cached.lookup('yes.example'), cached.lookup('no.example'), cached.lookup('no.example')]);
+  assert.deepEqual(answers, [true, true, false, false]);
+  assert.deepEqual(calls, ['yes.example', 'no.example']);
+  await sleep(80);
+  await cached.lookup('yes.example');
+  await cached.lookup('no.example');
+  assert.deepEqual(calls, ['yes.example', 'no.example', 'no.example'], 'the negative answer expired first');
+});
+
+test('errors: a recent yes stands, otherwise no — and the source is asked again soon', async () => {
+  let down = false;
+  const { source, calls } = fakeSource((h) => (down ? new Error('ask endpoint down') : h === 'kept.example'));
+  const errors: string[] = [];
+  const cached = new CachedDomainSource(source, { positiveTtlMs: 20, errorTtlMs: 30, staleIfErrorMs: 10_000, onError: (_e, h) => errors.push(h) });
+  assert.equal(await cached.lookup('kept.example'), true);
+  down = true;
+  await sleep(30);
+  assert.equal(await cached.lookup('kept.example'), true, 'stale yes through the outage');
+  assert.equal(await cached.lookup('new.example'), false, 'unknown host: no');
+  assert.deepEqual(errors, ['kept.example', 'new.example']);
+  const before = calls.length;
+  assert.equal(await cached.lookup('new.example'), false);
+  assert.equal(calls.length, before, 'the error is remembered briefly');
+  await sleep(40);
+  down = false;
+  assert.equal(await cached.lookup('new.example'), false);
+  assert.equal(calls.length, before + 1, '…then asked again');
+  assert.equal(cached.stats().errors, 2);
+});
+
+test('the cache is bounded', async () => {
+  const { source } = fakeSource(() => false);
+  const cached = new CachedDomainSource(source, { maxEntries: 3 });
+  for (let i = 0; i < 10; i++) await cached.lookup(`h${i}.example`);
+  assert.equal(cached.stats().size, 3);
+});
