@@ -13,6 +13,7 @@ import { Purger, type PurgeRecord, type PurgeRequest } from './cache/purger.js';
 import type { CacheStore } from './cache/store.js';
 import { TieredStore } from './cache/tiered-store.js';
 import { AdminApi } from './control/admin-api.js';
+import { RedisPurgeBus, type PurgeBus } from './control/purge-bus.js';
 import type { CertInfo, ControlPlane } from './control/control-plane.js';
 import { createAccessLog, type AccessLog } from './observe/access-log.js';
 import { createEventLog } from './observe/event-log.js';
@@ -34,6 +35,8 @@ export class Edge implements ControlPlane {
   readonly nodeId: string;
   readonly stats: EdgeStats;
   admin: AdminApi | undefined;
+  /** Carries purges to the other nodes (with Redis configured). */
+  readonly bus: PurgeBus | undefined;
   private readonly accessLog: AccessLog | undefined;
   private readonly http: HttpListener[];
   private started = false;
@@ -67,6 +70,8 @@ export class Edge implements ControlPlane {
       events: createEventLog(config.log.access !== 'off' || process.env.BLOTCDN_EVENTS === '1'),
     };
     this.http = config.listen.http.map((address) => new HttpListener(address, this.handleHttp));
+    const events = this.runtime.events;
+    this.bus = config.redis ? new RedisPurgeBus(config.redis.url, this.nodeId, config.redis.purgeChannel, (err) => events.warn({ err: err.message }, 'purge bus')) : undefined;
   }
 
   /** The request handler for plain-HTTP listeners (also usable with any http.Server). */
@@ -88,6 +93,8 @@ export class Edge implements ControlPlane {
     await this.store.prepared;
     this.ready().catch((err: unknown) => console.error('blotcdn: reading the disk cache failed:', err));
     try {
+      // Other nodes' purges apply here from the start (a purge is never broadcast onwards again).
+      await this.bus?.start((request) => this.purger.purge(request));
       for (const listener of this.http) await listener.listen();
       const admin = this.config.admin;
       if (admin) {
@@ -123,6 +130,7 @@ export class Edge implements ControlPlane {
   private async shutdown(graceMs: number): Promise<void> {
     await Promise.all(this.http.map((l) => l.close(graceMs)));
     await this.admin?.close();
+    await this.bus?.close();
     this.stats.stopSampling();
     await Promise.all([...this.origins.values()].map((g) => g.close()));
     await this.store.close();
@@ -131,8 +139,17 @@ export class Edge implements ControlPlane {
 
   // ---- ControlPlane ----
 
-  purge(request: PurgeRequest): Promise<PurgeRecord> {
-    return this.purger.purge(request);
+  /** Purges here, then tells the other nodes (whose own counts are not included). */
+  async purge(request: PurgeRequest): Promise<PurgeRecord> {
+    const record = await this.purger.purge(request);
+    if (this.bus) {
+      try {
+        await this.bus.publish(request);
+      } catch (err) {
+        this.runtime.events.warn({ err: (err as Error).message, purge: request }, 'purge not sent to the other nodes');
+      }
+    }
+    return record;
   }
 
   purgeLog(): readonly PurgeRecord[] {

@@ -235,6 +235,14 @@ export const configSchema = z
         servedByHeader: z.boolean().default(true),
       })
       .prefault({}),
+    /** Redis, for running many edge nodes: purges are published to every node through it. */
+    redis: z
+      .strictObject({
+        url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL'),
+        /** Channel purges travel on. */
+        purgeChannel: z.string().min(1).default('blotcdn:purge'),
+      })
+      .optional(),
     /** The admin API and dashboard (absent: not started). */
     admin: z
       .strictObject({
