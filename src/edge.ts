@@ -20,10 +20,12 @@ import { createEventLog } from './observe/event-log.js';
 import { EdgeStats } from './observe/stats.js';
 import { buildOriginGroups } from './origins/build.js';
 import type { OriginGroup } from './origins/origin-group.js';
-import { RequestContext, type EdgeRuntime } from './pipeline/context.js';
+import { RequestContext, type EdgeRequest, type EdgeResponse, type EdgeRuntime } from './pipeline/context.js';
 import { handleRequest } from './pipeline/pipeline.js';
 import { warmAll, type WarmResult } from './pipeline/warm.js';
 import { HttpListener } from './server/http-listener.js';
+import { HttpsListener } from './server/https-listener.js';
+import { buildDomainList, buildTls, declaredHosts, type DomainList, type TlsParts } from './tls/build-tls.js';
 import { buildSites } from './sites/build-sites.js';
 import { SiteTable } from './sites/site-table.js';
 
@@ -35,6 +37,10 @@ export class Edge implements ControlPlane {
   readonly nodeId: string;
   readonly stats: EdgeStats;
   admin: AdminApi | undefined;
+  /** Certificates, when the config has a `tls` section. */
+  readonly tls: TlsParts | undefined;
+  private readonly domainList: DomainList | undefined;
+  private readonly https: HttpsListener[];
   /** Carries purges to the other nodes (with Redis configured). */
   readonly bus: PurgeBus | undefined;
   private readonly accessLog: AccessLog | undefined;
@@ -54,8 +60,12 @@ export class Edge implements ControlPlane {
     const cdnId = config.proxy.cdnId;
     const compression = config.cache.compression;
     const log = this.accessLog;
+    const events = createEventLog(config.log.events === 'stderr');
+    this.domainList = buildDomainList(config, events);
+    const sites = new SiteTable(buildSites(config, this.origins), this.domainList?.source);
+    this.tls = buildTls(config, declaredHosts(config), this.domainList, events);
     this.runtime = {
-      sites: new SiteTable(buildSites(config, this.origins)),
+      sites,
       cache,
       compressor: compression.enabled ? new Compressor(cache, compression) : undefined,
       stats: this.stats,
@@ -67,16 +77,23 @@ export class Edge implements ControlPlane {
       servedByHeader: config.proxy.servedByHeader,
       policy: { cdnId },
       accessLog: log ? (ctx) => log.write(ctx) : undefined,
-      events: createEventLog(config.log.access !== 'off' || process.env.BLOTCDN_EVENTS === '1'),
+      events,
+      httpsPort: undefined,
+      acme: this.tls?.manager,
     };
     this.http = config.listen.http.map((address) => new HttpListener(address, this.handleHttp));
-    const events = this.runtime.events;
+    this.https = this.tls ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, this.handleHttps, { ticketKeys: this.tls!.ticketKeys })) : [];
     this.bus = config.redis ? new RedisPurgeBus(config.redis.url, this.nodeId, config.redis.purgeChannel, (err) => events.warn({ err: err.message }, 'purge bus')) : undefined;
   }
 
   /** The request handler for plain-HTTP listeners (also usable with any http.Server). */
   readonly handleHttp = (req: IncomingMessage, res: ServerResponse): void => {
     handleRequest(new RequestContext(req, res, this.runtime, 'http'));
+  };
+
+  /** The request handler for HTTPS listeners (HTTP/1.1 and HTTP/2). */
+  readonly handleHttps = (req: EdgeRequest, res: EdgeResponse): void => {
+    handleRequest(new RequestContext(req, res, this.runtime, 'https'));
   };
 
   /** Resolves once a disk tier has found what it held before a restart (lookups work before). */
@@ -95,6 +112,10 @@ export class Edge implements ControlPlane {
     try {
       // Other nodes' purges apply here from the start (a purge is never broadcast onwards again).
       await this.bus?.start((request) => this.purger.purge(request));
+      await this.tls?.manager.start();
+      for (const listener of this.https) await listener.listen();
+      // Plain-HTTP requests are redirected to the (first) HTTPS listener's port.
+      this.runtime.httpsPort = this.https[0]?.addressInfo?.port;
       for (const listener of this.http) await listener.listen();
       const admin = this.config.admin;
       if (admin) {
@@ -119,6 +140,10 @@ export class Edge implements ControlPlane {
     return this.http.map((l) => l.addressInfo).filter((a): a is AddressInfo => a !== undefined);
   }
 
+  get httpsAddresses(): AddressInfo[] {
+    return this.https.map((l) => l.addressInfo).filter((a): a is AddressInfo => a !== undefined);
+  }
+
   private stopping: Promise<void> | undefined;
 
   /** Stops listeners (in-flight requests get `graceMs`), then the admin API, origins and the cache. */
@@ -128,8 +153,10 @@ export class Edge implements ControlPlane {
   }
 
   private async shutdown(graceMs: number): Promise<void> {
-    await Promise.all(this.http.map((l) => l.close(graceMs)));
+    await Promise.all([...this.http, ...this.https].map((l) => l.close(graceMs)));
     await this.admin?.close();
+    await this.tls?.stop();
+    await this.domainList?.close();
     await this.bus?.close();
     this.stats.stopSampling();
     await Promise.all([...this.origins.values()].map((g) => g.close()));
@@ -175,7 +202,9 @@ export class Edge implements ControlPlane {
   }
 
   async certs(): Promise<CertInfo[]> {
-    return [];
+    if (!this.tls) return [];
+    const listed = await this.tls.manager.list();
+    return listed.map((c) => ({ host: c.host, notAfter: c.notAfter.toISOString(), notBefore: c.notBefore.toISOString(), issuer: c.issuer, source: c.source }));
   }
 
   isReady(): boolean {

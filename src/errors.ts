@@ -18,6 +18,12 @@ export const ERRORS = {
     message: 'This edge does not serve the requested host.',
   },
   missing_host: { status: 400, source: 'client', message: 'The request has no Host.' },
+  misdirected: {
+    status: 421,
+    source: 'client',
+    message: 'This connection was set up for another host; open a new one for this host.',
+  },
+  not_found: { status: 404, source: 'client', message: 'Nothing is here.' },
   method_not_allowed: {
     status: 405,
     source: 'client',

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { startOrigin, respond } from './helpers/origin.js';
 import { startEdge } from './helpers/edge.js';
 import { startRedis } from './helpers/redis.js';
+import type { RedisPurgeBus } from '../src/control/purge-bus.js';
 import { get, request, sleep } from './helpers/client.js';
 
 test('a purge on one node reaches the others through Redis', async (t) => {
@@ -42,5 +43,5 @@ test('a purge on one node reaches the others through Redis', async (t) => {
     assert.match(String((await get(`${n.url}/y`, { host: 'many.test' })).headers['cache-status']), /fwd=miss/);
   }
   // The host and its www twin: two purges, two messages.
-  assert.equal((b.edge.bus as { received: number }).received, 2);
+  assert.equal((b.edge.bus as RedisPurgeBus).received, 2);
 });

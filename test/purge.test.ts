@@ -173,12 +173,15 @@ test('purges reach the disk tier at once and survive a restart', async (t) => {
   t.after(() => edge.stop());
   await get(`${edge.url}/d1`, { host: 'disk.test' });
   await get(`${edge.url}/d2`, { host: 'disk.test' });
+  await sleep(50); // each object is committed to disk just after its response ends
   assert.ok(hit(await get(`${edge.url}/d1`, { host: 'disk.test' })));
   assert.equal((await edge.edge.purge({ kind: 'host', value: 'disk.test' })).purged, 2);
   assert.match(cs(await get(`${edge.url}/d1`, { host: 'disk.test' })), /fwd=miss/, 'gone at once');
+  await sleep(50);
   await edge.stop();
   edge = await startEdge(config);
   await edge.edge.ready();
+  await sleep(50);
   assert.ok(hit(await get(`${edge.url}/d1`, { host: 'disk.test' })), 'the refetched object is on disk');
   assert.match(cs(await get(`${edge.url}/d2`, { host: 'disk.test' })), /fwd=miss/, 'the purged one did not come back');
   await sleep(50); // d2's commit to disk finishes just after its response

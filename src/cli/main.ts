@@ -8,6 +8,7 @@ import type { EdgeConfig } from '../config/schema.js';
 import { Edge } from '../edge.js';
 import { runDemo } from './demo.js';
 import { adminCommands } from './admin-client.js';
+import { certsCommand } from './certs.js';
 
 const program = new Command();
 program
@@ -26,6 +27,11 @@ program
   .option('--cache-dir <dir>', 'quick mode: keep a disk cache tier in this folder')
   .option('--admin <host:port>', 'quick mode: open the admin API and dashboard here (token from BLOTCDN_ADMIN_TOKEN)')
   .option('--access-log <target>', 'quick mode: access log to stdout, off, or a file', 'stdout')
+  .option('--https <host:port>', 'quick mode: HTTPS listener, certificates obtained on demand (plain HTTP then redirects)')
+  .option('--acme-directory <url>', 'quick mode: ACME directory (its own CA trusted through NODE_EXTRA_CA_CERTS)')
+  .option('--acme-email <email>', 'quick mode: ACME account contact')
+  .option('--allow-host <names...>', 'quick mode: hosts (or *.wildcards) certificates may be obtained for')
+  .option('--cert-dir <dir>', 'quick mode: where certificates are kept (default .blotcdn/certs)')
   .addHelpText(
     'after',
     '\nExamples:\n  blotcdn start --config /etc/blotcdn.yaml\n  blotcdn start --origin http://127.0.0.1:9000 --listen 127.0.0.1:8080',
@@ -64,9 +70,15 @@ interface StartOptions {
   cacheDir?: string;
   admin?: string;
   accessLog?: string;
+  https?: string;
+  acmeDirectory?: string;
+  acmeEmail?: string;
+  allowHost?: string[];
+  certDir?: string;
 }
 
 adminCommands(program);
+certsCommand(program);
 
 async function configFrom(opts: StartOptions): Promise<EdgeConfig> {
   if (opts.config) {
@@ -75,7 +87,18 @@ async function configFrom(opts: StartOptions): Promise<EdgeConfig> {
   }
   if (!opts.origin?.length) throw new ConfigError('(command line)', ['either --config FILE or at least one --origin URL is needed']);
   return validateConfig(
-    quickConfig({ origin: opts.origin, listen: opts.listen, cacheDir: opts.cacheDir, admin: opts.admin, accessLog: opts.accessLog }),
+    quickConfig({
+      origin: opts.origin,
+      listen: opts.listen,
+      cacheDir: opts.cacheDir,
+      admin: opts.admin,
+      accessLog: opts.accessLog,
+      https: opts.https,
+      acmeDirectory: opts.acmeDirectory,
+      acmeEmail: opts.acmeEmail,
+      allowHost: opts.allowHost,
+      certDir: opts.certDir,
+    }),
     '(command line)',
   );
 }
@@ -85,6 +108,7 @@ export async function runEdge(config: EdgeConfig, onStarted?: (edge: Edge) => vo
   const edge = new Edge(config);
   await edge.start();
   for (const a of edge.httpAddresses) console.error(`blotcdn: listening on http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+  for (const a of edge.httpsAddresses) console.error(`blotcdn: listening on https://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
   const admin = edge.admin?.address;
   if (admin) console.error(`blotcdn: admin API and dashboard on http://${admin.address}:${admin.port}/dashboard`);
   onStarted?.(edge);

@@ -55,7 +55,7 @@ describe('valid configs', () => {
   test('a minimal config gets every default', () => {
     const cfg = parseConfigText(MINIMAL_YAML, 'test.yaml');
     assert.deepEqual(cfg.node, {});
-    assert.deepEqual(cfg.listen, { http: [] });
+    assert.deepEqual(cfg.listen, { http: [], https: [] });
     assert.deepEqual(cfg.cache, {
       memory: { maxSize: 256 * 1024 * 1024, maxObjectSize: 16 * 1024 * 1024 },
       grace: 0,
@@ -77,7 +77,7 @@ describe('valid configs', () => {
     assert.equal(member.bodyTimeout, 30_000);
     assert.equal(member.connections, 128);
     assert.equal(member.insecure, false);
-    assert.deepEqual(cfg.sites, [{ hosts: ['example.com'], originGroup: 'main', behaviors: [] }]);
+    assert.deepEqual(cfg.sites, [{ hosts: ['example.com'], originGroup: 'main', behaviors: [], domainList: false, redirectToHttps: true }]);
   });
 
   test('JSON is accepted too (YAML is a superset)', () => {

@@ -180,6 +180,10 @@ const site = z.strictObject({
   hosts: z.array(hostPattern).min(1),
   originGroup: z.string().min(1),
   behaviors: z.array(behavior).default([]),
+  /** Also serve (and hold certificates for) every host on the platform's domain list (`domains`). */
+  domainList: z.boolean().default(false),
+  /** With an HTTPS listener: send plain-HTTP requests to HTTPS (default true; false keeps a host on HTTP). */
+  redirectToHttps: z.boolean().default(true),
 });
 export type SiteConfig = z.output<typeof site>;
 
@@ -193,7 +197,76 @@ export const configSchema = z
       .prefault({}),
     listen: z.strictObject({
       http: oneOrMany(listenAddress).default([]),
+      https: oneOrMany(listenAddress).default([]),
     }),
+    /** The platform's list of hosts it serves (custom domains): in Redis, or asked of the origin. */
+    domains: z
+      .strictObject({
+        /** Key `{prefix}{host}` exists = allowed, as the Blot app writes them. Uses `redis.url` unless `url` is given. */
+        redis: z.strictObject({ url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// URL').optional(), prefix: z.string().default('domain:') }).optional(),
+        /** `GET {url}?domain={host}`: 2xx allowed, 4xx not. */
+        ask: z.strictObject({ url: z.url(), timeout: duration.default(3000) }).optional(),
+        /** How long answers are remembered. */
+        cache: z
+          .strictObject({
+            allowed: duration.default(60_000),
+            denied: duration.default(10_000),
+            staleIfError: duration.default(3_600_000),
+            maxEntries: z.number().int().min(1).default(10_000),
+          })
+          .prefault({}),
+      })
+      .refine((d) => d.redis !== undefined || d.ask !== undefined, { message: 'give domains.redis or domains.ask' })
+      .optional(),
+    /** Certificates for the HTTPS listeners, obtained on demand for allowed hosts only. */
+    tls: z
+      .strictObject({
+        /** Where certificates, ACME accounts and challenge tokens live: a folder, or Redis for many nodes. */
+        store: z
+          .strictObject({
+            dir: z.string().min(1).optional(),
+            /** true: the top-level `redis.url`; or a redis:// URL. */
+            redis: z.union([z.literal(true), z.string().regex(/^rediss?:\/\//, 'expected a redis:// URL')]).optional(),
+            prefix: z.string().default('blotcdn:tls:'),
+            /** Read the platform's existing certificates (`ssl:{host}:latest`) from Redis. */
+            platformCerts: z.boolean().default(true),
+          })
+          .refine((s) => (s.dir === undefined) !== (s.redis === undefined), { message: 'give exactly one of store.dir and store.redis' }),
+        /** Hosts certificates may be obtained for, beside the sites' hosts and the domain list. */
+        allowHosts: z.array(hostPattern).default([]),
+        /** The ACME CA; without it only stored certificates are served. */
+        acme: z
+          .strictObject({
+            directory: z.url(),
+            email: z.string().email().optional(),
+            /** A file with the CA certificate of the ACME server's own HTTPS endpoint (test CAs). */
+            ca: z.string().optional(),
+            challenges: z.array(z.enum(['http-01', 'tls-alpn-01'])).min(1).default(['http-01', 'tls-alpn-01']),
+            pollMin: duration.default(250),
+            pollMax: duration.default(5000),
+            requestTimeout: duration.default(30_000),
+            orderTimeout: duration.default(180_000),
+            /** Let's Encrypt allows 300 new orders per account per 3 hours (divide by the nodes). */
+            ordersPerWindow: z.number().int().min(1).default(300),
+            orderWindow: duration.default(3 * 3_600_000),
+            /** Orders running at once. */
+            maxPending: z.number().int().min(1).default(20),
+            /** Let's Encrypt allows 5 failed validations per name per hour. */
+            failuresPerName: z.number().int().min(1).default(5),
+            failureWindow: duration.default(3_600_000),
+          })
+          .optional(),
+        /** How long a first handshake waits for its certificate before getting the default one. */
+        handshakeWait: duration.default(10_000),
+        maxCached: z.number().int().min(1).default(10_000),
+        /** How often certificates in memory are checked for renewal (a third of their life left). */
+        renewCheckInterval: duration.default(600_000),
+        /** Served without SNI and for names without a certificate (files); a self-signed one when absent. */
+        defaultCert: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+        /** 48 bytes, hex: the same on every node so TLS sessions resume on any of them. */
+        ticketKeys: z.string().regex(/^[0-9a-fA-F]{96}$/, '48 bytes as 96 hex digits').optional(),
+      })
+      .optional(),
     cache: z
       .strictObject({
         memory: z
@@ -260,6 +333,8 @@ export const configSchema = z
       .strictObject({
         /** Access log: `stdout`, `off`, or a file path (JSON lines). */
         access: z.string().min(1).default('stdout'),
+        /** Operational events (certificates, purge bus, cacheID mismatches): `stderr` or `off`. */
+        events: z.enum(['stderr', 'off']).default('stderr'),
       })
       .prefault({}),
     originGroups: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'group names: letters, digits, ".", "_" and "-"'), originGroup),
@@ -268,6 +343,12 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     const groups = new Set(Object.keys(cfg.originGroups));
     const seenHosts = new Map<string, number>();
+    const listSites = cfg.sites.flatMap((s, i) => (s.domainList ? [i] : []));
+    if (listSites.length > 1) ctx.addIssue({ code: 'custom', path: ['sites', listSites[1]!, 'domainList'], message: `only one site can serve the domain list (sites[${listSites[0]}] already does)` });
+    if (listSites.length > 0 && !cfg.domains) ctx.addIssue({ code: 'custom', path: ['sites', listSites[0]!, 'domainList'], message: 'domainList needs a `domains` section' });
+    if (cfg.domains?.redis && !cfg.domains.redis.url && !cfg.redis) ctx.addIssue({ code: 'custom', path: ['domains', 'redis', 'url'], message: 'give domains.redis.url or a top-level redis.url' });
+    if (cfg.tls?.store.redis === true && !cfg.redis) ctx.addIssue({ code: 'custom', path: ['tls', 'store', 'redis'], message: 'store.redis: true needs a top-level redis.url' });
+    if (cfg.listen.https.length > 0 && !cfg.tls) ctx.addIssue({ code: 'custom', path: ['listen', 'https'], message: 'HTTPS listeners need a `tls` section' });
     cfg.sites.forEach((s, i) => {
       if (!groups.has(s.originGroup)) {
         ctx.addIssue({ code: 'custom', path: ['sites', i, 'originGroup'], message: `unknown origin group ${JSON.stringify(s.originGroup)}` });

@@ -42,6 +42,10 @@ export interface EdgeRuntime {
   accessLog?: (ctx: RequestContext) => void;
   /** Warnings and errors that are not about one request's outcome. */
   events: EventLog;
+  /** The port plain-HTTP requests are redirected to (undefined: no HTTPS listener, no redirects). */
+  httpsPort: number | undefined;
+  /** Answers ACME HTTP-01 challenges (undefined without TLS). */
+  acme: { answerHttp01(host: string, path: string): Promise<string | undefined> } | undefined;
 }
 
 export class RequestContext {

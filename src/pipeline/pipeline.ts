@@ -1,6 +1,7 @@
 // The request path, in one place. Each step does one thing and names the step that comes next,
 // like Varnish's VCL states:
 //
+//   recv ──► challenge | redirect                              (ACME HTTP-01; HTTP → HTTPS)
 //   recv ──► hash ──► lookup ──► deliver                      (hit, or stale-while-revalidate)
 //     │                 │
 //     │                 └──────► fetch ──► store ──► deliver  (miss: one origin fetch per key)
@@ -21,8 +22,9 @@ import { pass } from './pass.js';
 import { recv } from './recv.js';
 import { store } from './store.js';
 import { synth } from './synth.js';
+import { challenge, redirect } from './redirect.js';
 
-const STEPS = { recv, hash, lookup, fetch, store, pass, deliver, synth } as const;
+const STEPS = { recv, challenge, redirect, hash, lookup, fetch, store, pass, deliver, synth } as const;
 
 export type StepName = keyof typeof STEPS | 'done';
 type StepResult = StepName | Promise<StepName>;

@@ -6,7 +6,8 @@ import { countLoopEntries } from '../http/headers.js';
 import { filterQuery } from '../cache/cache-key.js';
 import { requestDirectives } from '../cache/policy.js';
 import { normaliseHost } from '../sites/host.js';
-import { behaviorFor } from '../sites/site-table.js';
+import { behaviorFor, type Site } from '../sites/site-table.js';
+import type { TLSSocket } from 'node:tls';
 import type { RequestContext } from './context.js';
 
 const CACHEABLE_METHODS = new Set(['GET', 'HEAD']);
@@ -37,10 +38,28 @@ function parseTarget(ctx: RequestContext): void {
   if (ctx.path.length === 0 || ctx.path.charCodeAt(0) !== 47) throw new EdgeError('bad_request', 'The path must start with "/".');
 }
 
-export function recv(ctx: RequestContext): 'hash' | 'pass' {
+export type RecvNext = 'hash' | 'pass' | 'challenge' | 'redirect';
+
+export function recv(ctx: RequestContext): RecvNext | Promise<RecvNext> {
   parseTarget(ctx);
   const { edge } = ctx;
+  // ACME HTTP-01 answers come before anything else: they are the edge's own, never forwarded.
+  if (edge.acme !== undefined && ctx.scheme === 'http' && ctx.path.startsWith(ACME_PREFIX)) return 'challenge';
+  if (ctx.scheme === 'https') {
+    // A connection made for one name must not be used for another (RFC 9110 §15.5.20): the
+    // client opens a new connection, and so gets the right certificate.
+    const servername = (ctx.req.socket as TLSSocket | undefined)?.servername;
+    if (typeof servername === 'string' && servername !== '' && servername.toLowerCase() !== ctx.host) throw new EdgeError('misdirected', `(${servername} ≠ ${ctx.host})`);
+  }
   const site = edge.sites.resolve(ctx.host);
+  if (site instanceof Promise) return site.then((s) => chooseBehavior(ctx, s));
+  return chooseBehavior(ctx, site);
+}
+
+const ACME_PREFIX = '/.well-known/acme-challenge/';
+
+function chooseBehavior(ctx: RequestContext, site: Site | undefined): RecvNext {
+  const { edge } = ctx;
   if (site === undefined) throw new EdgeError('unknown_host', `(${ctx.host})`);
   ctx.site = site;
 
@@ -50,6 +69,7 @@ export function recv(ctx: RequestContext): 'hash' | 'pass' {
     const { hops, sameNode } = countLoopEntries(loop, edge.cdnId, edge.nodeId);
     if (sameNode || hops >= edge.maxHops) throw new EdgeError('loop_detected');
   }
+  if (ctx.scheme === 'http' && edge.httpsPort !== undefined && site.redirectToHttps) return 'redirect';
 
   const behavior = behaviorFor(site, ctx.path);
   ctx.behavior = behavior;

@@ -44,7 +44,8 @@ export async function warmUrl(edge: EdgeRuntime, raw: string, headers: IncomingH
   }
   const ctx = new RequestContext(syntheticRequest(url, headers), undefined, edge, url.protocol === 'https:' ? 'https' : 'http');
   try {
-    if (recv(ctx) === 'pass') return done({ result: 'not-stored', error: 'this path bypasses the cache' });
+    const next = await recv(ctx);
+    if (next !== 'hash') return done({ result: 'not-stored', error: next === 'pass' ? 'this path bypasses the cache' : `answered by the edge itself (${next})` });
     hash(ctx);
     let step: string = await lookup(ctx);
     if (step === 'deliver' && (ctx.outcome === 'hit' || ctx.outcome === 'stale')) return done({ result: 'hit', status: ctx.object!.meta.status, cache: formatCacheStatus(edge.cdnId, ctx.cacheStatus) });

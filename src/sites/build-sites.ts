@@ -21,7 +21,7 @@ export function buildSites(config: EdgeConfig, groups: ReadonlyMap<string, Origi
         immutable: b.immutable,
         verifyCacheId: b.verifyCacheId,
       })),
-      grace,
+      { grace, domainList: s.domainList, redirectToHttps: s.redirectToHttps },
     ),
   );
 }

@@ -28,6 +28,16 @@ export interface Site {
   hosts: string[];
   origin: Origin;
   behaviors: Behavior[];
+  /** Also serves the hosts on the platform's domain list. */
+  domainList: boolean;
+  /** Plain-HTTP requests are redirected to HTTPS (when the edge has an HTTPS listener). */
+  redirectToHttps: boolean;
+}
+
+/** The platform's domain list, as the site table asks it: a cached answer at once, or a lookup. */
+export interface DomainList {
+  peek(host: string): boolean | undefined;
+  lookup(host: string): Promise<boolean>;
 }
 
 export interface BehaviorInput {
@@ -57,12 +67,18 @@ export function compileBehavior(input: BehaviorInput): Behavior {
   };
 }
 
-export function buildSite(name: string, hosts: string[], origin: Origin, behaviors: BehaviorInput[], grace = 0): Site {
+export function buildSite(
+  name: string,
+  hosts: string[],
+  origin: Origin,
+  behaviors: BehaviorInput[],
+  options: { grace?: number; domainList?: boolean; redirectToHttps?: boolean } = {},
+): Site {
   const compiled = behaviors.map(compileBehavior);
   if (!behaviors.some((b) => b.path === '*')) {
-    compiled.push(compileBehavior({ path: '*', origin, ttl: {}, query: 'all', bypass: false, grace }));
+    compiled.push(compileBehavior({ path: '*', origin, ttl: {}, query: 'all', bypass: false, grace: options.grace ?? 0 }));
   }
-  return { name, hosts, origin, behaviors: compiled };
+  return { name, hosts, origin, behaviors: compiled, domainList: options.domainList ?? false, redirectToHttps: options.redirectToHttps ?? true };
 }
 
 export function behaviorFor(site: Site, path: string): Behavior {
@@ -75,8 +91,13 @@ export class SiteTable {
   private readonly exact = new Map<string, Site>();
   private readonly wildcard = new Map<string, Site>();
   private catchAll: Site | undefined;
+  private readonly listed: Site | undefined;
 
-  constructor(sites: Site[]) {
+  constructor(
+    sites: Site[],
+    private readonly domains?: DomainList,
+  ) {
+    this.listed = domains ? sites.find((s) => s.domainList) : undefined;
     for (const site of sites) {
       for (const host of site.hosts) {
         if (host === '*') this.catchAll = site;
@@ -86,14 +107,22 @@ export class SiteTable {
     }
   }
 
-  /** `host` must already be normalised (see normaliseHost). */
-  resolve(host: string): Site | undefined {
+  /**
+   * The site for a normalised host (see normaliseHost): exact names, then one-label wildcards, then
+   * the platform's domain list (synchronous while its answer is cached), then a catch-all.
+   */
+  resolve(host: string): Site | undefined | Promise<Site | undefined> {
     const site = this.exact.get(host);
     if (site) return site;
     const dot = host.indexOf('.');
     if (dot > 0) {
       const wild = this.wildcard.get(host.slice(dot + 1));
       if (wild) return wild;
+    }
+    if (this.listed && this.domains) {
+      const known = this.domains.peek(host);
+      if (known === true) return this.listed;
+      if (known === undefined) return this.domains.lookup(host).then((yes) => (yes ? this.listed : this.catchAll));
     }
     return this.catchAll;
   }

@@ -15,7 +15,7 @@ export interface TestEdge {
 }
 
 export async function startEdge(config: Omit<ConfigInput, 'listen'> & { listen?: ConfigInput['listen'] }): Promise<TestEdge> {
-  const edge = new Edge(validateConfig({ listen: { http: '127.0.0.1:0' }, log: { access: 'off' }, ...config }));
+  const edge = new Edge(validateConfig({ listen: { http: '127.0.0.1:0' }, log: { access: 'off', events: 'off' }, ...config }));
   await edge.start();
   const port = edge.httpAddresses[0]!.port;
   const admin = edge.admin?.address;

@@ -1,0 +1,137 @@
+// The TLS side of an edge, built from its config: the platform's domain list (shared with the site
+// table, so a custom domain is served and certified by the same answer), the certificate store, the
+// ACME issuer and the CertManager every HTTPS listener asks at each handshake.
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import type { EdgeConfig } from '../config/schema.js';
+import type { EventLog } from '../observe/event-log.js';
+import { AskDomainSource } from '../sites/ask-domains.js';
+import { CachedDomainSource } from '../sites/cached-domains.js';
+import type { DomainSource } from '../sites/domain-source.js';
+import { RedisDomainSource } from '../sites/redis-domains.js';
+import { AcmeIssuer } from './acme-issuer.js';
+import { CertManager } from './cert-manager.js';
+import type { CertStore } from './cert-store.js';
+import { FsCertStore } from './fs-cert-store.js';
+import { HostPolicy } from './host-policy.js';
+import { RedisCertStore } from './redis-cert-store.js';
+
+export interface DomainList {
+  source: CachedDomainSource;
+  close(): Promise<void>;
+}
+
+/** The platform's domain list (Redis `domain:{host}` keys, or an ask URL), cached. */
+export function buildDomainList(config: EdgeConfig, events: EventLog): DomainList | undefined {
+  const domains = config.domains;
+  if (!domains) return undefined;
+  const sources: DomainSource[] = [];
+  const clients: Redis[] = [];
+  if (domains.redis) {
+    const client = new Redis(domains.redis.url ?? config.redis!.url, { maxRetriesPerRequest: 2 });
+    client.on('error', (err: Error) => events.warn({ err: err.message }, 'domain list: redis'));
+    clients.push(client);
+    sources.push(new RedisDomainSource(client, { prefix: domains.redis.prefix }));
+  }
+  if (domains.ask) sources.push(new AskDomainSource({ url: domains.ask.url, timeoutMs: domains.ask.timeout }));
+  // One source, or the first that says yes.
+  const combined: DomainSource =
+    sources.length === 1
+      ? sources[0]!
+      : {
+          name: sources.map((s) => s.name).join(' | '),
+          lookup: async (host) => {
+            for (const s of sources) if (await s.lookup(host)) return true;
+            return false;
+          },
+        };
+  const cache = domains.cache;
+  return {
+    source: new CachedDomainSource(combined, {
+      positiveTtlMs: cache.allowed,
+      negativeTtlMs: cache.denied,
+      staleIfErrorMs: cache.staleIfError,
+      maxEntries: cache.maxEntries,
+      onError: (err, host, source) => events.warn({ err: (err as Error).message, host, source }, 'domain list lookup failed'),
+    }),
+    close: async () => {
+      for (const c of clients) c.disconnect();
+    },
+  };
+}
+
+/** The names and `*.x` wildcards the sites declare (not a catch-all `*`): what certificates cover. */
+export function declaredHosts(config: EdgeConfig): string[] {
+  return [...new Set(config.sites.flatMap((s) => s.hosts).filter((h) => h !== '*'))];
+}
+
+export interface TlsParts {
+  manager: CertManager;
+  store: CertStore;
+  issuer: AcmeIssuer | undefined;
+  ticketKeys: Buffer | undefined;
+  stop(): Promise<void>;
+}
+
+export function buildTls(config: EdgeConfig, hosts: string[], domainList: DomainList | undefined, events: EventLog): TlsParts | undefined {
+  const tls = config.tls;
+  if (!tls) return undefined;
+  const store: CertStore = tls.store.dir
+    ? new FsCertStore(tls.store.dir, { onError: (err, path) => events.warn({ err: (err as Error).message, path }, 'certificate store') })
+    : RedisCertStore.connect(tls.store.redis === true ? config.redis!.url : tls.store.redis!, {
+        prefix: tls.store.prefix,
+        legacyKey: tls.store.platformCerts ? undefined : false,
+        onError: (err, key) => events.warn({ err: (err as Error).message, key }, 'certificate store'),
+      });
+  const policy = new HostPolicy({
+    // Certificates for what the sites declare (a catch-all `*` is not a list: use allowHosts).
+    names: [...new Set([...hosts, ...tls.allowHosts.filter((h) => h !== '*')])],
+    sources: domainList ? [domainList.source] : [],
+    onError: (err, host, source) => events.warn({ err: (err as Error).message, host, source }, 'host policy'),
+  });
+  const acme = tls.acme;
+  const issuer = acme
+    ? new AcmeIssuer({
+        directoryUrl: acme.directory,
+        store,
+        email: acme.email,
+        challenges: acme.challenges,
+        caCert: acme.ca ? readFileSync(acme.ca, 'utf8') : undefined,
+        pollMinMs: acme.pollMin,
+        pollMaxMs: acme.pollMax,
+        requestTimeoutMs: acme.requestTimeout,
+        orderTimeoutMs: acme.orderTimeout,
+        limits: {
+          ordersPerWindow: acme.ordersPerWindow,
+          orderWindowMs: acme.orderWindow,
+          maxPending: acme.maxPending,
+          failuresPerName: acme.failuresPerName,
+          failureWindowMs: acme.failureWindow,
+        },
+      })
+    : undefined;
+  const manager = new CertManager({
+    store,
+    policy,
+    issuer,
+    defaultCert: tls.defaultCert ? { certPem: readFileSync(tls.defaultCert.cert, 'utf8'), keyPem: readFileSync(tls.defaultCert.key, 'utf8') } : undefined,
+    handshakeWaitMs: tls.handshakeWait,
+    maxCached: tls.maxCached,
+    renewCheckIntervalMs: tls.renewCheckInterval,
+    onEvent: (e) => {
+      const fields = { host: e.host, ms: e.ms, error: e.error instanceof Error ? e.error.message : e.error === undefined ? undefined : String(e.error) };
+      if (e.type === 'issued' || e.type === 'renewed') events.info(fields, `certificate ${e.type}`);
+      else events.warn(fields, `certificate ${e.type}`);
+    },
+  });
+  return {
+    manager,
+    store,
+    issuer,
+    ticketKeys: tls.ticketKeys ? Buffer.from(tls.ticketKeys, 'hex') : undefined,
+    stop: async () => {
+      await manager.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,235 @@
+// The TLS SNI callback: memory → CertStore → ACME order, gated by HostPolicy (CertMagic's
+// handshake.go is the model). A handshake for a new allowed name waits for the one order for that
+// name, up to a bound, and otherwise gets the default certificate — as do denied names and
+// handshakes without SNI — so a client sees a certificate error, never a hang. A certificate is
+// served only while valid; renewal happens in the background (CertRenewer) with the old
+// certificate served until it is replaced or expires. ACME challenges: ChallengeResponder.
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import { LRUCache } from 'lru-cache';
+import type { AcmeIssuer } from './acme-issuer.js';
+import { CertObtainer, type Need } from './cert-obtainer.js';
+import { CertStats, type CertCounters, type CertEvent } from './cert-stats.js';
+import { CertRenewer, type RenewalHost, type RenewerOptions } from './cert-renewer.js';
+import type { CertStore, StoredCert } from './cert-store.js';
+import { certDetails, coversHost, renewalTime } from './certificate.js';
+import { ChallengeResponder, type SniCallback } from './challenge-responder.js';
+import { certifiableHost, type HostPolicy } from './host-policy.js';
+import { selfSignedCertificate } from './self-signed.js';
+
+export type { CertCounters, CertEvent, SniCallback };
+
+export interface CertManagerOptions extends RenewerOptions {
+  store: CertStore;
+  policy: HostPolicy;
+  /** Without an issuer only stored certificates are served. */
+  issuer?: AcmeIssuer;
+  /** Served without SNI and for names without a certificate; a self-signed one when absent. */
+  defaultCert?: { certPem: string; keyPem: string };
+  /** How long a handshake waits for a first certificate before getting the default (default 10 s). */
+  handshakeWaitMs?: number;
+  /** Certificates kept in memory (default 10,000); the least recently used leave first. */
+  maxCached?: number;
+  /** Issuance lock expiry (default: the issuer's order timeout + 2 min). */
+  lockTtlMs?: number;
+  /** Applied to every certificate's context (ciphers, curves…); minVersion defaults to TLSv1.2. */
+  tlsOptions?: SecureContextOptions;
+  onEvent?: (event: CertEvent) => void;
+}
+
+export interface CertListing {
+  host: string;
+  names: string[];
+  issuer: string;
+  source: string;
+  notBefore: Date;
+  notAfter: Date;
+  renewAt: Date;
+  inMemory: boolean;
+}
+
+interface CachedCert {
+  cert: StoredCert;
+  context: SecureContext;
+}
+
+export class CertManager implements RenewalHost {
+  readonly store: CertStore;
+  readonly policy: HostPolicy;
+  readonly obtainer: CertObtainer;
+  readonly challenges: ChallengeResponder;
+  private readonly memory: LRUCache<string, CachedCert>;
+  private readonly renewer: CertRenewer;
+  private readonly waitMs: number;
+  private readonly report: CertStats;
+  private fallback: { certPem: string; keyPem: string; context: SecureContext } | undefined;
+
+  constructor(private readonly options: CertManagerOptions) {
+    this.store = options.store;
+    this.policy = options.policy;
+    this.waitMs = options.handshakeWaitMs ?? 10_000;
+    this.memory = new LRUCache({ max: options.maxCached ?? 10_000 });
+    this.report = new CertStats(options.onEvent);
+    this.obtainer = new CertObtainer({
+      store: options.store,
+      issuer: options.issuer,
+      lockTtlMs: options.lockTtlMs,
+      onOutcome: this.report.outcome,
+      onStoreError: (host, error) => this.report.emit({ type: 'store-error', host, error }),
+    });
+    this.renewer = new CertRenewer(this, options);
+    this.challenges = new ChallengeResponder(options.store, options.policy);
+  }
+
+  /** Prepares the default certificate and starts background renewal. */
+  async start(): Promise<void> {
+    const pair = this.options.defaultCert ?? (await selfSignedCertificate());
+    this.fallback = { ...pair, context: this.context(pair) };
+    this.renewer.start();
+  }
+
+  async stop(): Promise<void> {
+    this.renewer.stop();
+  }
+
+  /** The default certificate (for the TLS server's own options); start() must have run. */
+  get defaultCertificate(): { certPem: string; keyPem: string } {
+    if (!this.fallback) throw new Error('CertManager.start() has not run');
+    return this.fallback;
+  }
+
+  /** For `tls.createServer({ SNICallback })`: the host's certificate, or the default one. */
+  readonly sniCallback: SniCallback = (servername, cb) => {
+    this.contextFor(servername).then(
+      (ctx) => cb(null, ctx ?? this.fallback?.context),
+      (err: unknown) => cb(err instanceof Error ? err : new Error(String(err))),
+    );
+  };
+
+  /**
+   * The SecureContext for a handshake naming `servername`, or undefined for the default one:
+   * invalid or denied names, a store that fails, an order that fails or outlasts the wait.
+   */
+  async contextFor(servername: string): Promise<SecureContext | undefined> {
+    const host = certifiableHost(servername);
+    if (!host || !(await this.policy.allows(host))) {
+      this.report.counts.denied++;
+      return undefined;
+    }
+    const now = Date.now();
+    const cached = this.memory.get(host);
+    if (cached) {
+      if (now < cached.cert.notAfter) {
+        this.report.counts.cacheHits++;
+        this.renewer.touch(host, cached.cert, now);
+        return cached.context;
+      }
+      this.memory.delete(host); // expired: never served, whatever renewal is doing
+      this.report.emit({ type: 'expired', host });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, this.waitMs, 'timeout')));
+    const loaded = this.load(host);
+    const result = await Promise.race([loaded, timeout]);
+    clearTimeout(timer);
+    if (result === 'timeout') {
+      this.report.counts.timeouts++;
+      this.report.emit({ type: 'timeout', host, ms: this.waitMs });
+      return undefined;
+    }
+    return result?.context;
+  }
+
+  /** Store, then ACME (one load per host at a time); never rejects. */
+  private readonly loading = new Map<string, Promise<CachedCert | undefined>>();
+  private load(host: string): Promise<CachedCert | undefined> {
+    let p = this.loading.get(host);
+    if (!p) {
+      p = this.loadOnce(host).finally(() => this.loading.delete(host));
+      this.loading.set(host, p);
+    }
+    return p;
+  }
+
+  private async loadOnce(host: string): Promise<CachedCert | undefined> {
+    let stored: StoredCert | undefined;
+    try {
+      stored = await this.store.getCert(host);
+    } catch (err) {
+      // Without the store an order could not be kept; better no certificate than a wasted order.
+      this.report.emit({ type: 'store-error', host, error: err });
+      return undefined;
+    }
+    if (stored && coversHost(stored, host)) {
+      this.report.counts.storeHits++;
+      return this.remember(host, stored);
+    }
+    if (!this.obtainer.canIssue) return undefined;
+    try {
+      return this.remember(host, await this.obtainer.obtain(host, 'missing'));
+    } catch {
+      return undefined; // counted and reported by onOutcome
+    }
+  }
+
+  /**
+   * A certificate for `host` meeting `need`, from the store or a new order, kept in memory; for
+   * renewal and the CLI. Rejects on failure (AcmeLimitError when a limit refused the order).
+   */
+  async obtain(host: string, need: Need): Promise<StoredCert> {
+    const cert = await this.obtainer.obtain(host, need);
+    this.remember(host, cert);
+    return cert;
+  }
+
+  private remember(host: string, cert: StoredCert): CachedCert {
+    const current = this.memory.get(host);
+    // Never replace a certificate with one that expires sooner (a stale store read racing a renewal).
+    if (current && current.cert.notAfter > cert.notAfter && Date.now() < current.cert.notAfter) return current;
+    const entry = { cert, context: this.context(cert) };
+    this.memory.set(host, entry);
+    this.renewer.schedule(host, cert);
+    return entry;
+  }
+
+  private context(pair: { certPem: string; keyPem: string }): SecureContext {
+    return createSecureContext({ minVersion: 'TLSv1.2', ...this.options.tlsOptions, cert: pair.certPem, key: pair.keyPem });
+  }
+
+  isCached(host: string): boolean {
+    return this.memory.has(host);
+  }
+
+  /** Drops a host from memory (e.g. the policy no longer allows it). */
+  forget(host: string): void {
+    this.memory.delete(host);
+    this.renewer.unschedule(host);
+  }
+
+  /** HTTP-01: the key authorization for `path` on `host`, or undefined (see ChallengeResponder). */
+  answerHttp01(host: string, path: string): Promise<string | undefined> {
+    return this.challenges.answerHttp01(host, path);
+  }
+
+  /** SNICallback for TLS-ALPN-01 validation connections (HttpsListener routes them here). */
+  get alpnChallengeCallback(): SniCallback {
+    return this.challenges.alpnSniCallback;
+  }
+
+  stats(): CertCounters & { cached: number; pending: number } {
+    return { ...this.report.counts, cached: this.memory.size, pending: this.obtainer.pending };
+  }
+
+  /** Every certificate in the store and in memory, with its dates. */
+  async list(): Promise<CertListing[]> {
+    const hosts = new Set([...(await this.store.listCerts()), ...this.memory.keys()]);
+    const out: CertListing[] = [];
+    for (const host of [...hosts].sort()) {
+      const inMemory = this.memory.peek(host)?.cert;
+      const cert = inMemory ?? (await this.store.getCert(host).catch(() => undefined));
+      if (!cert) continue;
+      const d = certDetails(cert);
+      out.push({ host, names: d.names, issuer: d.issuer, source: cert.source, notBefore: d.notBefore, notAfter: d.notAfter, renewAt: new Date(renewalTime(cert)), inMemory: inMemory !== undefined });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,144 @@
+// A real ACME server for a test: Debian's `pebble` with `pebble-challtestsrv` as its DNS (every name
+// → 127.0.0.1), on loopback and free ports, in a temporary folder (see ../shared/docs/local-acme.md).
+// pebble's own HTTPS API gets a certificate made here with openssl; `apiCa` is its trust anchor
+// (give it to AcmeIssuer), `root()` the CA that signs issued certificates (give it to TLS clients).
+// pebble validates HTTP-01 on `httpPort` and TLS-ALPN-01 on `tlsPort`: listen there.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:https';
+import { createServer, connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface TestPebble {
+  directoryUrl: string;
+  /** PEM of the CA that signed pebble's API certificate. */
+  apiCa: string;
+  /** Port where pebble fetches HTTP-01 tokens. */
+  httpPort: number;
+  /** Port where pebble opens TLS-ALPN-01 connections. */
+  tlsPort: number;
+  /** pebble's issuing root (new on every start). */
+  root(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export interface PebbleOptions {
+  /** Lifetime of issued certificates, seconds (default 1 day). */
+  validitySeconds?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForPort(port: number, child: ChildProcess, output: () => string, name: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (child.exitCode !== null) throw new Error(`${name} exited: ${output()}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${name} did not start: ${output()}`);
+}
+
+function startProcess(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return { child, output: () => out, stop, name };
+}
+
+async function makeApiCertificate(dir: string): Promise<void> {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  await run('openssl', ['req', '-x509', ...ec, '-days', '2', '-subj', '/CN=blotcdn test pebble API CA', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.pem')]);
+  await run('openssl', ['req', ...ec, '-subj', '/CN=localhost', '-keyout', join(dir, 'pebble.key'), '-out', join(dir, 'pebble.csr')]);
+  await writeFile(join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  await run('openssl', ['x509', '-req', '-in', join(dir, 'pebble.csr'), '-CA', join(dir, 'ca.pem'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-days', '2', '-extfile', join(dir, 'ext.cnf'), '-out', join(dir, 'pebble.pem')]);
+}
+
+function httpsGet(url: string, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: new Agent({ ca }) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: ${res.statusCode} ${body}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export async function startPebble(options: PebbleOptions = {}): Promise<TestPebble> {
+  const dir = await mkdtemp(join(tmpdir(), 'blotcdn-pebble-'));
+  await makeApiCertificate(dir);
+  const [apiPort, mgmtPort, httpPort, tlsPort, dnsPort, dnsMgmtPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const config = {
+    pebble: {
+      listenAddress: `127.0.0.1:${apiPort}`,
+      managementListenAddress: `127.0.0.1:${mgmtPort}`,
+      certificate: join(dir, 'pebble.pem'),
+      privateKey: join(dir, 'pebble.key'),
+      httpPort,
+      tlsPort,
+      ocspResponderURL: '',
+      externalAccountBindingRequired: false,
+      certificateValidityPeriod: options.validitySeconds ?? 86_400,
+    },
+  };
+  await writeFile(join(dir, 'pebble-config.json'), JSON.stringify(config));
+  const dns = startProcess('pebble-challtestsrv', 'pebble-challtestsrv', [
+    '-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '',
+    '-management', `127.0.0.1:${dnsMgmtPort}`, '-defaultIPv4', '127.0.0.1', '-defaultIPv6', '',
+  ]);
+  const pebble = startProcess('pebble', 'pebble', ['-config', join(dir, 'pebble-config.json'), '-dnsserver', `127.0.0.1:${dnsPort}`], {
+    PEBBLE_VA_NOSLEEP: '1',
+    ...options.env,
+  });
+  const stop = async () => {
+    await pebble.stop();
+    await dns.stop();
+  };
+  try {
+    await waitForPort(dnsMgmtPort, dns.child, dns.output, dns.name);
+    await waitForPort(apiPort, pebble.child, pebble.output, pebble.name);
+    await waitForPort(mgmtPort, pebble.child, pebble.output, pebble.name);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const apiCa = await readFile(join(dir, 'ca.pem'), 'utf8');
+  let root: Promise<string> | undefined;
+  return {
+    directoryUrl: `https://127.0.0.1:${apiPort}/dir`,
+    apiCa,
+    httpPort,
+    tlsPort,
+    root: () => (root ??= httpsGet(`https://127.0.0.1:${mgmtPort}/roots/0`, apiCa)),
+    stop,
+  };
+}

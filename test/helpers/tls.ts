@@ -1,0 +1,107 @@
+// A TLS "node" for tests: CertManager + AcmeIssuer over a given CertStore, an HttpsListener and
+// (optionally) an HTTP listener answering ACME HTTP-01 from the store — the parts the lead wires
+// into Edge, assembled by hand. Plus a client handshake that reports what a reader would see.
+import { createServer, type Server } from 'node:http';
+import { connect, type PeerCertificate } from 'node:tls';
+import { AcmeIssuer, type AcmeIssuerOptions } from '../../src/tls/acme-issuer.js';
+import { CertManager, type CertManagerOptions } from '../../src/tls/cert-manager.js';
+import type { CertStore } from '../../src/tls/cert-store.js';
+import { HostPolicy } from '../../src/tls/host-policy.js';
+import { HttpsListener, type HttpsRequestHandler } from '../../src/server/https-listener.js';
+import type { DomainSource } from '../../src/sites/domain-source.js';
+import type { TestPebble } from './pebble.js';
+
+export interface TlsNode {
+  manager: CertManager;
+  issuer: AcmeIssuer;
+  https: HttpsListener;
+  port: number;
+  http?: Server;
+  stop(): Promise<void>;
+}
+
+export interface TlsNodeOptions {
+  pebble: TestPebble;
+  store: CertStore;
+  names?: string[];
+  sources?: DomainSource[];
+  /** Listen for HTTP-01 on pebble's HTTP port (default true). */
+  http01?: boolean;
+  /** HTTPS port (default: a free one; pebble.tlsPort to answer TLS-ALPN-01). */
+  httpsPort?: number;
+  issuer?: Partial<AcmeIssuerOptions>;
+  manager?: Partial<CertManagerOptions>;
+  handler?: HttpsRequestHandler;
+}
+
+export async function startTlsNode(o: TlsNodeOptions): Promise<TlsNode> {
+  const issuer = new AcmeIssuer({ directoryUrl: o.pebble.directoryUrl, store: o.store, caCert: o.pebble.apiCa, ...o.issuer });
+  const policy = new HostPolicy({ names: o.names ?? [], sources: o.sources });
+  const manager = new CertManager({ store: o.store, policy, issuer, ...o.manager });
+  await manager.start();
+  const handler: HttpsRequestHandler = o.handler ?? ((req, res) => res.end(`hello ${req.headers[':authority'] ?? req.headers.host} over ${req.httpVersion}`));
+  const https = new HttpsListener({ host: '127.0.0.1', port: o.httpsPort ?? 0 }, manager, handler);
+  const { port } = await https.listen();
+  let http: Server | undefined;
+  if (o.http01 ?? true) {
+    http = createServer((req, res) => {
+      manager.answerHttp01(req.headers.host ?? '', req.url ?? '/').then((answer) => {
+        res.writeHead(answer ? 200 : 404, { 'content-type': 'text/plain' });
+        res.end(answer ?? 'not found');
+      });
+    });
+    await new Promise<void>((resolve) => http!.listen(o.pebble.httpPort, '127.0.0.1', resolve));
+  }
+  return {
+    manager,
+    issuer,
+    https,
+    port,
+    http,
+    stop: async () => {
+      await manager.stop();
+      await https.close(100);
+      if (http) {
+        http.closeAllConnections();
+        await new Promise((resolve) => http!.close(resolve));
+      }
+    },
+  };
+}
+
+export interface HandshakeResult {
+  authorized: boolean;
+  error?: string;
+  /** Subject names of the certificate the server presented. */
+  names: string[];
+  serial?: string;
+  validTo?: string;
+  ms: number;
+}
+
+/** One TLS handshake to 127.0.0.1:port naming `servername` (none if undefined), trusting `ca`. */
+export function handshake(port: number, servername: string | undefined, ca: string[], timeoutMs = 15_000): Promise<HandshakeResult> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, servername, ca, rejectUnauthorized: false, ALPNProtocols: ['h2', 'http/1.1'] });
+    const timer = setTimeout(() => socket.destroy(new Error('handshake timed out')), timeoutMs);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      const peer: PeerCertificate = socket.getPeerCertificate();
+      const names = (peer.subjectaltname ?? '').split(', ').filter(Boolean).map((n) => n.replace(/^DNS:/, ''));
+      resolve({
+        authorized: socket.authorized,
+        error: socket.authorizationError ? String(socket.authorizationError) : undefined,
+        names: names.length ? names : [String(peer.subject?.CN ?? '')],
+        serial: peer.serialNumber,
+        validTo: peer.valid_to,
+        ms: performance.now() - started,
+      });
+      socket.destroy();
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      resolve({ authorized: false, error: err.message, names: [], ms: performance.now() - started });
+    });
+  });
+}
