@@ -151,6 +151,11 @@ export class Flight {
     return this.first < this.offsets.length ? this.offsets[this.first]! : this.received;
   }
 
+  /** Every byte is in: complete, or as many bytes as announced (the origin's end may still be on its way). */
+  get hasAllBytes(): boolean {
+    return this.state === 'complete' || (this.state === 'streaming' && this.head?.length !== undefined && this.received >= this.head.length);
+  }
+
   /** Whether a new reader can still get the body from its first byte. */
   get joinable(): boolean {
     return this.windowStart === 0 || this.spill !== undefined;

@@ -167,11 +167,13 @@ const behavior = z.strictObject({
 });
 export type BehaviorConfig = z.output<typeof behavior>;
 
+/** A label may hold `*` standing for any run of characters within it (`preview-*.blot.im`). */
+const LABEL = '[a-z0-9_*]([a-z0-9_*-]*[a-z0-9_*])?';
 const hostPattern = z
   .string()
   .transform((h) => h.trim().toLowerCase())
-  .refine((h) => h === '*' || /^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$/.test(h) || /^\d+\.\d+\.\d+\.\d+$/.test(h), {
-    message: 'not a host name or wildcard (examples: "blot.im", "*.blot.im", "*")',
+  .refine((h) => h === '*' || new RegExp(`^${LABEL}(\\.${LABEL})*\\.?$`).test(h) || /^\d+\.\d+\.\d+\.\d+$/.test(h), {
+    message: 'not a host name or pattern (examples: "blot.im", "*.blot.im", "preview-*.blot.im", "*")',
   });
 
 const site = z.strictObject({

@@ -21,13 +21,14 @@ interface Body {
 
 export function deliver(ctx: RequestContext): 'done' | Promise<'done'> {
   if (ctx.res === undefined) return 'done';
+  if (ctx.flight !== undefined) return deliverFlight(ctx);
   switch (ctx.outcome) {
     case 'hit':
     case 'stale':
     case 'revalidated':
       return deliverObject(ctx, ctx.object!);
     default:
-      return ctx.flight !== undefined ? deliverFlight(ctx) : deliverOrigin(ctx);
+      return deliverOrigin(ctx);
   }
 }
 

@@ -67,6 +67,12 @@ async function join(ctx: RequestContext, flight: Flight): Promise<'deliver' | 'f
   }
   ctx.flight = flight;
   ctx.member = head.member;
+  if (flight.hasAllBytes) {
+    // Every byte is in (the store is only finishing its write): this is a hit in all but name.
+    ctx.outcome = 'hit';
+    ctx.cacheStatus = { hit: true };
+    return 'deliver';
+  }
   ctx.outcome = 'miss';
   ctx.cacheStatus = { fwd: ctx.cacheStatus.fwd ?? 'miss', stored: true, collapsed: true };
   return 'deliver';

@@ -58,7 +58,8 @@ export async function warmUrl(edge: EdgeRuntime, raw: string, headers: IncomingH
       // Wait for the whole body, as a reader would, so "stored" means stored.
       let bytes = 0;
       for await (const chunk of flight.read()) bytes += chunk.length;
-      return done({ result: ctx.cacheStatus.stored ? 'stored' : 'not-stored', status: flight.head.status, cache, bytes });
+      const result = ctx.outcome === 'hit' ? 'hit' : ctx.cacheStatus.stored ? 'stored' : 'not-stored';
+      return done({ result, status: flight.head.status, cache, bytes });
     }
     if (ctx.originRes) discardBody(ctx.originRes.body);
     const status = ctx.originRes?.status ?? ctx.object?.meta.status;

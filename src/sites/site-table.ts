@@ -87,8 +87,20 @@ export function behaviorFor(site: Site, path: string): Behavior {
   return list[list.length - 1]!;
 }
 
+/** `preview-*.blot.im` → a test; `*` stays within one label. */
+function hostPatternTest(pattern: string): (host: string) => boolean {
+  const source = pattern
+    .split('.')
+    .map((label) => label.split('*').map((part) => part.replace(/[.+^${}()|[\]\\?]/g, '\\$&')).join('[^.]*'))
+    .join('\\.');
+  const re = new RegExp(`^${source}$`);
+  return (host) => re.test(host);
+}
+
 export class SiteTable {
   private readonly exact = new Map<string, Site>();
+  /** Hosts with `*` inside a label, tried in config order after exact names. */
+  private readonly patterns: { test: (host: string) => boolean; site: Site }[] = [];
   private readonly wildcard = new Map<string, Site>();
   private catchAll: Site | undefined;
   private readonly listed: Site | undefined;
@@ -101,7 +113,8 @@ export class SiteTable {
     for (const site of sites) {
       for (const host of site.hosts) {
         if (host === '*') this.catchAll = site;
-        else if (host.startsWith('*.')) this.wildcard.set(host.slice(2), site);
+        else if (host.startsWith('*.') && !host.slice(2).includes('*')) this.wildcard.set(host.slice(2), site);
+        else if (host.includes('*')) this.patterns.push({ test: hostPatternTest(host.replace(/\.$/, '')), site });
         else this.exact.set(host.replace(/\.$/, ''), site);
       }
     }
@@ -114,6 +127,7 @@ export class SiteTable {
   resolve(host: string): Site | undefined | Promise<Site | undefined> {
     const site = this.exact.get(host);
     if (site) return site;
+    for (let i = 0; i < this.patterns.length; i++) if (this.patterns[i]!.test(host)) return this.patterns[i]!.site;
     const dot = host.indexOf('.');
     if (dot > 0) {
       const wild = this.wildcard.get(host.slice(dot + 1));

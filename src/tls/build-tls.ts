@@ -60,9 +60,13 @@ export function buildDomainList(config: EdgeConfig, events: EventLog): DomainLis
   };
 }
 
-/** The names and `*.x` wildcards the sites declare (not a catch-all `*`): what certificates cover. */
+/**
+ * The names and `*.x` wildcards the sites declare: what certificates may cover. Not a catch-all
+ * `*`, and not patterns like `preview-*.x` (a `*.x` wildcard must list their parent).
+ */
 export function declaredHosts(config: EdgeConfig): string[] {
-  return [...new Set(config.sites.flatMap((s) => s.hosts).filter((h) => h !== '*'))];
+  const hosts = config.sites.flatMap((s) => s.hosts).filter((h) => h !== '*' && !(h.startsWith('*.') ? h.slice(2) : h).includes('*'));
+  return [...new Set(hosts)];
 }
 
 export interface TlsParts {

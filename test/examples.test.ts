@@ -1,0 +1,100 @@
+// The configs the project ships must stay true: each example passes `blotcdn check-config`, the
+// README's sample validates, and examples/blot.yaml — run with test servers in place of Blot's
+// (its listeners, Redis, bucket and app swapped, nothing else) — routes the platform as it says.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { Redis } from 'ioredis';
+import { validateConfig } from '../src/config/load.js';
+import { Edge } from '../src/edge.js';
+import { ROOT, runCliToEnd } from './helpers/cli.js';
+import { startOrigin } from './helpers/origin.js';
+import { startRedis } from './helpers/redis.js';
+import { startS3Server, S3_KEY } from './helpers/s3-server.js';
+import { get, request } from './helpers/client.js';
+
+test('every example passes blotcdn check-config', async () => {
+  const files = (await readdir(join(ROOT, 'examples'))).filter((f) => /\.ya?ml$/.test(f));
+  assert.ok(files.includes('blot.yaml'));
+  for (const f of files) {
+    const r = await runCliToEnd(['check-config', join(ROOT, 'examples', f)]);
+    assert.equal(r.code, 0, `${f}: ${r.output}`);
+    assert.match(r.output, /: ok — /);
+  }
+});
+
+test("the README's sample config validates", async () => {
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  const block = /```yaml\n([\s\S]*?)```/.exec(readme)![1]!;
+  assert.doesNotThrow(() => validateConfig(parseYaml(block), 'README.md'));
+});
+
+test('examples/blot.yaml routes the platform as it says', async (t) => {
+  const BLOG = 'blog_0123456789abcdef0123456789abcdef';
+  const redis = await startRedis();
+  const client = new Redis(redis.url);
+  await client.set('domain:www.example.com', BLOG);
+  client.disconnect();
+  const bucket = await startS3Server({ bucket: 'blot-cdn-assets', missingAs403: true });
+  await bucket.put(`${BLOG}/_avatars/me.png`, 'avatar from the bucket', { 'content-type': 'image/png' });
+  const app = await startOrigin((req, res) => {
+    const body = `app: ${req.headers.host}${req.url}`;
+    res.writeHead(200, { 'content-type': req.url!.endsWith('.png') ? 'image/png' : 'text/html', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+
+  // The shipped file, with only the addresses of Blot's servers swapped for the test ones.
+  const config = parseYaml(await readFile(join(ROOT, 'examples', 'blot.yaml'), 'utf8'));
+  config.listen = { http: '127.0.0.1:0' };
+  delete config.tls;
+  config.redis.url = redis.url;
+  config.admin.listen = '127.0.0.1:0';
+  config.log = { access: 'off', events: 'off' };
+  config.cache.disk.dir = await mkdtemp(join(tmpdir(), 'blotcdn-blot-example-'));
+  config.originGroups.app.members[0].url = app.url;
+  Object.assign(config.originGroups.assets.members[0], { endpoint: bucket.endpoint, credentials: S3_KEY, region: 'us-east-1' });
+  config.originGroups.assets.members[1].url = app.url;
+  process.env.BLOTCDN_PURGE_TOKEN = 'example-purge-secret';
+  const edge = new Edge(validateConfig(config, 'examples/blot.yaml (test servers)'));
+  await edge.start();
+  const url = `http://127.0.0.1:${edge.httpAddresses[0]!.port}`;
+  const admin = `http://127.0.0.1:${edge.admin!.address!.port}`;
+  t.after(async () => {
+    delete process.env.BLOTCDN_PURGE_TOKEN;
+    await edge.stop();
+    await Promise.all([app.close(), bucket.close(), redis.stop()]);
+  });
+  const cs = (r: { headers: Record<string, unknown> }) => String(r.headers['cache-status']);
+
+  // cdn.blot.im: generated assets from the bucket, else the app; a year, immutable.
+  const avatar = await get(`${url}/${BLOG}/_avatars/me.png`, { host: 'cdn.blot.im' });
+  assert.equal(avatar.text, 'avatar from the bucket');
+  assert.equal(avatar.headers['cache-control'], 'public, max-age=31536000, immutable');
+  const thumb = await get(`${url}/${BLOG}/_thumbnails/t.png`, { host: 'cdn.blot.im' });
+  assert.equal(thumb.text, `app: cdn.blot.im/${BLOG}/_thumbnails/t.png`, 'not in the bucket: from the app');
+  assert.equal(thumb.headers['x-served-by-origin'], 'blot');
+  assert.match(cs(await get(`${url}/${BLOG}/_thumbnails/t.png`, { host: 'cdn.blot.im' })), /^blotcdn; hit; ttl=3153/);
+
+  // Previews are never cached.
+  for (let i = 0; i < 2; i++) assert.equal(cs(await get(`${url}/`, { host: 'preview-diary-alice.blot.im' })), 'blotcdn; fwd=bypass');
+
+  // Blogs: cached HTML, streams straight through, custom domains from Redis, others refused.
+  await get(`${url}/`, { host: 'alice.blot.im' });
+  assert.match(cs(await get(`${url}/`, { host: 'alice.blot.im' })), /^blotcdn; hit/);
+  assert.equal(cs(await get(`${url}/draft/stream/post.txt`, { host: 'alice.blot.im' })), 'blotcdn; fwd=bypass');
+  const custom = await get(`${url}/about`, { host: 'www.example.com' });
+  assert.equal(custom.text, 'app: www.example.com/about');
+  assert.equal((await get(`${url}/`, { host: 'not-on-the-list.com' })).status, 421);
+
+  // The app's own purge call: its secret, one line per host (the www twin included).
+  await get(`${url}/about`, { host: 'www.example.com' });
+  const purge = await request(`${admin}/purge?host=example.com`, { headers: { 'x-blot-purge-token': 'example-purge-secret' } });
+  assert.equal(purge.text, 'example.com: 1\n');
+  assert.match(cs(await get(`${url}/about`, { host: 'www.example.com' })), /fwd=miss/);
+  // A host purge of the CDN host leaves the immutable assets alone.
+  const cdnPurge = await request(`${admin}/purge?host=cdn.blot.im`, { headers: { 'x-blot-purge-token': 'example-purge-secret' } });
+  assert.equal(cdnPurge.text, 'cdn.blot.im: 0\n');
+});
