@@ -16,8 +16,9 @@ import { disk } from './scenarios/disk.js';
 import { purge } from './scenarios/purge.js';
 import { folder } from './scenarios/folder.js';
 import { assets } from './scenarios/assets.js';
+import { tls } from './scenarios/tls.js';
 
-const SCENARIOS: Scenario[] = [hits, coalescing, disk, purge, folder, assets];
+const SCENARIOS: Scenario[] = [hits, coalescing, disk, purge, folder, assets, tls];
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 async function main(): Promise<void> {

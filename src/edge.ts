@@ -82,7 +82,10 @@ export class Edge implements ControlPlane {
       acme: this.tls?.manager,
     };
     this.http = config.listen.http.map((address) => new HttpListener(address, this.handleHttp));
-    this.https = this.tls ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, this.handleHttps, { ticketKeys: this.tls!.ticketKeys })) : [];
+    const tlsAlpn = config.tls?.acme?.challenges.includes('tls-alpn-01') ?? false;
+    this.https = this.tls
+      ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, this.handleHttps, { ticketKeys: this.tls!.ticketKeys, acmeTlsAlpn: tlsAlpn }))
+      : [];
     this.bus = config.redis ? new RedisPurgeBus(config.redis.url, this.nodeId, config.redis.purgeChannel, (err) => events.warn({ err: err.message }, 'purge bus')) : undefined;
   }
 

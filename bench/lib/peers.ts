@@ -10,6 +10,8 @@ import { findCommand, freePort, pinned, SERVER_CORE, waitForPort, type Proc } fr
 export interface Peer {
   name: string;
   url: string;
+  /** Its HTTPS port, for the scenarios that run one. */
+  httpsPort?: number;
   proc: Proc;
   stop(): Promise<void>;
 }
@@ -20,10 +22,12 @@ export interface BlotcdnOptions {
   /** Extra config (YAML text) instead of quick mode. */
   configYaml?: (originUrl: string, port: number) => string;
   cacheDir?: string;
+  /** The plain-HTTP port (a free one by default). */
+  port?: number;
 }
 
 export async function startBlotcdn(originUrl: string, options: BlotcdnOptions = {}): Promise<Peer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const cli = join(ROOT, 'dist/cli/main.js');
   let args: string[];
   if (options.configYaml) {
@@ -43,6 +47,8 @@ export async function startBlotcdn(originUrl: string, options: BlotcdnOptions = 
 export interface NginxOptions {
   /** Extra directives inside `location /`. */
   location?: string;
+  /** Another server block (e.g. a TLS listener) beside the plain one. */
+  extraServer?: string;
 }
 
 export async function startNginx(originUrl: string, options: NginxOptions = {}): Promise<Peer | undefined> {
@@ -84,6 +90,7 @@ http {
       ${options.location ?? ''}
     }
   }
+  ${options.extraServer ?? ''}
 }`;
   await writeFile(join(dir, 'nginx.conf'), conf);
   const proc = pinned('nginx', SERVER_CORE, nginx, ['-p', dir, '-c', join(dir, 'nginx.conf')]);
