@@ -36,7 +36,8 @@ export async function startBlotcdn(originUrl: string, options: BlotcdnOptions = 
     await writeFile(file, options.configYaml(originUrl, port));
     args = [cli, 'start', '--config', file];
   } else {
-    args = [cli, 'start', '--origin', originUrl, '--listen', `127.0.0.1:${port}`];
+    // Access log off, as nginx and Varnish run here (nginx: access_log off; varnishd logs to shared memory).
+    args = [cli, 'start', '--origin', originUrl, '--listen', `127.0.0.1:${port}`, '--access-log', 'off'];
     if (options.cacheDir) args.push('--cache-dir', options.cacheDir);
   }
   const proc = pinned('blotcdn', SERVER_CORE, process.execPath, args);

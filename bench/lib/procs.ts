@@ -23,9 +23,14 @@ export function findCommand(cmd: string): string | undefined {
 
 export function pinned(name: string, core: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
   const child = spawn('taskset', ['-c', core, cmd, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+  // Keep only the tail of what it prints (enough for an error message), never an ever-growing string.
   let out = '';
-  child.stdout!.on('data', (d) => (out += d.toString()));
-  child.stderr!.on('data', (d) => (out += d.toString()));
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 65_536) out = out.slice(-32_768);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return {
     name,

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { findCommand, freePort, median, pinned, SERVER_CORE, waitForPort, type Proc } from '../lib/procs.js';
 import { runWrk, type WrkResult } from '../lib/wrk.js';
+import { startBlotcdn } from '../lib/peers.js';
 import { fmt, type BenchContext, type Scenario } from '../lib/scenario.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -123,6 +124,9 @@ export const folder: Scenario = {
     const servers: Server[] = [];
     try {
       servers.push(await startNodeServer(root, false), await startNodeServer(root, true));
+      // The edge in front of the folder: after the first request every one is a cache hit.
+      const edge = await startBlotcdn(pathToFileURL(root).href);
+      servers.push({ name: 'blotcdn → folder (hits)', url: edge.url, proc: edge.proc });
       const nginx = await startNginxRoot(root);
       if (nginx) servers.push(nginx);
       else ctx.log('nginx not installed: skipped (apt-get install nginx)');
@@ -166,7 +170,8 @@ export const folder: Scenario = {
           `each server pinned to one core, wrk to the other; ${ctx.rounds} rounds of ${ctx.seconds} s, medians`,
           'FolderOrigin runs in a small node:http server of its own that calls FolderOrigin.fetch per request and pipes the body: this measures the origin itself (open, fstat, real-path check, read stream), with no edge and no cache in front',
           '`node bare stream` is the floor for Node: node:http piping fs.createReadStream with no path checks, validators or ranges',
-          'nginx serves the same folder with `root`, sendfile on and tcp_nopush off; the file stays in the page cache for all three',
+          'nginx serves the same folder with `root`, sendfile on and tcp_nopush off; the file stays in the page cache for all of them',
+          '`blotcdn → folder (hits)`: the edge (quick mode, --origin file:///…) in front of the same folder; requests after the first are served from its memory tier',
         ],
         data,
       };

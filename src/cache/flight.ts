@@ -23,6 +23,8 @@ export interface FlightHead {
   length?: number;
   etag?: string;
   lastModified?: string;
+  /** When the object stops being fresh (epoch ms), for a late joiner's Cache-Status ttl. */
+  freshUntil?: number;
 }
 
 export type FlightState = 'pending' | 'streaming' | 'complete' | 'failed';

@@ -6,14 +6,14 @@ import type { EdgeConfig } from '../config/schema.js';
 import type { Edge } from '../edge.js';
 import { formatCacheStatus } from '../http/cache-status.js';
 
-export async function runDemo(listen: string, runEdge: (config: EdgeConfig, onStarted?: (edge: Edge) => void) => Promise<void>): Promise<void> {
+export async function runDemo(listen: string, adminListen: string, runEdge: (config: EdgeConfig, onStarted?: (edge: Edge) => void) => Promise<void>): Promise<void> {
   const origin = await startDemoOrigin({
     onRequest: (method, path, status) => console.log(`  origin ← ${method} ${path} ${status}`),
   });
   const config = validateConfig(
     {
       listen: { http: listen },
-      admin: { listen: '127.0.0.1:8081' },
+      admin: { listen: adminListen },
       log: { access: 'off' },
       originGroups: { blog: { members: [{ name: 'demo-blog', url: origin.url }] } },
       sites: [
@@ -40,7 +40,7 @@ export async function runDemo(listen: string, runEdge: (config: EdgeConfig, onSt
         `  origin: ${origin.url}  (answers after 150 ms; each request it gets is printed as "origin ←")`,
         `  edge:   http://${a.address}:${a.port}  ← open this, then reload: the first load is a miss, the next ones hits`,
         `  try:    curl -sI http://${a.address}:${a.port}/ | grep -i cache-status   (twice)`,
-        `  admin:  http://127.0.0.1:${edge.admin?.address?.port ?? 8081}/dashboard  (hit ratio, misses, origins, purges)`,
+        `  admin:  http://${edge.admin?.address?.address}:${edge.admin?.address?.port}/dashboard  (hit ratio, misses, origins, purges)`,
         '',
       ].join('\n'),
     );

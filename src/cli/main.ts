@@ -59,8 +59,9 @@ program
   .command('demo')
   .description('Start a small demo blog as the origin and the edge in front of it.')
   .addOption(new Option('--listen <host:port>', 'edge listen address').default('127.0.0.1:8080').env('BLOTCDN_LISTEN'))
-  .action(async (opts: { listen: string }) => {
-    await runDemo(opts.listen, runEdge);
+  .addOption(new Option('--admin <host:port>', 'admin API and dashboard address').default('127.0.0.1:8081').env('BLOTCDN_ADMIN_LISTEN'))
+  .action(async (opts: { listen: string; admin: string }) => {
+    await runDemo(opts.listen, opts.admin, runEdge);
   });
 
 interface StartOptions {

@@ -6,7 +6,7 @@
 import { constants, realpathSync, statSync, existsSync, type Stats } from 'node:fs';
 import { open, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
-import { addAbortSignal, type Readable } from 'node:stream';
+import { addAbortSignal, Readable } from 'node:stream';
 import mime from 'mime-types';
 import { EdgeError } from '../errors.js';
 import { evaluateConditionals } from '../http/conditional.js';
@@ -40,6 +40,8 @@ export interface FolderOriginOptions {
 }
 
 const ONE_YEAR_IMMUTABLE = 'public, max-age=31536000, immutable';
+/** Files up to this size are read whole rather than streamed. */
+const WHOLE_READ_BYTES = 256 * 1024;
 
 /** The platform's generated assets, which never change once written (see DESIGN.md). */
 export const BLOT_IMMUTABLE_RULES: CacheControlRule[] = ['_thumbnails', '_image_cache', '_avatars', '_assets'].map((folder) => ({
@@ -123,9 +125,9 @@ export class FolderOrigin implements Origin {
     }
     try {
       signal?.throwIfAborted();
-      return this.serve(req, file, '/' + segments.join('/'), started, signal);
+      return await this.serve(req, file, '/' + segments.join('/'), started, signal);
     } catch (err) {
-      await file.handle.close();
+      await file.handle.close().catch(() => {});
       throw err;
     }
   }
@@ -156,7 +158,7 @@ export class FolderOrigin implements Origin {
     }
   }
 
-  private serve(req: OriginRequest, file: OpenFile, path: string, started: number, signal?: AbortSignal): OriginResponse {
+  private async serve(req: OriginRequest, file: OpenFile, path: string, started: number, signal?: AbortSignal): Promise<OriginResponse> {
     const { size, mtimeMs } = file.stat;
     // nginx's form ("mtime-size" in hex), with milliseconds rather than seconds so that a rewrite of
     // the same size within one second still changes it.
@@ -198,6 +200,17 @@ export class FolderOrigin implements Origin {
     if (req.method === 'HEAD' || end < start) {
       close();
       body = emptyBody();
+    } else if (end - start + 1 <= WHOLE_READ_BYTES) {
+      // A small file in one read: one trip to the thread pool instead of a stream's several.
+      const length = end - start + 1;
+      const buffer = Buffer.allocUnsafe(length);
+      try {
+        const { bytesRead } = await file.handle.read(buffer, 0, length, start);
+        if (bytesRead !== length) throw new EdgeError('origin_body', `(${this.name}: the file shrank while being read)`);
+      } finally {
+        close();
+      }
+      body = Readable.from([buffer], { objectMode: false });
     } else {
       // The stream owns the handle from here: it closes it at the end, on error and on destroy.
       body = file.handle.createReadStream({ start, end, highWaterMark: this.readSize });

@@ -70,7 +70,7 @@ async function join(ctx: RequestContext, flight: Flight): Promise<'deliver' | 'f
   if (flight.hasAllBytes) {
     // Every byte is in (the store is only finishing its write): this is a hit in all but name.
     ctx.outcome = 'hit';
-    ctx.cacheStatus = { hit: true };
+    ctx.cacheStatus = { hit: true, ttl: head.freshUntil === undefined ? undefined : (head.freshUntil - Date.now()) / 1000 };
     return 'deliver';
   }
   ctx.outcome = 'miss';

@@ -136,7 +136,10 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
     return 'deliver';
   }
 
-  flight.start({ key: meta.key, vary: meta.vary, member: ctx.member, status: res.status, headers: meta.headers, length, etag: meta.etag, lastModified: meta.lastModified }, writer.readBack);
+  flight.start(
+    { key: meta.key, vary: meta.vary, member: ctx.member, status: res.status, headers: meta.headers, length, etag: meta.etag, lastModified: meta.lastModified, freshUntil: meta.freshUntil },
+    writer.readBack,
+  );
   // The client that caused the miss accepts br or gzip: make that copy as soon as the object is in.
   const encoding = compressible ? negotiateEncoding(ctx.req.headers['accept-encoding']) : 'identity';
   const stored = meta;
