@@ -95,3 +95,20 @@ test('--help is there for every command', async () => {
   assert.equal(none.code, 1);
   assert.match(none.output, /--config FILE or at least one --origin URL/);
 });
+
+test('blotcdn demo (what npm start runs) serves the demo blog: a miss, then hits', async (t) => {
+  const run = runCli(['demo', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0']);
+  t.after(() => run.child.kill('SIGKILL'));
+  const [, url] = await run.waitFor(/edge:\s+(http:\/\/\S+)/);
+  const first = await get(`${url}/`);
+  assert.equal(first.status, 200);
+  assert.match(first.text, /The Demo Blog/);
+  assert.equal(first.headers['cache-status'], 'blotcdn; fwd=miss; stored');
+  assert.match(String((await get(`${url}/`)).headers['cache-status']), /^blotcdn; hit/);
+  const css = await get(`${url}/assets/style.css`);
+  assert.equal(css.headers['cache-control'], 'public, max-age=31536000, immutable');
+  await run.waitFor(/origin ← GET \/ 200/);
+  await run.waitFor(/edge\s+GET \/ 200 hit/);
+  const [, admin] = await run.waitFor(/admin:\s+(http:\/\/\S+)\/dashboard/);
+  assert.equal((await get(`${admin}/dashboard`)).status, 200);
+});

@@ -2,7 +2,7 @@
 // answers, and stopped by PID (only what we started).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { waitForPort as waitForPortOf } from '../../test/helpers/ports.js';
 
 export interface Proc {
   name: string;
@@ -46,30 +46,11 @@ export function pinned(name: string, core: string, cmd: string, args: string[], 
   };
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort } from '../../test/helpers/ports.js';
 
-export async function waitForPort(port: number, proc?: Proc, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (proc && proc.child.exitCode !== null) throw new Error(`${proc.name} exited:\n${proc.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`port ${port} did not open in time${proc ? `; ${proc.name} said:\n${proc.output()}` : ''}`);
+/** Waits until `port` accepts connections (failing with the process's output if it exits). */
+export function waitForPort(port: number, proc?: Proc, timeoutMs = 15_000): Promise<void> {
+  return waitForPortOf(port, proc?.child, () => proc?.output() ?? '', proc?.name ?? 'server', timeoutMs);
 }
 
 export function median(values: number[]): number {

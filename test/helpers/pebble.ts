@@ -3,10 +3,10 @@
 // pebble's own HTTPS API gets a certificate made here with openssl; `apiCa` is its trust anchor
 // (give it to AcmeIssuer), `root()` the CA that signs issued certificates (give it to TLS clients).
 // pebble validates HTTP-01 on `httpPort` and TLS-ALPN-01 on `tlsPort`: listen there.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
-import { createServer, connect, type AddressInfo } from 'node:net';
+import { freePort, waitForPort } from './ports.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -32,31 +32,7 @@ export interface PebbleOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
-async function waitForPort(port: number, child: ChildProcess, output: () => string, name: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (child.exitCode !== null) throw new Error(`${name} exited: ${output()}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${name} did not start: ${output()}`);
-}
 
 function startProcess(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
