@@ -3,7 +3,7 @@
 // config (from a file or from flags), hand it to Edge, stop gracefully on SIGTERM/SIGINT.
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfigFile, validateConfig } from '../config/load.js';
-import { quickConfig } from '../config/quick.js';
+import { quickConfig, type QuickOptions } from '../config/quick.js';
 import type { EdgeConfig } from '../config/schema.js';
 import { Edge } from '../edge.js';
 import { runDemo } from './demo.js';
@@ -64,19 +64,8 @@ program
     await runDemo(opts.listen, opts.admin, runEdge);
   });
 
-interface StartOptions {
-  config?: string;
-  origin?: string[];
-  listen: string;
-  cacheDir?: string;
-  admin?: string;
-  accessLog?: string;
-  https?: string;
-  acmeDirectory?: string;
-  acmeEmail?: string;
-  allowHost?: string[];
-  certDir?: string;
-}
+/** `start`'s options: a config file, or quick mode's flags. */
+type StartOptions = Omit<QuickOptions, 'origin'> & { config?: string; origin?: string[] };
 
 adminCommands(program);
 certsCommand(program);
@@ -87,21 +76,7 @@ async function configFrom(opts: StartOptions): Promise<EdgeConfig> {
     return loadConfigFile(opts.config);
   }
   if (!opts.origin?.length) throw new ConfigError('(command line)', ['either --config FILE or at least one --origin URL is needed']);
-  return validateConfig(
-    quickConfig({
-      origin: opts.origin,
-      listen: opts.listen,
-      cacheDir: opts.cacheDir,
-      admin: opts.admin,
-      accessLog: opts.accessLog,
-      https: opts.https,
-      acmeDirectory: opts.acmeDirectory,
-      acmeEmail: opts.acmeEmail,
-      allowHost: opts.allowHost,
-      certDir: opts.certDir,
-    }),
-    '(command line)',
-  );
+  return validateConfig(quickConfig({ ...opts, origin: opts.origin }), '(command line)');
 }
 
 /** Starts an edge and keeps it running until SIGTERM or SIGINT; a second signal exits at once. */

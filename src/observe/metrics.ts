@@ -8,32 +8,26 @@ export interface Metrics {
   text(): Promise<string>;
 }
 
-/** A counter whose value is a running total kept elsewhere. */
-function mirror(registry: Registry, name: string, help: string, labelNames: string[], read: () => [Record<string, string>, number][]): void {
-  new Counter({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
+type Reading = () => [Record<string, string>, number][];
+
+/** A counter (a running total kept elsewhere) or a gauge, whose values are read at scrape time. */
+function metric(kind: 'counter' | 'gauge', registry: Registry, name: string, help: string, labelNames: string[], read: Reading): void {
+  const options = { name, help, labelNames, registers: [registry] };
+  if (kind === 'counter') {
+    new Counter({ ...options, collect() {
       this.reset();
       for (const [labels, value] of read()) this.inc(labels, value);
-    },
-  });
-}
-
-function gauge(registry: Registry, name: string, help: string, labelNames: string[], read: () => [Record<string, string>, number][]): void {
-  new Gauge({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
+    } });
+  } else {
+    new Gauge({ ...options, collect() {
       this.reset();
       for (const [labels, value] of read()) this.set(labels, value);
-    },
-  });
+    } });
+  }
 }
+
+const mirror = (registry: Registry, name: string, help: string, labelNames: string[], read: Reading) => metric('counter', registry, name, help, labelNames, read);
+const gauge = (registry: Registry, name: string, help: string, labelNames: string[], read: Reading) => metric('gauge', registry, name, help, labelNames, read);
 
 export function createMetrics(plane: ControlPlane): Metrics {
   const registry = new Registry();
