@@ -1,7 +1,7 @@
 // HttpsListener without ACME: HTTP/2 and HTTP/1.1 on one port, `acme-tls/1` connections routed to
 // the challenge responder (and only those), and a graceful close that lets in-flight requests on
 // both protocols finish while idle connections go at once.
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as h2connect } from 'node:http2';
 import { connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';

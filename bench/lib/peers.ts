@@ -52,12 +52,15 @@ export interface NginxOptions {
   extraServer?: string;
 }
 
-export async function startNginx(originUrl: string, options: NginxOptions = {}): Promise<Peer | undefined> {
+/**
+ * nginx with one worker on the server core, tuned alike for every scenario, running the `http { }`
+ * body `http(dir, port)` returns (it serves on 127.0.0.1:port). Undefined when nginx is not installed.
+ */
+export async function runNginx(http: (dir: string, port: number) => string): Promise<(Peer & { dir: string }) | undefined> {
   const nginx = findCommand('nginx');
   if (!nginx) return undefined;
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'bench-nginx-'));
-  const origin = new URL(originUrl);
   const conf = `
 ${process.getuid?.() === 0 ? 'user root root;' : ''}
 worker_processes 1;
@@ -75,6 +78,19 @@ http {
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy_temp;
   fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  ${http(dir, port)}
+}`;
+  await writeFile(join(dir, 'nginx.conf'), conf);
+  const proc = pinned('nginx', SERVER_CORE, nginx, ['-p', dir, '-c', join(dir, 'nginx.conf')]);
+  await waitForPort(port, proc);
+  return { name: 'nginx', url: `http://127.0.0.1:${port}`, proc, dir, stop: () => proc.stop() };
+}
+
+/** nginx with proxy_cache in front of the origin. */
+export function startNginx(originUrl: string, options: NginxOptions = {}): Promise<Peer | undefined> {
+  const origin = new URL(originUrl);
+  return runNginx(
+    (dir, port) => `
   proxy_cache_path ${dir}/cache levels=1:2 keys_zone=edge:64m max_size=4g inactive=1h use_temp_path=off;
   upstream origin { server ${origin.host}; keepalive 64; }
   server {
@@ -91,12 +107,8 @@ http {
       ${options.location ?? ''}
     }
   }
-  ${options.extraServer ?? ''}
-}`;
-  await writeFile(join(dir, 'nginx.conf'), conf);
-  const proc = pinned('nginx', SERVER_CORE, nginx, ['-p', dir, '-c', join(dir, 'nginx.conf')]);
-  await waitForPort(port, proc);
-  return { name: 'nginx', url: `http://127.0.0.1:${port}`, proc, stop: () => proc.stop() };
+  ${options.extraServer ?? ''}`,
+  );
 }
 
 export async function startVarnish(originUrl: string): Promise<Peer | undefined> {

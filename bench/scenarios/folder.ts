@@ -9,9 +9,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { findCommand, freePort, median, pinned, SERVER_CORE, waitForPort, type Proc } from '../lib/procs.js';
+import { freePort, median, pinned, SERVER_CORE, waitForPort, type Proc } from '../lib/procs.js';
 import { runWrk, type WrkResult } from '../lib/wrk.js';
-import { startBlotcdn } from '../lib/peers.js';
+import { runNginx, startBlotcdn } from '../lib/peers.js';
 import { fmt, type BenchContext, type Scenario } from '../lib/scenario.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -78,39 +78,17 @@ async function startNodeServer(root: string, bare: boolean): Promise<Server> {
   return { name, url: `http://127.0.0.1:${port}`, proc };
 }
 
-async function startNginxRoot(root: string): Promise<Server | undefined> {
-  const nginx = findCommand('nginx');
-  if (!nginx) return undefined;
-  const port = await freePort();
-  const dir = await mkdtemp(join(tmpdir(), 'bench-nginx-root-'));
-  const conf = `
-${process.getuid?.() === 0 ? 'user root root;' : ''}
-worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 8192; }
-http {
+/** nginx serving the folder itself (`root`), with the same tuning as every nginx in the benchmarks. */
+function startNginxRoot(root: string): Promise<Server | undefined> {
+  return runNginx(
+    (_dir, port) => `
   ${existsSync('/etc/nginx/mime.types') ? 'include /etc/nginx/mime.types;' : ''}
-  access_log off;
-  sendfile on;
-  # tcp_nopush (TCP_CORK) stalls keep-alive responses for ~40 ms on loopback (see peers.ts).
-  tcp_nopush off;
-  keepalive_requests 1000000;
-  keepalive_timeout 65s;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy_temp;
-  fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   server {
     listen 127.0.0.1:${port};
     root ${root};
     location / { }
-  }
-}`;
-  await writeFile(join(dir, 'nginx.conf'), conf);
-  const proc = pinned('nginx', SERVER_CORE, nginx, ['-p', dir, '-c', join(dir, 'nginx.conf')]);
-  await waitForPort(port, proc);
-  return { name: 'nginx', url: `http://127.0.0.1:${port}`, proc, dir };
+  }`,
+  );
 }
 
 export const folder: Scenario = {

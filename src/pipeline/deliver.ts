@@ -43,7 +43,6 @@ function hasConditionals(h: ServerResponse['req']['headers']): boolean {
 
 /** A hit: the hot path. Synchronous when the body is in memory. */
 function deliverObject(ctx: RequestContext, object: StoredObject): 'done' | Promise<'done'> {
-  const res = ctx.res!;
   const meta = object.meta;
   const headers = meta.headers.slice();
   const age = Math.floor(currentAge(meta, Date.now()));

@@ -140,8 +140,4 @@ export class SiteTable {
     }
     return this.catchAll;
   }
-
-  get sites(): Site[] {
-    return [...new Set([...this.exact.values(), ...this.wildcard.values(), ...(this.catchAll ? [this.catchAll] : [])])];
-  }
 }

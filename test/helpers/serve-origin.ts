@@ -2,29 +2,26 @@
 // 127.0.0.1, so a real edge can use it as an ordinary HTTP member until the config can name these
 // origins itself. The member that answered is reported in `x-inner-member` (the edge replaces
 // `x-served-by-origin` with its own member's name).
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Server } from 'node:http';
 import { pipeline } from 'node:stream';
 import { EdgeError } from '../../src/errors.js';
 import type { Origin } from '../../src/origins/origin.js';
+import { startOrigin } from './origin.js';
 
 export interface ServedOrigin {
   url: string;
   port: number;
   server: Server;
   /** Request paths (with query) as this server received them. */
-  paths: string[];
+  readonly paths: string[];
   /** The status the wrapped origin answered, for each request in order. */
   statuses: number[];
   close(): Promise<void>;
 }
 
 export async function serveOrigin(origin: Origin): Promise<ServedOrigin> {
-  const paths: string[] = [];
   const statuses: number[] = [];
-  const sockets = new Set<Socket>();
-  const server = createServer((req, res) => {
-    paths.push(req.url ?? '');
+  const served = await startOrigin((req, res) => {
     const abort = new AbortController();
     res.on('close', () => abort.abort());
     origin
@@ -41,22 +38,14 @@ export async function serveOrigin(origin: Origin): Promise<ServedOrigin> {
         res.end(`${(err as Error).message}\n`);
       });
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    server,
-    paths,
+    url: served.url,
+    port: served.port,
+    server: served.server,
+    get paths() {
+      return served.requests.map((r) => r.url);
+    },
     statuses,
-    close: () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: served.close,
   };
 }
