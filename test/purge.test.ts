@@ -162,6 +162,31 @@ test('a purge holds against a fetch already in flight: what it brings back is no
   assert.equal(origin.count('/racing'), 2);
 });
 
+test('a request after a purge does not join a fetch that began before it', async (t) => {
+  const edge = await edgeWith();
+  t.after(() => edge.stop());
+  let release: () => void = () => {};
+  let answers = 0;
+  routes.set('/joining', (_req, res) => {
+    answers++;
+    res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=300', 'content-length': '10' });
+    // The first answer (the old content) is held half-way until the test has purged.
+    if (answers > 1) return void res.end('NEW0123456');
+    res.write('OLD01');
+    release = () => res.end('23456');
+  });
+  const before = get(`${edge.url}/joining`, { host: 'j.test' });
+  while (origin.count('/joining') === 0) await sleep(5);
+  await sleep(20);
+  await edge.edge.purge({ kind: 'url', value: 'j.test/joining' });
+  const after = await get(`${edge.url}/joining`, { host: 'j.test' });
+  assert.equal(after.text, 'NEW0123456', 'a request after the purge gets what the origin says now');
+  assert.doesNotMatch(cs(after), /collapsed/);
+  release();
+  assert.equal((await before).text, 'OLD0123456', 'the client that asked before the purge gets its answer');
+  assert.equal(origin.count('/joining'), 2);
+});
+
 test('purges reach the disk tier at once and survive a restart', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'blotcdn-purge-'));
   const config = {

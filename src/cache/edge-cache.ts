@@ -125,11 +125,16 @@ export class EdgeCache {
           return false;
         }
         const ok = await writer.commit();
-        if (ok) {
-          this.remember(meta);
-          this.uncacheable.delete(meta.primary);
+        if (!ok) return false;
+        // A purge that arrived while the tiers were writing found no indexed object to remove:
+        // take back what was just written rather than let it outlive the purge.
+        if (this.gate && !this.gate(meta, since)) {
+          await this.store.delete(meta.key);
+          return false;
         }
-        return ok;
+        this.remember(meta);
+        this.uncacheable.delete(meta.primary);
+        return true;
       },
     };
   }

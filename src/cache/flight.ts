@@ -10,6 +10,8 @@
 // that needs them again reads them back from the store's file (`spill`). Without a spill source the
 // window only drops what every reader has consumed, and the fetch is slowed to the slowest reader.
 
+import type { CacheMeta } from './store.js';
+
 export interface FlightHead {
   /** The key the object is stored under (its variant key). */
   key: string;
@@ -45,6 +47,8 @@ export class Flight {
   /** How many requests joined after the leader (for Cache-Status `collapsed` and metrics). */
   joined = 0;
   readonly startedAt = Date.now();
+  /** What the object will be stored as, once the store step knows (purges match flights by it). */
+  meta: CacheMeta | undefined;
   /** Most bytes kept in memory once the store can give older ones back (see `spill`). */
   retainLimit = 8 * 1024 * 1024;
   private spill: SpillReader | undefined;

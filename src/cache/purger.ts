@@ -71,12 +71,15 @@ export class Purger {
     const target = this.target(request, at);
     this.recent.push(target);
     this.prune(at);
-    const keys = this.select(target);
+    const complete = this.detachFlights(target);
+    const keys = new Set([...this.select(target), ...complete]);
     let purged = 0;
     await Promise.all(
-      keys.map(async (key) => {
-        const done = soft ? await this.cache.markStale(key, at) : await this.cache.delete(key);
-        if (done) purged++;
+      [...keys].map(async (key) => {
+        // An object whose bytes are all in but whose write is not done goes, soft purge or not:
+        // the gate would refuse it at commit anyway.
+        const done = soft && !complete.has(key) ? await this.cache.markStale(key, at) : await this.cache.delete(key);
+        if (done || complete.has(key)) purged++;
       }),
     );
     const record: PurgeRecord = { kind: request.kind, value: request.value, soft, at, purged, ms: performance.now() - started };
@@ -107,6 +110,38 @@ export class Purger {
         return { kind: request.kind, host, path, at };
       }
     }
+  }
+
+  /**
+   * Fetches under way that the purge covers stop taking joiners, so a request after the purge
+   * fetches anew instead of reading what the origin sent before it (the gate keeps them out of the
+   * store). Returns the keys of those that already hold every byte and are only being written.
+   */
+  private detachFlights(t: Target): Set<string> {
+    const complete = new Set<string>();
+    const { flights } = this.cache;
+    for (const flight of [...flights.all()]) {
+      const meta = flight.meta;
+      // Before the origin's headers are in, only the key is known: its host and path (a tag purge
+      // cannot tell yet, so it detaches — at worst one extra origin fetch).
+      const covered = meta !== undefined ? this.matches(t, meta) : t.kind === 'tag' || this.matchesKey(t, flight.key);
+      if (!covered) continue;
+      flights.finish(flight);
+      if (meta !== undefined && flight.state === 'complete') complete.add(meta.key);
+    }
+    return complete;
+  }
+
+  /** Whether a cache key (`scheme://host/path?query`, maybe a variant suffix) falls under a purge. */
+  private matchesKey(t: Target, key: string): boolean {
+    const start = key.indexOf('//') + 2;
+    const slash = key.indexOf('/', start);
+    if (key.slice(start, slash) !== t.host) return false;
+    if (t.kind === 'host') return true;
+    const rest = key.slice(slash);
+    if (t.kind === 'prefix') return rest.startsWith(t.path!.split('?')[0]!);
+    // A URL purge: the URL itself, or one of its variants (`\n` starts a secondary key).
+    return rest === t.path || rest.startsWith(`${t.path}\n`);
   }
 
   /** Keys of the objects a purge covers. Host and tag purges leave permanent URLs alone. */

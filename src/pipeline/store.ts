@@ -128,6 +128,7 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
     };
     writer = edge.cache.writer(meta, flight.startedAt);
     if (writer === undefined) reason = 'too-large';
+    else flight.meta = meta;
   } else if (ctx.reqDirectives?.noStore) reason = 'request-no-store';
 
   if (writer === undefined || meta === undefined) {
