@@ -97,6 +97,26 @@ test('a stale object is revalidated with its validators and freshened by a 304 (
   assert.equal(origin.count(path), 2);
 });
 
+test('a 304 without Surrogate-Control is judged by the Surrogate-Control stored with the object', async () => {
+  const path = '/rv/surrogate';
+  resources.set(path, {
+    body: 'kept for the edge only',
+    // Clients may not store it; the edge may, for two seconds at a time.
+    headers: { etag: '"s1"', 'cache-control': 'no-store', 'surrogate-control': 'max-age=2' },
+    notModified: { etag: '"s1"' },
+  });
+  assert.equal(cs(await get(`${edge.url}${path}`)), 'blotcdn; fwd=miss; stored');
+  await sleep(2100);
+  const revalidated = await get(`${edge.url}${path}`);
+  assert.equal(cs(revalidated), 'blotcdn; fwd=stale; fwd-status=304; stored', 'still storable by the stored Surrogate-Control');
+  assert.equal(revalidated.headers['surrogate-control'], undefined);
+  assert.equal(revalidated.headers['cache-control'], 'no-store');
+  const hit = await get(`${edge.url}${path}`);
+  assert.match(cs(hit), /^blotcdn; hit; ttl=[12]/, 'fresh again for the stored max-age');
+  assert.equal(hit.text, 'kept for the edge only');
+  assert.equal(origin.count(path), 2);
+});
+
 test('a revalidation answered 200 with a new body replaces the stored object', async () => {
   const path = '/rv/200';
   resources.set(path, { body: 'old body', headers: { etag: '"old"', 'cache-control': 'max-age=1' } });

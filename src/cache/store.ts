@@ -36,6 +36,11 @@ export interface CacheMeta extends FreshnessMeta {
   encoding?: 'br' | 'gzip';
   /** A permanent URL's object: host and tag purges leave it alone (a URL purge still removes it). */
   immutable?: boolean;
+  /**
+   * The origin's Surrogate-Control. Clients never see it, so it is not among `headers`; kept here so
+   * a 304 that does not repeat it is judged by the same edge rule (RFC 9111 §4.3.4 merges fields).
+   */
+  surrogateControl?: string;
 }
 
 export interface StoredObject {

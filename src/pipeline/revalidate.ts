@@ -3,7 +3,7 @@
 // is computed again from the merged fields as if the response had just arrived.
 import { decideStorage, freshnessMeta } from '../cache/policy.js';
 import type { CacheMeta } from '../cache/store.js';
-import { endToEnd, firstValue, type HeaderMap } from '../http/headers.js';
+import { endToEnd, firstValue, joinValues, type HeaderMap } from '../http/headers.js';
 import type { RequestContext } from './context.js';
 import { parseTags } from './store.js';
 import { addVaryAcceptEncoding } from '../cache/compression.js';
@@ -53,7 +53,9 @@ export type Refreshed =
 /** The stored object's metadata after a 304 (RFC 9111 §4.3.4). */
 export function refreshedMeta(ctx: RequestContext, meta: CacheMeta, update: HeaderMap, now: number): Refreshed {
   let headers = mergeHeaders(meta.headers, update);
-  const merged = { ...flatToMap(headers), ...pickEdgeFields(update) };
+  // Surrogate-Control is kept apart from the client's fields: the 304's, else the stored one.
+  const surrogateControl = joinValues(update['surrogate-control']) ?? meta.surrogateControl;
+  const merged = surrogateControl === undefined ? flatToMap(headers) : { ...flatToMap(headers), 'surrogate-control': surrogateControl };
   const decision = decideStorage({
     method: 'GET',
     status: meta.status,
@@ -77,14 +79,8 @@ export function refreshedMeta(ctx: RequestContext, meta: CacheMeta, update: Head
     etag: firstValue(update['etag']) ?? meta.etag,
     lastModified: firstValue(update['last-modified']) ?? meta.lastModified,
     storedAt: now,
+    surrogateControl,
     ...freshnessMeta(decision, now),
   };
   return decision.storable ? { kind: 'updated', meta: refreshed } : { kind: 'request-only', meta: refreshed };
-}
-
-/** Targeted fields the client never sees but the freshness decision needs. */
-function pickEdgeFields(update: HeaderMap): HeaderMap {
-  const out: HeaderMap = {};
-  if (update['surrogate-control'] !== undefined) out['surrogate-control'] = update['surrogate-control'];
-  return out;
 }

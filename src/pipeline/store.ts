@@ -13,7 +13,7 @@ import { addVaryAcceptEncoding, isCompressibleType, newBodyId } from '../cache/c
 import { parseDirectives } from '../cache/cache-control.js';
 import { EdgeError } from '../errors.js';
 import { discardBody } from '../origins/origin.js';
-import { firstValue, type HeaderMap } from '../http/headers.js';
+import { firstValue, joinValues, type HeaderMap } from '../http/headers.js';
 import type { EdgeRuntime, RequestContext } from './context.js';
 import { LookupAgain } from './fetch.js';
 import { clientHeaders } from './origin-request.js';
@@ -117,6 +117,7 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
       size: length ?? 0,
       vary,
       tags: parseTags(res.headers),
+      surrogateControl: joinValues(res.headers['surrogate-control']),
       etag: firstValue(res.headers['etag']),
       lastModified: firstValue(res.headers['last-modified']),
       member: ctx.member,
