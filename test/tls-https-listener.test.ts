@@ -94,4 +94,50 @@ describe('HttpsListener', () => {
     assert.ok(Date.now() - closeStarted < 4_000, 'close resolved without waiting for the grace period');
     h2.close();
   });
+
+  /** One TLS connection: whether it resumed, and the ticket it was given (TLS 1.3 sends it after the handshake). */
+  const connectOnce = (port: number, session?: Buffer) =>
+    new Promise<{ reused: boolean; ticket: Buffer | undefined }>((resolve, reject) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'www.site.test', rejectUnauthorized: false, session });
+      let ticket: Buffer | undefined;
+      socket.on('session', (t: Buffer) => (ticket = t));
+      socket.once('secureConnect', () => {
+        setTimeout(() => {
+          resolve({ reused: socket.isSessionReused(), ticket });
+          socket.end();
+        }, 50);
+      });
+      socket.on('error', reject);
+    });
+
+  test('the random ticket key is replaced on schedule: older tickets stop resuming', async () => {
+    const listener = new HttpsListener({ host: '127.0.0.1', port: 0 }, provider(), (_req, res) => res.end('ok'), { ticketKeyRotationMs: 400 });
+    const { port } = await listener.listen();
+    try {
+      const first = await connectOnce(port);
+      assert.ok(first.ticket, 'a ticket was issued');
+      assert.equal((await connectOnce(port, first.ticket)).reused, true, 'resumes before the rotation');
+      await new Promise((r) => setTimeout(r, 900));
+      const later = await connectOnce(port, first.ticket);
+      assert.equal(later.reused, false, 'a ticket from before the rotation is refused (full handshake)');
+      assert.equal((await connectOnce(port, later.ticket)).reused, true, 'the new key issues tickets that resume');
+    } finally {
+      await listener.close(100);
+    }
+  });
+
+  test('configured ticket keys are shared by nodes and never rotated by the edge', async () => {
+    const ticketKeys = Buffer.alloc(48, 7);
+    const options = { ticketKeys, ticketKeyRotationMs: 200 };
+    const a = new HttpsListener({ host: '127.0.0.1', port: 0 }, provider(), (_req, res) => res.end('a'), options);
+    const b = new HttpsListener({ host: '127.0.0.1', port: 0 }, provider(), (_req, res) => res.end('b'), options);
+    const [pa, pb] = await Promise.all([a.listen(), b.listen()]);
+    try {
+      const first = await connectOnce(pa.port);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal((await connectOnce(pb.port, first.ticket)).reused, true, 'a ticket from node a resumes on node b, after the rotation period');
+    } finally {
+      await Promise.all([a.close(100), b.close(100)]);
+    }
+  });
 });

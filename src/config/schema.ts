@@ -271,6 +271,11 @@ export const configSchema = z
         defaultCert: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
         /** 48 bytes, hex: the same on every node so TLS sessions resume on any of them. */
         ticketKeys: z.string().regex(/^[0-9a-fA-F]{96}$/, '48 bytes as 96 hex digits').optional(),
+        /**
+         * Without ticketKeys, each node makes its own and replaces it this often, so a key taken from
+         * memory cannot open sessions older than that (0: never). Configured ticketKeys are not rotated.
+         */
+        ticketKeyRotation: duration.default(12 * 3_600_000),
       })
       .optional(),
     cache: z

@@ -3,6 +3,7 @@
 // connections (ClientHello offering `acme-tls/1`) are recognised before TLS starts and handed to a
 // separate responder, so readers never see a challenge certificate. Graceful stop as HttpListener:
 // GOAWAY to HTTP/2 sessions, idle HTTP/1.1 connections closed, the rest cut after the grace period.
+import { randomBytes } from 'node:crypto';
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
@@ -26,6 +27,11 @@ export interface TlsProvider {
 export interface HttpsListenerOptions {
   /** 48 bytes shared by every node so tickets resume anywhere; random per process by default. */
   ticketKeys?: Buffer;
+  /**
+   * Replace the random ticket key this often (ms; 0 or absent: never). Node holds one key, so
+   * tickets issued before a rotation no longer resume: one full handshake per client per period.
+   */
+  ticketKeyRotationMs?: number;
   /** Session (ticket) lifetime in seconds (default 300). */
   sessionTimeout?: number;
   /** Whole-handshake budget; must exceed the CertManager's handshake wait (default 30 s). */
@@ -47,6 +53,7 @@ export class HttpsListener {
   /** HTTP/1.1 requests in flight per TLS socket. */
   private readonly busy = new Map<TLSSocket, number>();
   private bound: AddressInfo | undefined;
+  private rotation: NodeJS.Timeout | undefined;
   private closing = false;
   /** Called when the last connection closes while closing. */
   private onDrained: (() => void) | undefined;
@@ -146,6 +153,11 @@ export class HttpsListener {
     const { certPem, keyPem } = this.tls.defaultCertificate;
     this.server.setSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2', ticketKeys: this.options.ticketKeys, sessionTimeout: this.options.sessionTimeout ?? 300 });
     this.challenge?.setSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' });
+    const every = this.options.ticketKeyRotationMs ?? 0;
+    if (this.options.ticketKeys === undefined && every > 0) {
+      this.rotation = setInterval(() => this.server.setTicketKeys(randomBytes(48)), every);
+      this.rotation.unref();
+    }
     const listening: NetServer = this.front ?? this.server;
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
@@ -166,6 +178,7 @@ export class HttpsListener {
 
   /** Stops accepting; in-flight requests get `graceMs` to finish before their connections are cut. */
   close(graceMs: number): Promise<void> {
+    clearInterval(this.rotation);
     const listening: NetServer = this.front ?? this.server;
     if (!listening.listening) return Promise.resolve();
     this.closing = true;

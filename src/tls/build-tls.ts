@@ -74,6 +74,7 @@ export interface TlsParts {
   store: CertStore;
   issuer: AcmeIssuer | undefined;
   ticketKeys: Buffer | undefined;
+  ticketKeyRotationMs: number;
   stop(): Promise<void>;
 }
 
@@ -133,6 +134,7 @@ export function buildTls(config: EdgeConfig, hosts: string[], domainList: Domain
     store,
     issuer,
     ticketKeys: tls.ticketKeys ? Buffer.from(tls.ticketKeys, 'hex') : undefined,
+    ticketKeyRotationMs: tls.ticketKeyRotation,
     stop: async () => {
       await manager.stop();
       await store.close();
