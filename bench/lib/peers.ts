@@ -40,7 +40,8 @@ export async function startBlotcdn(originUrl: string, options: BlotcdnOptions = 
     args = [cli, 'start', '--origin', originUrl, '--listen', `127.0.0.1:${port}`, '--access-log', 'off'];
     if (options.cacheDir) args.push('--cache-dir', options.cacheDir);
   }
-  const proc = pinned('blotcdn', SERVER_CORE, process.execPath, args);
+  // The V8 flag the `blotcdn` command's shebang sets (src/cli/main.ts): measure it as it runs.
+  const proc = pinned('blotcdn', SERVER_CORE, process.execPath, ['--max-semi-space-size=32', ...args]);
   await waitForPort(port, proc);
   return { name: 'blotcdn', url: `http://127.0.0.1:${port}`, proc, stop: () => proc.stop() };
 }

@@ -1,16 +1,18 @@
 // TLS, against a real ACME server (Debian's pebble, validation delay off): first handshakes for
 // 20 new names at once (each one an order), then — with the certificate held — full handshakes
 // per server CPU-second and keep-alive requests/s over TLS (HTTP/1.1 and HTTP/2), beside nginx
-// serving the same object from proxy_cache with a static P-256 certificate. Clients send SNI
-// (h2load --connect-to; a Node TLS client for handshakes), pinned to the client core.
+// serving the same object from proxy_cache with a static P-256 certificate, and a bare Node
+// http2 server (allowHTTP1, the same certificate, the body from memory): Node's own ceiling, so
+// the run shows what is blotcdn's cost and what is Node's. Clients send SNI (h2load --connect-to;
+// a Node TLS client for handshakes), pinned to the client core.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { startPebble } from '../../test/helpers/pebble.js';
 import { startBlotcdn, startNginx, type Peer } from '../lib/peers.js';
-import { CLIENT_CORE, findCommand, freePort, median } from '../lib/procs.js';
+import { CLIENT_CORE, findCommand, freePort, median, pinned, SERVER_CORE, waitForPort } from '../lib/procs.js';
 import { fmt, type BenchContext, type Scenario } from '../lib/scenario.js';
 
 const HOST = 'bench.test';
@@ -68,6 +70,22 @@ async function handshakeLoad(port: number, seconds: number, concurrency: number)
   return Number(out.trim());
 }
 
+/** A bare Node http2 server (HTTP/1.1 too) with `pem` (key and chain), answering 4 KiB from memory. */
+async function startBareNode(pem: string): Promise<Peer> {
+  const port = await freePort();
+  const script = `
+    const http2 = require('node:http2');
+    const pem = process.env.BARE_PEM;
+    const body = Buffer.alloc(4096, 'x');
+    http2.createSecureServer({ cert: pem, key: pem, allowHTTP1: true, minVersion: 'TLSv1.2' }, (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length, 'cache-control': 'max-age=3600' });
+      res.end(body);
+    }).listen(${port}, '127.0.0.1');`;
+  const proc = pinned('node (bare)', SERVER_CORE, process.execPath, ['-e', script], { BARE_PEM: pem });
+  await waitForPort(port, proc);
+  return { name: 'node (bare)', url: `https://127.0.0.1:${port}`, httpsPort: port, proc, stop: () => proc.stop() };
+}
+
 function h2load(port: number, args: string[], seconds: number): number {
   const out = execFileSync('taskset', ['-c', CLIENT_CORE, 'h2load', ...args, '-t', '1', '-D', String(seconds), `--connect-to=127.0.0.1:${port}`, `https://${HOST}${PATH}`], { maxBuffer: 16 * 1024 * 1024 }).toString();
   const m = /finished in [\d.]+\w*, ([\d.]+) req\/s/.exec(out);
@@ -120,6 +138,7 @@ sites: [ { hosts: ["${HOST}", "*.${HOST}"], originGroup: o, redirectToHttps: fal
         ctx.log(`20 new names, round ${round + 1}: ${results.filter((r) => r.status === 'fulfilled').length} ok, p50 ${fmt(pct(firsts.slice(-20), 50))} ms, max ${fmt(Math.max(...firsts.slice(-20)))} ms`);
       }
       await handshake(httpsPort, HOST, [root]); // the certificate for the throughput runs
+      peers.push(await startBareNode(await readFile(join(dir, 'certs', 'certs', `${HOST}.pem`), 'utf8')));
 
       // nginx with a static P-256 certificate, same origin, same cache.
       execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', `/CN=${HOST}`, '-addext', `subjectAltName=DNS:${HOST}`, '-keyout', join(dir, 'nginx.key'), '-out', join(dir, 'nginx.pem')], { stdio: 'ignore' });
@@ -160,13 +179,15 @@ sites: [ { hosts: ["${HOST}", "*.${HOST}"], originGroup: o, redirectToHttps: fal
         }
       }
       const ours = rows.get('blotcdn')!;
-      const table = [['measure', 'blotcdn', ...(nginx ? ['nginx', 'blotcdn ÷ nginx'] : [])]];
+      const bare = rows.get('node (bare)')!;
+      const table = [['measure', 'blotcdn', ...(nginx ? ['nginx', 'blotcdn ÷ nginx'] : []), 'node (bare)', 'blotcdn ÷ node']];
       const line = (label: string, pick: (r: { hsPerCpu: number[]; h1: number[]; h2: number[] }) => number[]) => {
         const a = median(pick(ours));
         const n = nginx ? median(pick(rows.get('nginx')!)) : NaN;
-        table.push([label, fmt(a), ...(nginx ? [fmt(n), `${fmt(a / n, 2)}×`] : [])]);
+        const b = median(pick(bare));
+        table.push([label, fmt(a), ...(nginx ? [fmt(n), `${fmt(a / n, 2)}×`] : []), fmt(b), `${fmt(a / b, 2)}×`]);
       };
-      table.push([`first handshake, 20 new names at once: p50 / p99 / failed`, `${fmt(pct(firsts, 50))} / ${fmt(pct(firsts, 99))} ms / ${failed}`, ...(nginx ? ['—', '—'] : [])]);
+      table.push([`first handshake, 20 new names at once: p50 / p99 / failed`, `${fmt(pct(firsts, 50))} / ${fmt(pct(firsts, 99))} ms / ${failed}`, ...(nginx ? ['—', '—'] : []), '—', '—']);
       line('full handshakes per server CPU-second', (r) => r.hsPerCpu);
       line('keep-alive requests/s over TLS, HTTP/1.1 (64 conns)', (r) => r.h1);
       line('requests/s over HTTP/2 (16 conns × 16 streams)', (r) => r.h2);
@@ -177,6 +198,7 @@ sites: [ { hosts: ["${HOST}", "*.${HOST}"], originGroup: o, redirectToHttps: fal
           `${ctx.rounds} rounds of ${ctx.seconds} s, medians; first handshakes: ${firsts.length + failed} in all, each an ACME order (pebble with PEBBLE_VA_NOSLEEP, HTTP-01)`,
           'handshakes: a Node TLS client on the client core, 32 at a time, no session reuse, SNI set; server CPU from /proc (nginx: master and worker)',
           'throughput: h2load with --connect-to so SNI and :authority name the certificate host; blotcdn holds a pebble-issued P-256 certificate, nginx a self-signed P-256 one',
+          '`node (bare)`: node:http2 createSecureServer (allowHTTP1) with blotcdn\'s certificate, answering the 4 KiB body from memory — no cache, no SNI lookup: the most Node gives',
         ],
         data: { firsts, failed, rows: Object.fromEntries(rows) },
       };
