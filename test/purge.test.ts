@@ -187,6 +187,35 @@ test('a request after a purge does not join a fetch that began before it', async
   assert.equal(origin.count('/joining'), 2);
 });
 
+test('a soft purge holds against a revalidation already under way: its 304 does not make the object fresh', async (t) => {
+  const edge = await edgeWith();
+  t.after(() => edge.stop());
+  let release: () => void = () => {};
+  let holdNext = false;
+  routes.set('/revalidating', (req, res) => {
+    if (req.headers['if-none-match'] === '"r1"') {
+      const answer = () => res.writeHead(304, { etag: '"r1"', 'cache-control': 'max-age=300' }).end();
+      if (!holdNext) return answer();
+      holdNext = false;
+      release = answer;
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain', etag: '"r1"', 'cache-control': 'max-age=1', 'content-length': '5' }).end('hello');
+  });
+  await get(`${edge.url}/revalidating`, { host: 'rv.test' });
+  await sleep(1100);
+  holdNext = true;
+  const during = get(`${edge.url}/revalidating`, { host: 'rv.test' });
+  while (origin.count('/revalidating') < 2) await sleep(5);
+  await edge.edge.purge({ kind: 'host', value: 'rv.test', soft: true });
+  release();
+  assert.equal((await during).text, 'hello');
+  const next = await get(`${edge.url}/revalidating`, { host: 'rv.test' });
+  assert.match(cs(next), /fwd=stale/, 'still stale: the 304 was asked for before the purge');
+  assert.equal(origin.count('/revalidating'), 3);
+  assert.match(cs(await get(`${edge.url}/revalidating`, { host: 'rv.test' })), /^blotcdn; hit/, 'a revalidation after the purge freshens it');
+});
+
 test('purges reach the disk tier at once and survive a restart', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'blotcdn-purge-'));
   const config = {

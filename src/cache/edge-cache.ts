@@ -139,7 +139,12 @@ export class EdgeCache {
     };
   }
 
-  updateMeta(meta: CacheMeta): void | Promise<void> {
+  /**
+   * Replaces an object's metadata (a 304 freshened it) — unless a purge that covers it arrived
+   * after `since`, when the revalidation began: the origin's answer predates the purge.
+   */
+  updateMeta(meta: CacheMeta, since?: number): void | Promise<void> {
+    if (since !== undefined && this.gate && !this.gate(meta, since)) return;
     return this.store.updateMeta(meta);
   }
 

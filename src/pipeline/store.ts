@@ -61,7 +61,7 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
       return 'fetch';
     }
     const refreshed = refreshedMeta(ctx, ctx.object.meta, res.headers, now);
-    if (refreshed.kind === 'updated') void edge.cache.updateMeta(refreshed.meta);
+    if (refreshed.kind === 'updated') void edge.cache.updateMeta(refreshed.meta, flight.startedAt);
     else if (refreshed.kind === 'unstorable') void edge.cache.delete(ctx.object.meta.key);
     if (refreshed.kind !== 'unstorable') ctx.object = { ...ctx.object, meta: refreshed.meta };
     ctx.outcome = 'revalidated';
