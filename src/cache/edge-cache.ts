@@ -120,7 +120,7 @@ export class EdgeCache {
       write: (chunk) => writer.write(chunk),
       abort: () => writer.abort(),
       commit: async () => {
-        if (this.gate && !this.gate(meta, since)) {
+        if (this.purgedSince(meta, since)) {
           writer.abort();
           return false;
         }
@@ -128,7 +128,7 @@ export class EdgeCache {
         if (!ok) return false;
         // A purge that arrived while the tiers were writing found no indexed object to remove:
         // take back what was just written rather than let it outlive the purge.
-        if (this.gate && !this.gate(meta, since)) {
+        if (this.purgedSince(meta, since)) {
           await this.store.delete(meta.key);
           return false;
         }
@@ -139,12 +139,17 @@ export class EdgeCache {
     };
   }
 
+  /** Whether a purge made after `since` covers this object. */
+  private purgedSince(meta: CacheMeta, since: number): boolean {
+    return this.gate !== undefined && !this.gate(meta, since);
+  }
+
   /**
    * Replaces an object's metadata (a 304 freshened it) — unless a purge that covers it arrived
    * after `since`, when the revalidation began: the origin's answer predates the purge.
    */
   updateMeta(meta: CacheMeta, since?: number): void | Promise<void> {
-    if (since !== undefined && this.gate && !this.gate(meta, since)) return;
+    if (since !== undefined && this.purgedSince(meta, since)) return;
     return this.store.updateMeta(meta);
   }
 

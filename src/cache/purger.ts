@@ -36,6 +36,13 @@ interface Target {
   at: number;
 }
 
+/** A cache key (`scheme://host/path?query`, maybe a variant suffix) → its host and what follows it. */
+function splitKey(key: string): { host: string; rest: string } {
+  const start = key.indexOf('//') + 2;
+  const slash = key.indexOf('/', start);
+  return { host: key.slice(start, slash), rest: key.slice(slash) };
+}
+
 /** `https://Host/p?q`, `host/p` or `/p` (with no host) → host and path. */
 function splitUrl(value: string): { host?: string; path: string } {
   const m = /^(?:[a-z][a-z0-9+.-]*:\/\/)?([^/?#]*)([^#]*)/i.exec(value.trim())!;
@@ -132,13 +139,11 @@ export class Purger {
     return complete;
   }
 
-  /** Whether a cache key (`scheme://host/path?query`, maybe a variant suffix) falls under a purge. */
+  /** Whether a cache key falls under a host, prefix or URL purge. */
   private matchesKey(t: Target, key: string): boolean {
-    const start = key.indexOf('//') + 2;
-    const slash = key.indexOf('/', start);
-    if (key.slice(start, slash) !== t.host) return false;
+    const { host, rest } = splitKey(key);
+    if (host !== t.host) return false;
     if (t.kind === 'host') return true;
-    const rest = key.slice(slash);
     if (t.kind === 'prefix') return rest.startsWith(t.path!.split('?')[0]!);
     // A URL purge: the URL itself, or one of its variants (`\n` starts a secondary key).
     return rest === t.path || rest.startsWith(`${t.path}\n`);
@@ -157,8 +162,8 @@ export class Purger {
         return index.keysForTag(t.tag!).filter((k) => !index.get(k)?.immutable);
       case 'prefix':
         return index.keysForHost(t.host!).filter((k) => {
-          const primary = index.get(k)?.primary ?? '';
-          return primary.slice(primary.indexOf('/', primary.indexOf('//') + 2)).startsWith(t.path!);
+          const primary = index.get(k)?.primary;
+          return primary !== undefined && splitKey(primary).rest.startsWith(t.path!);
         });
     }
   }
