@@ -28,6 +28,8 @@ import { HttpsListener } from './server/https-listener.js';
 import { buildDomainList, buildTls, declaredHosts, type DomainList, type TlsParts } from './tls/build-tls.js';
 import { buildSites } from './sites/build-sites.js';
 import { SiteTable } from './sites/site-table.js';
+import { AddressList } from './policy/address-list.js';
+import { ClientIp } from './policy/client-ip.js';
 
 export class Edge implements ControlPlane {
   readonly runtime: EdgeRuntime;
@@ -84,11 +86,14 @@ export class Edge implements ControlPlane {
       events,
       httpsPort: undefined,
       acme: this.tls?.manager,
+      clientIp: new ClientIp(new AddressList(config.trustedProxies)),
     };
-    this.http = config.listen.http.map((address) => new HttpListener(address, this.handleHttp));
+    const clientIp = this.runtime.clientIp;
+    const trusted = clientIp.trustsAnyone ? (address: string) => clientIp.trusts(address) : undefined;
+    this.http = config.listen.http.map((address) => new HttpListener(address, this.handleHttp, trusted));
     const tlsAlpn = config.tls?.acme?.challenges.includes('tls-alpn-01') ?? false;
     this.https = this.tls
-      ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, this.handleHttps, { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn }))
+      ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, this.handleHttps, { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn, trusted }))
       : [];
     this.bus = config.redis ? new RedisPurgeBus(config.redis.url, this.nodeId, config.redis.purgeChannel, (err) => events.warn({ err: err.message }, 'purge bus')) : undefined;
   }
