@@ -100,8 +100,12 @@ export class BullQueue implements JobQueue {
   async get(id: string): Promise<JobInfo | undefined> {
     const name = nameOfId(id);
     const queue = name === undefined ? undefined : this.queues.get(name);
-    const job = queue && (await queue.getJob(id));
-    return job ? this.info(job, toState(await job.getState())) : undefined;
+    if (!queue) return undefined;
+    // The state first: read after the job's fields, a job finishing in between would show as done
+    // without its result. (A finished state does not change back on its own.)
+    const state = await queue.getJobState(id);
+    const job = await queue.getJob(id);
+    return job && state !== 'unknown' ? this.info(job, toState(state)) : undefined;
   }
 
   async list(options: ListOptions = {}): Promise<JobInfo[]> {
