@@ -48,8 +48,8 @@ export class JournalWorker implements JobWorker {
     await this.queue.refresh();
     await this.recoverInterrupted();
     this.unsubscribe = this.queue.onChange(() => this.schedule());
+    // Not unref'd: a running worker keeps its process alive until stop().
     this.poller = setInterval(() => this.queue.refresh().catch((err) => this.options.onError?.(err as Error)), pollMs);
-    this.poller.unref();
     this.schedule();
   }
 
