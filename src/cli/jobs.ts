@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { loadConfigFile } from '../config/load.js';
+import { jobQueueFromConfig } from '../control/job-queue-view.js';
 import { FileManifest, openJobQueue, queueReport, RedisManifest, startWorker, type JobInfo, type JobQueue, type Manifest, type WebFormat } from '../origin-lib/index.js';
 
 interface QueueFlags {
@@ -29,8 +30,7 @@ async function openQueue(flags: QueueFlags): Promise<JobQueue> {
   if (flags.config) {
     const config = await loadConfigFile(flags.config);
     if (!config.jobs) throw new Error(`${flags.config} has no jobs section`);
-    const redis = config.jobs.redis === true ? config.redis!.url : config.jobs.redis;
-    return redis ? openJobQueue({ redis, prefix: config.jobs.prefix }) : openJobQueue({ dir: config.jobs.dir! });
+    return jobQueueFromConfig(config);
   }
   if (!flags.dir === !flags.redis) throw new Error('give exactly one of --dir DIR or --redis URL (or --config FILE)');
   return flags.redis ? openJobQueue({ redis: flags.redis, prefix: flags.prefix }) : openJobQueue({ dir: flags.dir! });
