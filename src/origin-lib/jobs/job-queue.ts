@@ -74,7 +74,8 @@ export interface ListOptions {
 
 export interface JobQueue {
   readonly backend: 'journal' | 'bullmq';
-  /** Resolves once the job is durably queued (journal written and synced, or in Redis). */
+  /** Resolves once the job is durably queued: in the journal (a crash of any process loses it no
+   *  more; on disk within a second by default, see JournalQueueOptions.fsync), or in Redis. */
   add<D>(job: NewJob<D>): Promise<string>;
   /** A parent and its children, queued together: the parent runs once every child has finished. */
   addFlow(parent: NewJob, children: NewJob[]): Promise<{ id: string; children: string[] }>;

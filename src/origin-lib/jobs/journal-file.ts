@@ -5,7 +5,13 @@
 // writing, that the file it wrote to was replaced writes its batch again into the new one, and the
 // compactor copies what reached the old file after it read it. A record written twice is harmless:
 // every record carries its job's revision, and a revision already seen is ignored.
-import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+//
+// Durability (FsyncMode): a batch is in the kernel once write() returns, so a process that crashes
+// or is killed loses nothing. 'interval' (the default, Redis's appendfsync everysec) also syncs to
+// disk within a second, bounding what a power cut can lose; 'always' syncs before add() resolves
+// (group commit: concurrent batches share one fdatasync), at the disk's sync latency per call.
+import { closeSync, fdatasync, fstatSync, openSync, statSync, writeSync } from 'node:fs';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { parseRecords, type JournalRead } from './journal-format.js';
 
@@ -13,6 +19,11 @@ export interface JournalCursor {
   ino: number;
   offset: number;
 }
+
+export type FsyncMode = 'always' | 'interval' | 'never';
+
+/** How long after a write 'interval' syncs it to disk at the latest. */
+const SYNC_INTERVAL_MS = 1000;
 
 interface Pending {
   bytes: Buffer;
@@ -23,22 +34,23 @@ interface Pending {
 const missing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
 export class JournalFile {
-  private handle: FileHandle | undefined;
-  private handleIno = -1;
+  private fd: number | undefined;
+  private fdIno = -1;
   private pending: Pending[] = [];
   private draining = false;
   private tail: Promise<unknown> = Promise.resolve();
+  private syncTimer: NodeJS.Timeout | undefined;
   /** Bytes this process appended since it opened the file or last compacted it. */
   appended = 0;
 
   constructor(
     readonly path: string,
-    private readonly fsync: boolean,
+    private readonly fsync: FsyncMode,
   ) {}
 
   /**
-   * Appends a batch. Concurrent calls share one write and one fdatasync (group commit); each
-   * resolves once its bytes are written (and synced, with fsync on).
+   * Appends a batch. Concurrent calls share one write (and with 'always' one fdatasync); each
+   * resolves once its bytes are written (and synced, with 'always').
    */
   append(bytes: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -93,7 +105,7 @@ export class JournalFile {
           await rm(temp, { force: true });
           throw err;
         });
-        await this.closeHandle();
+        this.closeFd();
         // What other processes appended to the old file after our read: their check after writing
         // may have run before the rename, so they will not write it again — copy it over.
         const { size: end } = await old.stat();
@@ -108,7 +120,22 @@ export class JournalFile {
   }
 
   async close(): Promise<void> {
-    await this.exclusive(() => this.closeHandle());
+    clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    await this.exclusive(async () => {
+      if (this.fsync !== 'never') await this.syncFd();
+      this.closeFd();
+    });
+  }
+
+  // 'interval': one sync for everything written in the next second (unref'd: it never holds the
+  // process open; close() syncs what is left).
+  private scheduleSync(): void {
+    if (this.syncTimer) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = undefined;
+      void this.exclusive(() => this.syncFd()).catch(() => undefined);
+    }, SYNC_INTERVAL_MS).unref();
   }
 
   private async drain(): Promise<void> {
@@ -119,7 +146,11 @@ export class JournalFile {
           await this.writeChecked(batch.length === 1 ? batch[0]!.bytes : Buffer.concat(batch.map((p) => p.bytes)));
           for (const p of batch) p.resolve();
         } catch (err) {
-          await this.closeHandle().catch(() => undefined);
+          try {
+            this.closeFd();
+          } catch {
+            // the write's error is what the callers hear
+          }
           for (const p of batch) p.reject(err);
         }
       }
@@ -129,34 +160,49 @@ export class JournalFile {
   }
 
   // Writes, syncs, then checks the path still names the file written to; if a compaction replaced
-  // it meanwhile, writes again into the new file.
+  // it meanwhile, writes again into the new file. The write and the checks are synchronous system
+  // calls (tens of microseconds for a batch in the page cache): done through libuv's thread pool
+  // they would queue behind sharp's long image tasks there, and publish() would wait for a thumbnail.
+  // Only the fdatasync ('always') goes to the pool.
   private async writeChecked(bytes: Buffer): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const handle = await this.openHandle();
+      const fd = this.openFd();
       let written = 0;
-      while (written < bytes.length) written += (await handle.write(bytes, written)).bytesWritten;
-      if (this.fsync) await handle.datasync();
+      while (written < bytes.length) written += writeSync(fd, bytes, written);
       this.appended += bytes.length;
-      const now = await stat(this.path).catch((err) => (missing(err) ? undefined : Promise.reject(err)));
-      if (now?.ino === this.handleIno) return;
-      await this.closeHandle();
+      if (this.fsync === 'always') await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+      else if (this.fsync === 'interval') this.scheduleSync();
+      let now: number | undefined;
+      try {
+        now = statSync(this.path).ino;
+      } catch (err) {
+        if (!missing(err)) throw err;
+      }
+      if (now === this.fdIno) return;
+      this.closeFd();
       if (attempt >= 10) throw new Error(`${this.path} kept being replaced while it was written`);
     }
   }
 
-  private async openHandle(): Promise<FileHandle> {
-    if (!this.handle) {
-      this.handle = await open(this.path, 'a', 0o600);
-      this.handleIno = (await this.handle.stat()).ino;
+  private openFd(): number {
+    if (this.fd === undefined) {
+      this.fd = openSync(this.path, 'a', 0o600);
+      this.fdIno = fstatSync(this.fd).ino;
     }
-    return this.handle;
+    return this.fd;
   }
 
-  private async closeHandle(): Promise<void> {
-    const handle = this.handle;
-    this.handle = undefined;
-    this.handleIno = -1;
-    await handle?.close();
+  private closeFd(): void {
+    const fd = this.fd;
+    this.fd = undefined;
+    this.fdIno = -1;
+    if (fd !== undefined) closeSync(fd);
+  }
+
+  private syncFd(): Promise<void> {
+    const fd = this.fd;
+    if (fd === undefined) return Promise.resolve();
+    return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
   }
 
   /** Runs `fn` after everything this process queued on the file before it. */

@@ -8,7 +8,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { AssetError } from '../asset-error.js';
 import { encodeRecords } from './journal-format.js';
-import { JournalFile, type JournalCursor } from './journal-file.js';
+import { JournalFile, type FsyncMode, type JournalCursor } from './journal-file.js';
 import { JournalWorker } from './journal-worker.js';
 import {
   checkNames, DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, emptyCounts, newJobId,
@@ -18,8 +18,9 @@ import {
 export interface JournalQueueOptions extends QueueDefaults {
   /** The folder holding the journal (created if needed). */
   dir: string;
-  /** fdatasync each batch before add() resolves (default true; group commit shares one sync). */
-  fsync?: boolean;
+  /** When writes reach the disk (journal-file.ts): 'interval' (default) within a second, 'always'
+   *  before add() resolves, 'never' left to the kernel. A crashed process loses nothing either way. */
+  fsync?: FsyncMode;
   /** Finished jobs kept by a compaction, done and failed each (default 1000). */
   keepFinished?: number;
   /** The worker compacts once it appended this much since the last compaction (default 1 MiB). */
@@ -53,7 +54,7 @@ export class JournalQueue implements JobQueue {
   private constructor(readonly options: JournalQueueOptions) {
     this.names = new Set(checkNames(options.names ?? ['asset', 'publish']));
     for (const n of this.names) this.runnable.set(n, new Set());
-    this.file = new JournalFile(join(options.dir, 'journal'), options.fsync ?? true);
+    this.file = new JournalFile(join(options.dir, 'journal'), options.fsync ?? 'interval');
   }
 
   static async open(options: JournalQueueOptions): Promise<JournalQueue> {
