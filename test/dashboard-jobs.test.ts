@@ -15,7 +15,7 @@ import { request } from './helpers/client.js';
 import { startEdge, simpleConfig } from './helpers/edge.js';
 import { corruptJpeg, photo } from './helpers/images.js';
 import { respond, startOrigin } from './helpers/origin.js';
-import { until } from './helpers/until.js';
+import { waitFor } from './helpers/wait.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
@@ -50,7 +50,7 @@ test('GET /jobs and the dashboard show the publishing queue: counts, publishes a
     hosts: ['dash.blot.im'],
     changed: { pages: ['/post'], assets: [{ path: 'good.jpg', file: join(dir, 'good.jpg') }, { path: 'bad.jpg', file: join(dir, 'bad.jpg') }] },
   });
-  await until(async () => (await queue.get(published.id))?.state === 'done', 'the post to be processed and warmed');
+  await waitFor(async () => (await queue.get(published.id))?.state === 'done', 'the post to be processed and warmed', 60_000);
 
   const reply = await api('/jobs');
   assert.equal(reply.status, 200, reply.text);

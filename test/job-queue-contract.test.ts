@@ -11,7 +11,7 @@ import { AssetError } from '../src/origin-lib/asset-error.js';
 import type { JobInfo, JobQueue } from '../src/origin-lib/jobs/job-queue.js';
 import { openJobQueue } from '../src/origin-lib/jobs/open-job-queue.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
-import { until } from './helpers/until.js';
+import { waitFor } from './helpers/wait.js';
 
 const NAMES = ['asset', 'publish'];
 
@@ -51,7 +51,7 @@ after(async () => {
 
 async function settled(queue: JobQueue, id: string): Promise<JobInfo> {
   let job: JobInfo | undefined;
-  await until(async () => {
+  await waitFor(async () => {
     job = await queue.get(id);
     return job?.state === 'done' || job?.state === 'failed';
   }, `job ${id} to finish`);
@@ -228,7 +228,7 @@ for (const backend of backends) {
         },
       });
       const assets = await Promise.all([1, 2, 3, 4, 5].map(() => queue.add({ name: 'asset', data: {} })));
-      await until(async () => (await queue.counts()).running === 2, 'two asset jobs running');
+      await waitFor(async () => (await queue.counts()).running === 2, 'two asset jobs running');
       const quick = await queue.add({ name: 'publish', data: {} });
       assert.equal((await settled(queue, quick)).state, 'done', 'a publish job ran while asset jobs held their slots');
       release();

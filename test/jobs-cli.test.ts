@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileManifest, openJobQueue, startWorker } from '../src/origin-lib/index.js';
 import { runCliToEnd } from './helpers/cli.js';
-import { until } from './helpers/until.js';
+import { waitFor } from './helpers/wait.js';
 
 const BLOG = 'blog_0123456789abcdef0123456789abcdef';
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -32,7 +32,7 @@ test('jobs list, show and retry from the command line', async () => {
 
   // Both source files are missing: each job fails at once, without retries.
   const worker = startWorker({ queue, root: await temp('cli-list-root-'), manifest });
-  await until(async () => (await queue.counts()).failed === 2, 'both jobs to fail');
+  await waitFor(async () => (await queue.counts()).failed === 2, 'both jobs to fail');
   await worker.stop();
 
   const list = await runCliToEnd(['jobs', 'list', '--dir', dir, '--state', 'failed']);
@@ -45,17 +45,10 @@ test('jobs list, show and retry from the command line', async () => {
   assert.match(show.output, /^state:\s+failed$/m);
   assert.match(show.output, /^attempts:\s+1 of 3$/m, 'a missing file is not retried');
 
-  const missing = await runCliToEnd(['jobs', 'show', '--dir', dir, 'asset-nothere']);
-  assert.notEqual(missing.code, 0);
-  assert.match(missing.output, /no job asset-nothere/);
-
   const retried = await runCliToEnd(['jobs', 'retry', '--dir', dir, bad]);
   assert.equal(retried.code, 0, retried.output);
   assert.match(retried.output, new RegExp(`${bad}: queued again`));
   const job = await queue.get(bad);
   assert.equal(job?.state, 'waiting');
   assert.equal(job?.attempts, 0);
-  const again = await runCliToEnd(['jobs', 'retry', '--dir', dir, bad]);
-  assert.notEqual(again.code, 0);
-  assert.match(again.output, /only failed jobs can be retried/);
 });

@@ -15,7 +15,7 @@ import { startEdge, simpleConfig } from './helpers/edge.js';
 import { photo } from './helpers/images.js';
 import { respond, startOrigin } from './helpers/origin.js';
 import { startRedis } from './helpers/redis.js';
-import { until } from './helpers/until.js';
+import { waitFor } from './helpers/wait.js';
 
 const BLOG = 'blog_0123456789abcdef0123456789abcdef';
 const TOKEN = 'jobs-cli-token';
@@ -76,10 +76,10 @@ for (const backend of ['journal', 'bullmq'] as const) {
 
     // Some asset jobs done, some still to do, and at least one running: then SIGKILL.
     const states = async () => Promise.all(published.assets.map(async (id) => (await queue.get(id))!.state));
-    await until(async () => {
+    await waitFor(async () => {
       const s = await states();
       return s.includes('done') && s.includes('running') && s.filter((x) => x === 'done').length < assets.length - 2;
-    }, 'the first worker to be in the middle of the post');
+    }, 'the first worker to be in the middle of the post', 30_000);
     const before = await states();
     first.child.kill('SIGKILL');
     await first.exited;
@@ -88,7 +88,7 @@ for (const backend of ['journal', 'bullmq'] as const) {
     const second = worker(queueArgs, root, manifest, edge.adminUrl!);
     await second.waitFor(/running (journal|bullmq) jobs/);
     let publish: JobInfo | undefined;
-    await until(async () => ((publish = await queue.get(published.id)), publish?.state === 'done' || publish?.state === 'failed'), 'the post to be fully processed', 60_000);
+    await waitFor(async () => ((publish = await queue.get(published.id)), publish?.state === 'done' || publish?.state === 'failed'), 'the post to be fully processed', 60_000);
     assert.equal(publish!.state, 'done', publish!.error);
     const jobs = await Promise.all(published.assets.map((id) => queue.get(id)));
     for (const job of jobs) {

@@ -22,7 +22,7 @@ import { startOrigin, type TestOrigin } from './helpers/origin.js';
 import { get, type Reply } from './helpers/client.js';
 import { corruptJpeg, photo, transparentPng } from './helpers/images.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
-import { until } from './helpers/until.js';
+import { waitFor } from './helpers/wait.js';
 
 const BLOG = 'blog_0123456789abcdef0123456789abcdef';
 const TOKEN = 'publish-test-token';
@@ -72,7 +72,7 @@ async function edgeFor(origin: TestOrigin): Promise<TestEdge> {
 
 async function finished(queue: JobQueue, id: string): Promise<JobInfo> {
   let job: JobInfo | undefined;
-  await until(async () => ((job = await queue.get(id)), job?.state === 'done' || job?.state === 'failed'), `job ${id} to finish`, 45_000);
+  await waitFor(async () => ((job = await queue.get(id)), job?.state === 'done' || job?.state === 'failed'), `job ${id} to finish`, 45_000);
   return job!;
 }
 
@@ -197,7 +197,7 @@ test('a warm that began before a later publish purged the page does not leave th
   const post = { blogID: BLOG, hosts: ['race.blot.im'], changed: { pages: ['/2024/race'] } };
 
   const first = await publisher.publish(post);
-  await until(() => holding, 'the first warm to reach the origin');
+  await waitFor(() => holding, 'the first warm to reach the origin');
   version = 2;
   const second = await publisher.publish(post);
   const secondJob = await finished(queue, second.id);
@@ -207,7 +207,7 @@ test('a warm that began before a later publish purged the page does not leave th
   assert.equal(firstJob.state, 'done', firstJob.error);
   // The held fetch (v1) has now finished, after v2 was stored: had the edge stored it, it would
   // have replaced v2. (Its warm still reports "stored": the edge's warm result does not see the gate.)
-  await until(() => edge.edge.cacheStats().flights === 0, 'the edge to finish every fetch');
+  await waitFor(() => edge.edge.cacheStats().flights === 0, 'the edge to finish every fetch');
 
   const reply = await get(`${edge.url}/2024/race`, { host: 'race.blot.im' });
   assert.equal(reply.text, '/2024/race v2', 'the page as it was after the later purge');

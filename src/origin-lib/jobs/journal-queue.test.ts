@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeRecords, parseRecords } from './journal-format.js';
 import { JournalQueue, type StoredJob } from './journal-queue.js';
-import { until } from '../../../test/helpers/until.js';
+import { waitFor } from '../../../test/helpers/wait.js';
 
 const QUEUE = fileURLToPath(new URL('./journal-queue.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -73,7 +73,7 @@ function adder(dir: string, label: string) {
 test('kill -9 while appending loses no acknowledged job and leaves a journal that opens', async (t) => {
   const dir = await tempDir(t);
   const a = adder(dir, 'a');
-  await until(() => a.acked.length >= 300, 'the adder to acknowledge 300 jobs', 30_000);
+  await waitFor(() => a.acked.length >= 300, 'the adder to acknowledge 300 jobs', 30_000);
   a.child.kill('SIGKILL');
   await a.exited;
   const queue = await JournalQueue.open({ dir });
@@ -93,11 +93,11 @@ test('compactions while two other processes append lose nothing and keep the jou
   await queue.write(done);
   const adders = [adder(dir, 'a'), adder(dir, 'b')];
   let compactions = 0;
-  await until(async () => {
+  await waitFor(async () => {
     await queue.compact();
     compactions++;
     return adders.every((x) => x.acked.length >= 150);
-  }, 'both adders to acknowledge 150 jobs', 60_000, 5);
+  }, 'both adders to acknowledge 150 jobs', 60_000);
   for (const x of adders) x.child.kill('SIGKILL');
   await Promise.all(adders.map((x) => x.exited));
   await queue.compact();
@@ -129,7 +129,7 @@ test('a second worker waits for the first; after the first dies, its running job
   const ran: string[] = [];
   const first = queue.work({ handlers: { asset: async (job) => void ran.push((job.data as { which: string }).which) } });
   await first.started;
-  const retried = await until(async () => (await queue.get(again))?.state === 'done', 'the interrupted job to run again').then(() => queue.get(again));
+  const retried = await waitFor(async () => (await queue.get(again))?.state === 'done', 'the interrupted job to run again').then(() => queue.get(again));
   assert.equal(retried?.attempts, 2);
   assert.deepEqual(ran, ['again']);
   const failed = await queue.get(spent);
@@ -143,12 +143,12 @@ test('a second worker waits for the first; after the first dies, its running job
   const second = other.work({ handlers: { asset: async (job) => void ran.push(`second:${(job.data as { which: string }).which}`) } });
   void second.started.then(() => (secondStarted = true));
   const later = await queue.add({ name: 'asset', data: { which: 'later' } });
-  await until(async () => (await queue.get(later))?.state === 'done', 'the first worker to run a new job');
+  await waitFor(async () => (await queue.get(later))?.state === 'done', 'the first worker to run a new job');
   assert.equal(secondStarted, false, 'the second worker is still waiting for the lock');
   await first.stop();
   await second.started;
   const last = await other.add({ name: 'asset', data: { which: 'last' } });
-  await until(async () => (await other.get(last))?.state === 'done', 'the second worker to run a job');
+  await waitFor(async () => (await other.get(last))?.state === 'done', 'the second worker to run a job');
   assert.deepEqual(ran, ['again', 'later', 'second:last']);
   await second.stop();
 });
