@@ -2,11 +2,10 @@
 // folder the origin app queues into, GET /jobs reports the counts, the recent publishes with how long
 // each took to be processed and warmed, and the failed jobs — and the dashboard (real Chromium) shows
 // the same figures. A screenshot is kept in test-artifacts/dashboard-jobs.png.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -15,34 +14,31 @@ import { request } from './helpers/client.js';
 import { startEdge, simpleConfig } from './helpers/edge.js';
 import { corruptJpeg, photo } from './helpers/images.js';
 import { respond, startOrigin } from './helpers/origin.js';
+import { scratch } from './helpers/scratch.js';
 import { waitFor } from './helpers/wait.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 const TOKEN = 'dashboard-jobs-token';
 const BLOG = 'blog_00000000000000000000000000000abc';
-const cleanup: (() => Promise<unknown>)[] = [];
-after(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-});
+const { defer, temp } = scratch();
 
 test('GET /jobs and the dashboard show the publishing queue: counts, publishes and their times, failures', async () => {
   assert.ok(existsSync(CHROMIUM), `chromium is needed at ${CHROMIUM} (apt-get install chromium; .ci/run does it)`);
-  const dir = await mkdtemp(join(tmpdir(), 'dash-jobs-'));
-  cleanup.push(() => rm(dir, { recursive: true, force: true }));
+  const dir = await temp('dash-jobs-');
   const origin = await startOrigin(respond('<html>blog</html>', { 'content-type': 'text/html', 'cache-control': 'max-age=60' }));
-  cleanup.push(() => origin.close());
+  defer(() => origin.close());
   const edge = await startEdge({ ...simpleConfig(origin.url), admin: { listen: '127.0.0.1:0', token: TOKEN }, jobs: { dir: join(dir, 'jobs') } });
-  cleanup.push(() => edge.stop());
+  defer(() => edge.stop());
   const api = async (path: string) => request(`${edge.adminUrl}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
 
   // The origin app's side: its queue in that folder, a worker, one post with a good and a bad image.
   const queue = await openJobQueue({ dir: join(dir, 'jobs') });
-  cleanup.push(() => queue.close());
+  defer(() => queue.close());
   const manifest = await FileManifest.open(join(dir, 'manifest'));
-  cleanup.push(() => manifest.close());
+  defer(() => manifest.close());
   const worker = startWorker({ queue, root: join(dir, 'root'), manifest, edges: [{ admin: edge.adminUrl!, token: TOKEN }], thumbnails: { formats: ['webp'] } });
-  cleanup.push(() => worker.stop());
+  defer(() => worker.stop());
   await writeFile(join(dir, 'good.jpg'), await photo(800, 500));
   await writeFile(join(dir, 'bad.jpg'), await corruptJpeg());
   const published = await createPublisher({ queue, scheme: 'http' }).publish({
@@ -69,7 +65,7 @@ test('GET /jobs and the dashboard show the publishing queue: counts, publishes a
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
-  cleanup.push(() => browser.close());
+  defer(() => browser.close());
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 1300 } })).newPage();
   const failures: string[] = [];
   page.on('pageerror', (err) => failures.push(err.message));

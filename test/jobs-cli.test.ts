@@ -1,34 +1,24 @@
 // `blotcdn jobs list | show | retry` as an operator runs them against a journal folder: counts,
 // failed jobs with their errors, one job in full, and a failed job put back in line.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileManifest, openJobQueue, startWorker } from '../src/origin-lib/index.js';
 import { runCliToEnd } from './helpers/cli.js';
+import { scratch } from './helpers/scratch.js';
 import { waitFor } from './helpers/wait.js';
 
 const BLOG = 'blog_0123456789abcdef0123456789abcdef';
-const cleanup: (() => Promise<unknown>)[] = [];
-after(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-});
-
-async function temp(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  cleanup.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+const { defer, temp } = scratch();
 
 test('jobs list, show and retry from the command line', async () => {
   const dir = await temp('cli-list-');
   const queue = await openJobQueue({ dir });
-  cleanup.push(() => queue.close());
+  defer(() => queue.close());
   const ok = await queue.add({ name: 'asset', data: { blogID: BLOG, path: 'a.jpg', file: '/x' } });
   const bad = await queue.add({ name: 'asset', data: { blogID: BLOG, path: 'gone.jpg', file: '/nonexistent/gone.jpg' }, opts: { attempts: 1 } });
   const manifest = await FileManifest.open(await temp('cli-list-manifest-'));
-  cleanup.push(() => manifest.close());
+  defer(() => manifest.close());
 
   // Both source files are missing: each job fails at once, without retries.
   const worker = startWorker({ queue, root: await temp('cli-list-root-'), manifest });

@@ -2,11 +2,10 @@
 // in the middle of a post's asset jobs; a second worker process finishes them — no job lost, the
 // interrupted one run again — and the post's pages end up warm on a real edge. On the embedded
 // journal and on BullMQ over a real redis-server.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createPublisher, openJobQueue, type AssetJobResult, type JobInfo, type JobQueue } from '../src/origin-lib/index.js';
 import { runCli, type Running } from './helpers/cli.js';
@@ -15,24 +14,16 @@ import { startEdge, simpleConfig } from './helpers/edge.js';
 import { photo } from './helpers/images.js';
 import { respond, startOrigin } from './helpers/origin.js';
 import { startRedis } from './helpers/redis.js';
+import { scratch } from './helpers/scratch.js';
 import { waitFor } from './helpers/wait.js';
 
 const BLOG = 'blog_0123456789abcdef0123456789abcdef';
 const TOKEN = 'jobs-cli-token';
-const cleanup: (() => Promise<unknown>)[] = [];
-after(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-});
-
-async function temp(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  cleanup.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+const { defer, temp } = scratch();
 
 function worker(queueArgs: string[], root: string, manifest: string, edge: string): Running {
   const w = runCli(['jobs', 'work', ...queueArgs, '--root', root, '--manifest', manifest, '--edge', edge, '--concurrency', '2', '--formats', 'webp'], { BLOTCDN_ADMIN_TOKEN: TOKEN });
-  cleanup.push(async () => {
+  defer(async () => {
     if (w.child.exitCode === null && w.child.signalCode === null) {
       w.child.kill('SIGKILL');
       await w.exited;
@@ -51,18 +42,18 @@ for (const backend of ['journal', 'bullmq'] as const) {
       queue = await openJobQueue({ dir });
     } else {
       const redis = await startRedis();
-      cleanup.push(() => redis.stop());
+      defer(() => redis.stop());
       queueArgs = ['--redis', redis.url, '--lock-ms', '1000'];
       queue = await openJobQueue({ redis: redis.url });
     }
-    cleanup.push(() => queue.close());
+    defer(() => queue.close());
     const root = await temp('cli-root-');
     const manifest = await temp('cli-manifest-');
     const src = await temp('cli-src-');
     const origin = await startOrigin(respond('<html>post</html>', { 'cache-control': 'max-age=300', 'content-type': 'text/html' }));
-    cleanup.push(() => origin.close());
+    defer(() => origin.close());
     const edge = await startEdge({ ...simpleConfig(origin.url), admin: { listen: '127.0.0.1:0', token: TOKEN } });
-    cleanup.push(() => edge.stop());
+    defer(() => edge.stop());
 
     const first = worker(queueArgs, root, manifest, edge.adminUrl!);
     await first.waitFor(/running (journal|bullmq) jobs/);

@@ -5,11 +5,10 @@
 // page, the post, the feed and the tag page are warmed through every edge (the next reader gets a
 // hit) while the blog's older pages are soft-purged (served stale while refreshed). Then the overlap
 // rule: a warm that began before a later publish's purge does not leave the pre-purge page.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
@@ -22,6 +21,7 @@ import { startOrigin, type TestOrigin } from './helpers/origin.js';
 import { get, type Reply } from './helpers/client.js';
 import { corruptJpeg, photo, transparentPng } from './helpers/images.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
+import { scratch } from './helpers/scratch.js';
 import { waitFor } from './helpers/wait.js';
 
 const BLOG = 'blog_0123456789abcdef0123456789abcdef';
@@ -29,26 +29,17 @@ const TOKEN = 'publish-test-token';
 const SVG = fileURLToPath(new URL('../demo/site/assets/img/mountains.svg', import.meta.url));
 const cacheStatus = (r: Reply) => String(r.headers['cache-status']);
 
-const cleanup: (() => Promise<unknown>)[] = [];
-after(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-});
-
-async function temp(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  cleanup.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+const { defer, deferLast, temp } = scratch();
 
 let redis: TestRedis | undefined;
 async function queueFor(backend: 'journal' | 'bullmq'): Promise<JobQueue> {
   if (backend === 'bullmq') {
     redis ??= await startRedis();
     const r = redis;
-    cleanup.unshift(() => r.stop());
+    deferLast(() => r.stop());
   }
   const queue = backend === 'journal' ? await openJobQueue({ dir: await temp('pub-jobs-') }) : await openJobQueue({ redis: redis!.url, prefix: `pub${Math.random().toString(36).slice(2, 8)}` });
-  cleanup.push(() => queue.close());
+  defer(() => queue.close());
   return queue;
 }
 
@@ -60,13 +51,13 @@ async function blogOrigin(): Promise<TestOrigin & { version: { n: number } }> {
     res.writeHead(200, { 'content-type': 'text/html', 'cache-control': 'max-age=300', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   });
-  cleanup.push(() => origin.close());
+  defer(() => origin.close());
   return Object.assign(origin, { version });
 }
 
 async function edgeFor(origin: TestOrigin): Promise<TestEdge> {
   const edge = await startEdge({ ...simpleConfig(origin.url), admin: { listen: '127.0.0.1:0', token: TOKEN } });
-  cleanup.push(() => edge.stop());
+  defer(() => edge.stop());
   return edge;
 }
 
@@ -82,12 +73,12 @@ for (const backend of ['journal', 'bullmq'] as const) {
       const root = await temp('pub-root-');
       const src = await temp('pub-src-');
       const manifest = await FileManifest.open(await temp('pub-manifest-'));
-      cleanup.push(() => manifest.close());
+      defer(() => manifest.close());
       const queue = await queueFor(backend);
       const origin = await blogOrigin();
       const edges = [await edgeFor(origin), await edgeFor(origin)];
       const worker = startWorker({ queue, root, manifest, edges: edges.map((e) => ({ admin: e.adminUrl!, token: TOKEN })), concurrency: { asset: 2 } });
-      cleanup.push(() => worker.stop());
+      defer(() => worker.stop());
       await worker.started;
 
       // An older page of the blog, already cached on the first edge.
@@ -170,7 +161,7 @@ for (const backend of ['journal', 'bullmq'] as const) {
 test('a warm that began before a later publish purged the page does not leave the old page', async () => {
   const root = await temp('race-root-');
   const manifest = await FileManifest.open(await temp('race-manifest-'));
-  cleanup.push(() => manifest.close());
+  defer(() => manifest.close());
   const queue = await queueFor('journal');
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
@@ -189,10 +180,10 @@ test('a warm that began before a later publish purged the page does not leave th
       void held.then(send);
     } else send();
   });
-  cleanup.push(() => origin.close());
+  defer(() => origin.close());
   const edge = await edgeFor(origin);
   const worker = startWorker({ queue, root, manifest, edges: [{ admin: edge.adminUrl!, token: TOKEN }] });
-  cleanup.push(() => worker.stop());
+  defer(() => worker.stop());
   const publisher = createPublisher({ queue, scheme: 'http' });
   const post = { blogID: BLOG, hosts: ['race.blot.im'], changed: { pages: ['/2024/race'] } };
 

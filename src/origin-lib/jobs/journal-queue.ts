@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { AssetError } from '../asset-error.js';
+import { catchUp } from '../catch-up.js';
 import { encodeRecords } from './journal-format.js';
 import { JournalFile, type FsyncMode, type JournalCursor } from './journal-file.js';
 import { JournalWorker } from './journal-worker.js';
@@ -45,8 +46,7 @@ export class JournalQueue implements JobQueue {
   readonly runnable = new Map<string, Set<string>>();
   readonly file: JournalFile;
   private cursor: JournalCursor | undefined;
-  private refreshing: Promise<void> | undefined;
-  private refreshAgain = false;
+  private readonly catchUp = catchUp(() => this.readNew());
   private readonly listeners = new Set<() => void>();
   private watcher: FSWatcher | undefined;
   private closed = false;
@@ -132,30 +132,20 @@ export class JournalQueue implements JobQueue {
     this.notify();
   }
 
-  /** Reads what was appended since the last look; concurrent calls share one read. */
+  /** Reads what was appended since the last look; concurrent calls share one read (catch-up.ts). */
   refresh(): Promise<void> {
-    if (this.refreshing) {
-      this.refreshAgain = true;
-      return this.refreshing;
+    return this.catchUp();
+  }
+
+  private async readNew(): Promise<void> {
+    const read = await this.file.read<StoredJob>(this.cursor);
+    if (read.reset && this.cursor !== undefined) {
+      this.jobs.clear();
+      for (const set of this.runnable.values()) set.clear();
     }
-    this.refreshing = (async () => {
-      try {
-        do {
-          this.refreshAgain = false;
-          const read = await this.file.read<StoredJob>(this.cursor);
-          if (read.reset && this.cursor !== undefined) {
-            this.jobs.clear();
-            for (const set of this.runnable.values()) set.clear();
-          }
-          this.cursor = read.cursor;
-          for (const job of read.records) this.apply(job);
-          if (read.records.length > 0 || read.reset) this.notify();
-        } while (this.refreshAgain);
-      } finally {
-        this.refreshing = undefined;
-      }
-    })();
-    return this.refreshing;
+    this.cursor = read.cursor;
+    for (const job of read.records) this.apply(job);
+    if (read.records.length > 0 || read.reset) this.notify();
   }
 
   /** Rewrites the journal with only the jobs worth keeping (the worker calls this). */
@@ -174,7 +164,7 @@ export class JournalQueue implements JobQueue {
     this.closed = true;
     this.watcher?.close();
     this.watcher = undefined;
-    await this.refreshing?.catch(() => undefined);
+    await this.catchUp.running?.catch(() => undefined);
     await this.file.close();
   }
 
