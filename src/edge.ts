@@ -14,7 +14,9 @@ import type { CacheStore } from './cache/store.js';
 import { TieredStore } from './cache/tiered-store.js';
 import { AdminApi } from './control/admin-api.js';
 import { RedisPurgeBus, type PurgeBus } from './control/purge-bus.js';
+import { JobQueueView } from './control/job-queue-view.js';
 import type { CertInfo, ControlPlane } from './control/control-plane.js';
+import type { QueueReport } from './origin-lib/index.js';
 import { createAccessLog, type AccessLog } from './observe/access-log.js';
 import { createEventLog } from './observe/event-log.js';
 import { EdgeStats } from './observe/stats.js';
@@ -46,6 +48,8 @@ export class Edge implements ControlPlane {
   /** Carries purges to the other nodes (with Redis configured). */
   readonly bus: PurgeBus | undefined;
   private readonly accessLog: AccessLog | undefined;
+  /** The publishing queue (config `jobs`), read for GET /jobs. */
+  private readonly jobQueue: JobQueueView | undefined;
   private readonly http: HttpListener[];
   private started = false;
   private indexed = false;
@@ -95,6 +99,7 @@ export class Edge implements ControlPlane {
     this.https = this.tls
       ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, this.handleHttps, { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn, trusted }))
       : [];
+    this.jobQueue = config.jobs ? new JobQueueView(config) : undefined;
     this.bus = config.redis ? new RedisPurgeBus(config.redis.url, this.nodeId, config.redis.purgeChannel, (err) => events.warn({ err: err.message }, 'purge bus')) : undefined;
   }
 
@@ -170,6 +175,7 @@ export class Edge implements ControlPlane {
     await this.tls?.stop();
     await this.domainList?.close();
     await this.bus?.close();
+    await this.jobQueue?.close();
     this.stats.stopSampling();
     await Promise.all([...this.origins.values()].map((g) => g.close()));
     await this.store.close();
@@ -221,6 +227,10 @@ export class Edge implements ControlPlane {
 
   isReady(): boolean {
     return this.indexed;
+  }
+
+  jobs(): Promise<QueueReport | undefined> {
+    return this.jobQueue ? this.jobQueue.report() : Promise.resolve(undefined);
   }
 
   warm(urls: string[], concurrency: number, onResult?: (r: WarmResult) => void): Promise<WarmResult[]> {

@@ -294,3 +294,14 @@ describe('documents that are not configs', () => {
     }
   });
 });
+
+describe('the jobs block (the publishing queue)', () => {
+  test('a folder or Redis, exactly one; redis: true needs the top-level redis', () => {
+    assert.deepEqual(validateConfig({ ...base(), jobs: { dir: '/var/lib/blotcdn/jobs' } }).jobs, { dir: '/var/lib/blotcdn/jobs', prefix: 'blotcdn:jobs' });
+    assert.equal(validateConfig({ ...base(), redis: { url: 'redis://r:6379' }, jobs: { redis: true } }).jobs?.redis, true);
+    assert.deepEqual(invalid({ ...base(), jobs: {} }), ['jobs: give exactly one of jobs.dir and jobs.redis']);
+    assert.deepEqual(invalid({ ...base(), jobs: { dir: '/a', redis: 'redis://r' } }), ['jobs: give exactly one of jobs.dir and jobs.redis']);
+    assert.deepEqual(invalid({ ...base(), jobs: { redis: true } }), ['jobs.redis: jobs.redis: true needs a top-level redis.url']);
+    assert.deepEqual(invalid({ ...base(), jobs: { redis: 'http://r' } }), ['jobs.redis: expected a redis:// URL']);
+  });
+});

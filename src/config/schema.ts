@@ -497,6 +497,20 @@ export const configSchema = z
         purgeChannel: z.string().min(1).default('blotcdn:purge'),
       })
       .optional(),
+    /**
+     * The publishing job queue of `blotcdn/origin` (asset and publish jobs), shown by the admin API's
+     * GET /jobs and the dashboard, and what `blotcdn jobs --config` works on: the journal folder the
+     * origin app uses (on this host), or Redis (`true`: the top-level `redis.url`).
+     */
+    jobs: z
+      .strictObject({
+        dir: z.string().min(1).optional(),
+        redis: z.union([z.literal(true), z.string().regex(/^rediss?:\/\//, 'expected a redis:// URL')]).optional(),
+        /** BullMQ's key prefix, as the origin app's queue has it. */
+        prefix: z.string().min(1).default('blotcdn:jobs'),
+      })
+      .refine((j) => (j.dir === undefined) !== (j.redis === undefined), { message: 'give exactly one of jobs.dir and jobs.redis' })
+      .optional(),
     /** The admin API and dashboard (absent: not started). */
     admin: z
       .strictObject({
@@ -528,6 +542,7 @@ export const configSchema = z
     if (listSites.length > 1) ctx.addIssue({ code: 'custom', path: ['sites', listSites[1]!, 'domainList'], message: `only one site can serve the domain list (sites[${listSites[0]}] already does)` });
     if (listSites.length > 0 && !cfg.domains) ctx.addIssue({ code: 'custom', path: ['sites', listSites[0]!, 'domainList'], message: 'domainList needs a `domains` section' });
     if (cfg.domains?.redis && !cfg.domains.redis.url && !cfg.redis) ctx.addIssue({ code: 'custom', path: ['domains', 'redis', 'url'], message: 'give domains.redis.url or a top-level redis.url' });
+    if (cfg.jobs?.redis === true && !cfg.redis) ctx.addIssue({ code: 'custom', path: ['jobs', 'redis'], message: 'jobs.redis: true needs a top-level redis.url' });
     if (cfg.tls?.store.redis === true && !cfg.redis) ctx.addIssue({ code: 'custom', path: ['tls', 'store', 'redis'], message: 'store.redis: true needs a top-level redis.url' });
     if (cfg.listen.https.length > 0 && !cfg.tls) ctx.addIssue({ code: 'custom', path: ['listen', 'https'], message: 'HTTPS listeners need a `tls` section' });
     cfg.sites.forEach((s, i) => {
