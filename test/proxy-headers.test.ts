@@ -67,13 +67,14 @@ test('hop-by-hop response fields and Surrogate-Control do not reach the client',
   assert.equal(res.headers['via'], '1.1 edge-a');
 });
 
-test('the origin gets the original Host, X-Forwarded-*, Via and CDN-Loop', async () => {
+test('the origin gets the Host the key names (with the listener port), X-Forwarded-*, Via and CDN-Loop', async () => {
   const res = await get(`${edge.url}/fwd`, { host: 'keep.test', 'x-forwarded-for': '203.0.113.7', via: '1.1 upstream' });
-  assert.equal(res.text, 'host=keep.test');
+  // The listener is not on port 80, so its real port goes with the name.
+  assert.equal(res.text, `host=keep.test:${edge.port}`);
   const seen = origin.requests.at(-1)!.headers;
   assert.equal(seen['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
   assert.equal(seen['x-forwarded-proto'], 'http');
-  assert.equal(seen['x-forwarded-host'], 'keep.test');
+  assert.equal(seen['x-forwarded-host'], `keep.test:${edge.port}`);
   assert.equal(seen['via'], '1.1 upstream, 1.1 edge-a');
   assert.equal(seen['cdn-loop'], 'blotcdn; node=edge-a');
 });
@@ -81,7 +82,7 @@ test('the origin gets the original Host, X-Forwarded-*, Via and CDN-Loop', async
 test('a member can set its own Host instead of keeping the client’s', async () => {
   const res = await get(`${edge.url}/h`, { host: 'set.test' });
   assert.equal(res.text, 'host=internal.blot.im');
-  assert.equal(origin.requests.at(-1)!.headers['x-forwarded-host'], 'set.test');
+  assert.equal(origin.requests.at(-1)!.headers['x-forwarded-host'], `set.test:${edge.port}`);
 });
 
 test('CDN-Loop: a request that already passed this node, or too many of ours, is refused', async () => {

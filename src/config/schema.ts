@@ -250,6 +250,12 @@ const behavior = z.strictObject({
    * (`no-cache` for 0), without Expires and Age. The stored object is not changed.
    */
   clientTtl: duration.optional(),
+  /**
+   * Request fields the cache keys on, whatever the origin's Vary says: each value gets its own copy.
+   * The only way to let through a field the edge otherwise removes because an origin might reflect
+   * it unkeyed (X-Forwarded-Port, X-Original-URL, X-HTTP-Method-Override…; see docs/SECURITY.md).
+   */
+  keyHeaders: z.array(z.string().regex(HEADER_NAME, 'not a header field name').transform((s) => s.toLowerCase())).default([]),
   /** Headers added to, set on or removed from requests sent to the origin (after the site's rules). */
   requestHeaders: headerRules.optional(),
   /** Headers added to, set on or removed from responses to clients, hits and misses alike (after the site's rules). */
@@ -487,6 +493,13 @@ export const configSchema = z
         cdnId: z.string().regex(/^[A-Za-z0-9._-]+$/).default('blotcdn'),
         /** Add the member that answered as `X-Served-By-Origin`. */
         servedByHeader: z.boolean().default(true),
+        /** Longest request-target (path and query) accepted; longer ones get 414. It bounds every cache key. */
+        maxTargetLength: z.number().int().min(256).max(65_536).default(8192),
+        /**
+         * A fetch whose clients have all gone away is finished (and stored) only up to this size; a
+         * larger one is cancelled. Before the origin answers, such a fetch is always cancelled.
+         */
+        abandonedFillLimit: size.default(16 * 1024 * 1024),
       })
       .prefault({}),
     /** Redis, for running many edge nodes: purges are published to every node through it. */
