@@ -17,6 +17,7 @@ import { RedisCertStore } from '../tls/redis-cert-store.js';
 import { buildDomainList, buildTls, declaredHosts } from '../tls/build-tls.js';
 import { loadConfigFile } from '../config/load.js';
 import { createEventLog } from '../observe/event-log.js';
+import { CliError } from './fail.js';
 
 export interface CertsOptions {
   /** An edge config: its tls section (store, ACME, limits) and its sites' hosts and domain list. */
@@ -65,11 +66,11 @@ interface Workbench {
 /** The same parts a running edge builds from the same config. */
 async function workbenchFromConfig(file: string, needIssuer: boolean): Promise<Workbench> {
   const config = await loadConfigFile(file);
-  if (!config.tls) throw new Error(`${file} has no tls section`);
+  if (!config.tls) throw new CliError(`${file} has no tls section: certificates are configured there (see docs/tls.md)`);
   const events = createEventLog(false);
   const domainList = buildDomainList(config, events);
   const tls = buildTls(config, declaredHosts(config), domainList, events)!;
-  if (needIssuer && !tls.issuer) throw new Error(`${file} has no tls.acme section: nothing to issue with`);
+  if (needIssuer && !tls.issuer) throw new CliError(`${file} has no tls.acme section: add one (the ACME directory) to issue certificates`);
   return {
     store: tls.store,
     manager: tls.manager,
@@ -83,12 +84,17 @@ async function workbenchFromConfig(file: string, needIssuer: boolean): Promise<W
 
 async function workbench(opts: CertsOptions, needIssuer: boolean): Promise<Workbench> {
   if (opts.config) return workbenchFromConfig(opts.config, needIssuer);
-  if (!opts.store === !opts.redis) throw new Error('give exactly one of --store DIR or --redis URL (or --config FILE)');
+  if (!opts.store === !opts.redis) throw new CliError('say where the certificates are: exactly one of --store DIR or --redis URL, or --config FILE');
   let redis: Redis | undefined;
   let store: CertStore;
   if (opts.redis) {
-    redis = new Redis(opts.redis, { maxRetriesPerRequest: 2, lazyConnect: true });
-    await redis.connect();
+    // One try, no reconnect loop: a command that cannot reach Redis says so and ends.
+    redis = new Redis(opts.redis, { maxRetriesPerRequest: 2, lazyConnect: true, retryStrategy: () => null });
+    let refused: Error | undefined;
+    redis.on('error', (err: Error) => (refused ??= err));
+    await redis.connect().catch((err: Error) => {
+      throw new CliError(`cannot reach Redis at ${opts.redis} (${(refused ?? err).message}): is it running, and is that its URL?`);
+    });
     store = new RedisCertStore(redis, { prefix: opts.redisPrefix, legacyKey: opts.platformCerts ? undefined : false });
   } else {
     store = new FsCertStore(opts.store!);
@@ -97,9 +103,9 @@ async function workbench(opts: CertsOptions, needIssuer: boolean): Promise<Workb
   const policy = new HostPolicy({ names: opts.allowHost ?? [], sources });
   let issuer: AcmeIssuer | undefined;
   if (needIssuer) {
-    if (!opts.acmeDirectory) throw new Error('--acme-directory URL is needed to issue');
+    if (!opts.acmeDirectory) throw new CliError('--acme-directory URL is needed to issue (or --config FILE with a tls.acme section)');
     const challenges = (opts.challenge ?? []).map((c) => {
-      if (c !== 'http-01' && c !== 'tls-alpn-01') throw new Error(`unknown challenge type ${c} (http-01 or tls-alpn-01)`);
+      if (c !== 'http-01' && c !== 'tls-alpn-01') throw new CliError(`unknown challenge type ${c}: give http-01 or tls-alpn-01`);
       return c as ChallengeKind;
     });
     issuer = new AcmeIssuer({ directoryUrl: opts.acmeDirectory, store, email: opts.acmeEmail, challenges, caCert: opts.acmeCa ? await readFile(opts.acmeCa, 'utf8') : undefined });
@@ -122,7 +128,7 @@ const daysLeft = (notAfter: number) => ((notAfter - Date.now()) / day).toFixed(1
 
 function hostArg(raw: string): string {
   const host = certifiableHost(raw);
-  if (!host) throw new Error(`not a host name a certificate can be issued for: ${JSON.stringify(raw)}`);
+  if (!host) throw new CliError(`not a host name a certificate can be issued for: ${JSON.stringify(raw)}`);
   return host;
 }
 
@@ -179,7 +185,7 @@ export function certsCommand(program: Command, out: (line: string) => void = (l)
       run(opts, false, async ({ store }) => {
         const host = hostArg(raw);
         const cert = await store.getCert(host);
-        if (!cert) throw new Error(`no certificate stored for ${host}`);
+        if (!cert) throw new CliError(`no certificate stored for ${host} (blotcdn certs list shows what is stored)`);
         out(describeCert(host, cert));
       }),
     );
@@ -200,10 +206,12 @@ export function certsCommand(program: Command, out: (line: string) => void = (l)
 function obtainCommand(raw: string, opts: CertsOptions, need: 'missing' | 'forced', out: (line: string) => void): Promise<void> {
   return run(opts, true, async ({ manager, store, issuer }) => {
     const host = hostArg(raw);
-    if (!(await manager.policy.allows(host))) throw new Error(`${host} is not allowed: add --allow-host ${host} (or put it on the domain list)`);
+    if (!(await manager.policy.allows(host))) throw new CliError(`${host} is not allowed: add --allow-host ${host} (or put it on the domain list)`);
     const before = await store.getCert(host);
     const started = Date.now();
-    const cert = await manager.obtain(host, need);
+    const cert = await manager.obtain(host, need).catch((err: Error) => {
+      throw new CliError(`could not obtain a certificate for ${host}: ${err.message}`);
+    });
     const ordered = (issuer?.stats().issued ?? 0) > 0;
     const verb = !ordered ? 'already has a valid certificate' : need === 'forced' || before ? 'renewed' : 'issued';
     out(`${host}: ${verb}, expires ${when(cert.notAfter)} (${daysLeft(cert.notAfter)} days)${ordered ? ` in ${Date.now() - started} ms` : ''}`);
