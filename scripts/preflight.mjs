@@ -56,7 +56,8 @@ export function locate(program, env = process.env) {
 
 /** The packages to install for the programs that cannot be found. */
 export function missingPackages(programs, find = locate) {
-  const missing = [...programs].filter((p) => find(p) === undefined);
+  const named = new Set(programs);
+  const missing = PACKAGES.flatMap((p) => p.programs).filter((p) => named.has(p) && find(p) === undefined);
   const packages = PACKAGES.filter((p) => p.programs.some((prog) => missing.includes(prog))).map((p) => p.name);
   return { missing, packages };
 }
