@@ -13,8 +13,7 @@ import { Command, Option } from 'commander';
 import { loadConfigFile, validateConfig } from '../config/load.js';
 import { quickConfig, type QuickOptions } from '../config/quick.js';
 import type { EdgeConfig } from '../config/schema.js';
-import { Edge } from '../edge.js';
-import { runDemo } from './demo.js';
+import type { Edge } from '../edge.js';
 import { adminCommands } from './admin-client.js';
 import { certsCommand } from './certs.js';
 import { CliError, failAndExit } from './fail.js';
@@ -75,6 +74,7 @@ program
   .addOption(new Option('--listen <host:port>', 'edge listen address').default('127.0.0.1:8080').env('BLOTCDN_LISTEN'))
   .addOption(new Option('--admin <host:port>', 'admin API and dashboard address').default('127.0.0.1:8081').env('BLOTCDN_ADMIN_LISTEN'))
   .action(async (opts: { listen: string; admin: string }) => {
+    const { runDemo } = await import('./demo.js');
     await runDemo(opts.listen, opts.admin, runEdge);
   });
 
@@ -108,6 +108,8 @@ async function configFrom(opts: StartOptions): Promise<EdgeConfig> {
 
 /** Starts an edge and keeps it running until SIGTERM or SIGINT; a second signal exits at once. */
 export async function runEdge(config: EdgeConfig, onStarted?: (edge: Edge) => void): Promise<void> {
+  // Loaded here, not at the top: purge, stats, certs and --version start faster without the edge.
+  const { Edge } = await import('../edge.js');
   const edge = new Edge(config);
   await edge.start();
   for (const a of edge.httpAddresses) console.error(`blotcdn: listening on http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);

@@ -1,4 +1,5 @@
-// Runs the real `blotcdn` command (through tsx, straight from src/) as a child process.
+// Runs the real `blotcdn` command (through tsx, straight from src/) as a child process; runCommand
+// runs any other command (an installed blotcdn) the same way.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -14,7 +15,11 @@ export interface Running {
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return runCommand(process.execPath, ['--import', 'tsx', CLI, ...args], env);
+}
+
+export function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Running {
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (d: Buffer) => {
