@@ -15,7 +15,7 @@ import { startOrigin, respond } from './helpers/origin.js';
 import { get } from './helpers/client.js';
 
 const run = promisify(execFile);
-const SOURCES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'bin', 'demo', 'dashboard', 'examples'];
+const SOURCES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'bin', 'demo', 'dashboard', 'examples', 'packaging', 'docs'];
 const BUSYBOX = '/usr/bin/busybox';
 /** Mounts busybox over env, sh and readlink, then runs the command given. */
 const BUSYBOX_USERLAND = `for p in /usr/bin/env /usr/bin/sh /usr/bin/readlink; do mount --bind ${BUSYBOX} "$p"; done; exec "$@"`;
@@ -49,7 +49,7 @@ before(async () => {
 after(() => rm(dir, { recursive: true, force: true }));
 
 test('npm pack builds and ships the command: bin/ and dist/, without sources or tests', () => {
-  for (const file of ['bin/blotcdn', 'dist/cli/main.js', 'dist/edge.js', 'dist/origin-lib/index.js', 'dashboard/index.html', 'package.json']) {
+  for (const file of ['bin/blotcdn', 'dist/cli/main.js', 'dist/edge.js', 'dist/origin-lib/index.js', 'dashboard/index.html', 'package.json', 'packaging/blotcdn.service', 'docs/operations.md']) {
     assert.ok(packed.includes(`package/${file}`), `${file} is in the package`);
   }
   assert.deepEqual(packed.filter((f) => f.startsWith('package/src/') || /\.test\.(ts|js)$/.test(f)), []);
