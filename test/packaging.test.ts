@@ -102,16 +102,17 @@ test('the Dockerfile copies what exists and its entrypoint is the installed comm
   assert.deepEqual(cmd.slice(0, 2), ['start', '--config']);
 });
 
-test('the systemd unit runs the installed command: check-config before start, SIGHUP to reload', async () => {
+test('the systemd unit checks the config it starts with, with the installed command; SIGHUP reloads', async () => {
   const unit = await readFile(join(ROOT, 'packaging', 'blotcdn.service'), 'utf8');
   const value = (key: string) => new RegExp(`^${key}=(.+)$`, 'm').exec(unit)?.[1];
-  assert.equal(value('ExecStartPre'), '/usr/local/bin/blotcdn check-config /etc/blotcdn/blotcdn.yaml');
-  assert.equal(value('ExecStart'), '/usr/local/bin/blotcdn start --config /etc/blotcdn/blotcdn.yaml');
-  assert.equal(value('ExecReload'), '/bin/kill -HUP $MAINPID');
-  assert.equal(value('KillSignal'), 'SIGTERM');
-  assert.equal(value('User'), 'blotcdn');
-  assert.equal(value('AmbientCapabilities'), 'CAP_NET_BIND_SERVICE');
-  // `npm install -g` links /usr/local/bin/blotcdn like node_modules/.bin/blotcdn: the same check runs.
-  const checked = await run(command, ['check-config', join(pkg, 'examples', 'minimal.yaml')]);
+  const [pre, ...preArgs] = value('ExecStartPre')!.split(' ');
+  const [start, ...startArgs] = value('ExecStart')!.split(' ');
+  assert.equal(pre, '/usr/local/bin/blotcdn', 'where npm install -g links the command');
+  assert.equal(start, pre);
+  assert.deepEqual(startArgs.slice(0, 2), ['start', '--config']);
+  assert.equal(startArgs[2], preArgs.at(-1), 'start reads the file that was checked');
+  // The check as the unit runs it, by the installed command (linked as npm links it), on an example.
+  const checked = await run(command, preArgs.map((a) => (a === startArgs[2] ? join(pkg, 'examples', 'minimal.yaml') : a)));
   assert.match(checked.stdout, /ok — 1 site/);
+  assert.equal(value('ExecReload'), '/bin/kill -HUP $MAINPID');
 });
