@@ -16,6 +16,7 @@ import type { EdgeConfig } from '../config/schema.js';
 import type { Edge } from '../edge.js';
 import { adminCommands } from './admin-client.js';
 import { certsCommand } from './certs.js';
+import { jobsCommand } from './jobs.js';
 import { CliError, failAndExit } from './fail.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -83,6 +84,7 @@ type StartOptions = Omit<QuickOptions, 'origin'> & { config?: string; origin?: s
 
 adminCommands(program);
 certsCommand(program);
+jobsCommand(program);
 
 /** After a usage error, point at the help of the command that was mistyped rather than print it all. */
 function helpHints(cmd: Command, path: string): void {

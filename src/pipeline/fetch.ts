@@ -8,6 +8,7 @@ import { Uncacheable } from '../cache/single-flight.js';
 import { toEdgeError, type EdgeError } from '../errors.js';
 import type { RequestContext } from './context.js';
 import { originRequest } from './origin-request.js';
+import { checkRateLimit } from './admission.js';
 
 /** A flight ended by a revalidation (304): the stored object is fresh again, look it up anew. */
 export class LookupAgain extends Error {
@@ -21,6 +22,7 @@ const MAX_RESTARTS = 3;
 
 export async function fetch(ctx: RequestContext): Promise<'store' | 'deliver' | 'fetch' | 'lookup' | 'synth'> {
   const { cache, stats } = ctx.edge;
+  checkRateLimit(ctx, true);
   if (!ctx.noCoalesce) {
     const running = cache.flights.get(ctx.key);
     if (running !== undefined && running.joinable) return join(ctx, running);
