@@ -33,7 +33,9 @@ export function runCommand(command: string, args: string[], env: NodeJS.ProcessE
     child,
     output: () => out,
     exited,
-    waitFor: (pattern, timeoutMs = 15_000) =>
+    // A deadline, not a measurement: the command compiles through tsx as it starts, which on a busy
+    // machine has taken over 15 s before `start` printed where it listens.
+    waitFor: (pattern, timeoutMs = 30_000) =>
       new Promise((resolve, reject) => {
         const check = () => {
           const m = out.match(pattern);
