@@ -4,6 +4,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startOrigin, type TestOrigin } from './helpers/origin.js';
+import { startRelay } from './helpers/relay.js';
 import { startEdge, type TestEdge } from './helpers/edge.js';
 import { get, rawRequest, request } from './helpers/client.js';
 
@@ -99,16 +100,18 @@ test('CDN-Loop: a request that already passed this node, or too many of ours, is
 });
 
 test('two edges pointed at each other stop the loop instead of spinning', async (t) => {
-  // edge B's origin is edge A's port, and A's origin is B: a misconfiguration that must end quickly.
-  const a = await startEdge({ node: { id: 'loop-a' }, originGroups: { g: { members: [{ url: 'http://127.0.0.1:1' }] } }, sites: [{ hosts: ['*'], originGroup: 'g' }] });
-  const b = await startEdge({ node: { id: 'loop-b' }, originGroups: { g: { members: [{ url: a.url }] } }, sites: [{ hosts: ['*'], originGroup: 'g' }] });
-  await a.stop();
-  const a2 = await startEdge({ node: { id: 'loop-a' }, listen: { http: `127.0.0.1:${a.port}` }, originGroups: { g: { members: [{ url: b.url }] } }, sites: [{ hosts: ['*'], originGroup: 'g' }] });
+  // edge B's origin is edge A, and A's origin is B: a misconfiguration that must end quickly. B
+  // needs A's address before A exists: a relay holds it, then passes B's requests on to A.
+  const toA = await startRelay();
+  const b = await startEdge({ node: { id: 'loop-b' }, originGroups: { g: { members: [{ url: `http://127.0.0.1:${toA.port}` }] } }, sites: [{ hosts: ['*'], originGroup: 'g' }] });
+  const a = await startEdge({ node: { id: 'loop-a' }, originGroups: { g: { members: [{ url: b.url }] } }, sites: [{ hosts: ['*'], originGroup: 'g' }] });
+  toA.to(a.port);
   t.after(async () => {
-    await a2.stop();
+    await a.stop();
     await b.stop();
+    await toA.close();
   });
-  const res = await get(`${a2.url}/spin`);
+  const res = await get(`${a.url}/spin`);
   assert.equal(res.status, 508);
 });
 
