@@ -26,11 +26,6 @@ export const ERRORS = {
     message: 'This connection was set up for another host; open a new one for this host.',
   },
   not_found: { status: 404, source: 'client', message: 'Nothing is here.' },
-  method_not_allowed: {
-    status: 405,
-    source: 'client',
-    message: 'This method is not allowed here.',
-  },
   loop_detected: {
     status: 508,
     source: 'client',
@@ -80,6 +75,11 @@ export const ERRORS = {
     status: 499,
     source: 'client',
     message: 'The client went away before it was answered.',
+  },
+  store_failed: {
+    status: 500,
+    source: 'internal',
+    message: 'The cache could not keep an object (disk full, I/O error); it was served, not stored.',
   },
   internal: { status: 500, source: 'internal', message: 'The edge failed to handle the request.' },
 } as const satisfies Record<string, ErrorSpec>;

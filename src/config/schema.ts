@@ -377,6 +377,8 @@ export const configSchema = z
      * and a PROXY protocol header (v1, v2) on their connections. Addresses or networks.
      */
     trustedProxies: z.array(addressOrNetwork).default([]),
+    /** SIGTERM/SIGINT: how long requests in flight may take to finish before their connections are cut. */
+    shutdownTimeout: duration.default(10_000),
     node: z
       .strictObject({
         /** Names this node in CDN-Loop and Via; must differ between tiers. */
@@ -545,6 +547,8 @@ export const configSchema = z
         purgeToken: z.string().min(8, 'use at least 8 characters').optional(),
         purgeTokenEnv: z.string().default('BLOTCDN_PURGE_TOKEN'),
         warmConcurrency: z.number().int().min(1).max(256).default(16),
+        /** GET /healthz and /readyz answer without the token (for load balancers' health checks). */
+        publicHealth: z.boolean().default(false),
       })
       .optional(),
     log: z

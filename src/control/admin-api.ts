@@ -21,6 +21,8 @@ export interface AdminOptions {
   purgeToken?: string;
   /** Most URLs warmed at once. */
   warmConcurrency: number;
+  /** GET /healthz and /readyz answer without the token (for a load balancer's health checks). */
+  publicHealth?: boolean;
 }
 
 const COOKIE = 'blotcdn_admin';
@@ -135,11 +137,24 @@ export class AdminApi {
       return serveDashboard(req, res, url, { authorized: this.authorized(req), token: this.options.token, cookie: COOKIE });
     }
     if (route === 'GET /purge') return this.platformPurge(req, res, url);
-    if (!this.authorized(req)) throw new HttpError(401, 'a bearer token is required (Authorization: Bearer …)', { 'www-authenticate': 'Bearer' });
+    const health = route === 'GET /healthz' || route === 'GET /readyz';
+    if (!(health && this.options.publicHealth) && !this.authorized(req)) throw new HttpError(401, 'a bearer token is required (Authorization: Bearer …)', { 'www-authenticate': 'Bearer' });
 
     switch (route) {
       case 'GET /healthz':
-        return json(res, 200, { ok: true, ready: this.plane.isReady(), node: this.plane.nodeId });
+        // Alive: the process answers. Whether it should take traffic is /readyz.
+        return json(res, 200, { ok: true, node: this.plane.nodeId });
+      case 'GET /readyz': {
+        const readiness = this.plane.readiness();
+        return json(res, readiness.ready ? 200 : 503, { ...readiness, node: this.plane.nodeId });
+      }
+      case 'POST /reload': {
+        try {
+          return json(res, 200, { reloaded: true, ...(await this.plane.reloadFromSource()) });
+        } catch (err) {
+          throw new HttpError(409, `kept the running config: ${(err as Error).message}`);
+        }
+      }
       case 'GET /stats':
         return json(res, 200, this.stats());
       case 'GET /origins':
