@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseCoreList } from './cpu.js';
 import { benchLogs, countLines, NGINX_LOG_FORMAT, VARNISHNCSA_FORMAT, type LogMode } from './logs.js';
 import { findCommand, freePort, pinned, SERVER_CORE, waitForPort, type Proc } from './procs.js';
+import type { BenchContext } from './scenario.js';
 
 export interface Peer {
   name: string;
@@ -206,8 +207,32 @@ backend origin { .host = "${origin.hostname}"; .port = "${origin.port}"; }
   const accessLog = join(dir, 'access.log');
   const ncsa = pinned(`${name} varnishncsa`, SERVER_CORE, varnishncsa, ['-n', join(dir, 'instance'), '-w', accessLog, '-F', VARNISHNCSA_FORMAT]);
   // varnishncsa only logs requests that begin after it attached: wait until it has written a line.
-  await waitForLogLine(port, accessLog, ncsa);
-  return peer(name, port, [proc, ncsa], dir, accessLog);
+  const varnish = peer(name, port, [proc, ncsa], dir, accessLog);
+  await waitForLogLine(port, accessLog, ncsa).catch(async (err: unknown) => {
+    await stopAll([varnish]);
+    throw err;
+  });
+  return varnish;
+}
+
+/**
+ * blotcdn, then nginx and Varnish when installed, all with the same access logging, pushed onto
+ * `into` as each starts (so a caller's cleanup stops them even if a later one fails to start).
+ */
+export async function startCaches(ctx: BenchContext, into: Peer[], options: { logs?: LogMode; suffix?: string } = {}): Promise<void> {
+  const named = (n: string) => (options.suffix ? `${n} ${options.suffix}` : n);
+  into.push(await startBlotcdn(ctx.originUrl, { logs: options.logs, name: named('blotcdn') }));
+  const nginx = await startNginx(ctx.originUrl, { logs: options.logs, name: named('nginx') });
+  if (nginx) into.push(nginx);
+  else ctx.log('nginx not installed: skipped (apt-get install nginx)');
+  const varnish = await startVarnish(ctx.originUrl, { logs: options.logs, name: named('varnish') });
+  if (varnish) into.push(varnish);
+  else ctx.log('varnish not installed: skipped (apt-get install varnish)');
+}
+
+/** Three plain requests through each peer, so the object is cached before wrk starts. */
+export async function warm(peers: Peer[], path: string): Promise<void> {
+  for (const peer of peers) for (let i = 0; i < 3; i++) await fetch(peer.url + path).then((r) => r.arrayBuffer());
 }
 
 /** Stops every peer and removes its folder. */

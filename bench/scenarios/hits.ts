@@ -5,29 +5,10 @@
 import { startBareNode } from '../lib/bare-node.js';
 import { interleaved, LOAD_HEADER, loadCells, loadNotes, ratio, summarize, type Summary } from '../lib/load.js';
 import { benchLogs } from '../lib/logs.js';
-import { startBlotcdn, startNginx, startVarnish, stopAll, type Peer } from '../lib/peers.js';
+import { startCaches, stopAll, warm, type Peer } from '../lib/peers.js';
 import type { BenchContext, Scenario } from '../lib/scenario.js';
 
 const OBJECTS = ['4k', '100k'];
-
-/** blotcdn, then nginx and Varnish when installed; all with the same access logging. */
-export async function startCaches(ctx: BenchContext, options: { logs?: 'on' | 'off'; suffix?: string; varnish?: boolean } = {}): Promise<Peer[]> {
-  const named = (n: string) => (options.suffix ? `${n} ${options.suffix}` : n);
-  const peers = [await startBlotcdn(ctx.originUrl, { logs: options.logs, name: named('blotcdn') })];
-  const nginx = await startNginx(ctx.originUrl, { logs: options.logs, name: named('nginx') });
-  if (nginx) peers.push(nginx);
-  else ctx.log('nginx not installed: skipped (apt-get install nginx)');
-  if (options.varnish === false) return peers;
-  const varnish = await startVarnish(ctx.originUrl, { logs: options.logs, name: named('varnish') });
-  if (varnish) peers.push(varnish);
-  else ctx.log('varnish not installed: skipped (apt-get install varnish)');
-  return peers;
-}
-
-/** Three plain requests through each peer, so the object is cached before wrk starts. */
-export async function warm(peers: Peer[], path: string): Promise<void> {
-  for (const peer of peers) for (let i = 0; i < 3; i++) await fetch(peer.url + path).then((r) => r.arrayBuffer());
-}
 
 export const hits: Scenario = {
   name: 'hits',
@@ -35,7 +16,8 @@ export const hits: Scenario = {
   async run(ctx: BenchContext) {
     const peers: Peer[] = [];
     try {
-      peers.push(...(await startCaches(ctx)), await startBareNode());
+      await startCaches(ctx, peers);
+      peers.push(await startBareNode());
       await ctx.resetOriginCounts();
       const summaries = new Map<string, Summary>();
       for (const object of OBJECTS) {

@@ -5,9 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { interleaved, LOAD_HEADER, loadCells, loadNotes, ratio, summarize, type Summary } from '../lib/load.js';
 import { countLines } from '../lib/logs.js';
-import { stopAll, type Peer } from '../lib/peers.js';
+import { startCaches, stopAll, warm, type Peer } from '../lib/peers.js';
 import { fmt, type BenchContext, type Scenario, type Section } from '../lib/scenario.js';
-import { startCaches, warm } from './hits.js';
 
 const PATH = '/hits/4k';
 const OFF = '(logs off)';
@@ -34,7 +33,8 @@ export const logs: Scenario = {
   async run(ctx: BenchContext): Promise<Section[]> {
     const peers: Peer[] = [];
     try {
-      peers.push(...(await startCaches(ctx, { logs: 'off', suffix: OFF })), ...(await startCaches(ctx, { logs: 'on', suffix: ON })));
+      await startCaches(ctx, peers, { logs: 'off', suffix: OFF });
+      await startCaches(ctx, peers, { logs: 'on', suffix: ON });
       await warm(peers, PATH);
       const { runs, sent } = await interleaved(ctx, peers, (p) => p.url + PATH, { label: '4k' });
       const summaries = new Map([...runs].map(([name, rs]) => [name, summarize(rs)]));
