@@ -49,7 +49,11 @@ export class Edge implements ControlPlane {
   private indexed = false;
 
   constructor(readonly config: EdgeConfig) {
-    this.origins = buildOriginGroups(config);
+    const events = createEventLog(config.log.events === 'stderr');
+    this.origins = buildOriginGroups(config, (group, member, state, reason) => {
+      if (state === 'open') events.warn({ group, member, reason }, 'origin member down: skipped while another member can answer');
+      else events.info({ group, member }, 'origin member back up');
+    });
     let cache: EdgeCache | undefined;
     this.store = buildStore(config.cache, (key) => cache?.forget(key));
     cache = new EdgeCache(this.store);
@@ -60,13 +64,13 @@ export class Edge implements ControlPlane {
     const cdnId = config.proxy.cdnId;
     const compression = config.cache.compression;
     const log = this.accessLog;
-    const events = createEventLog(config.log.events === 'stderr');
     this.domainList = buildDomainList(config, events);
     const sites = new SiteTable(buildSites(config, this.origins), this.domainList?.source);
     this.tls = buildTls(config, declaredHosts(config), this.domainList, events);
     this.runtime = {
       sites,
       cache,
+      purger: this.purger,
       compressor: compression.enabled ? new Compressor(cache, compression) : undefined,
       stats: this.stats,
       nodeId: this.nodeId,

@@ -309,7 +309,7 @@ export class DiskStore implements CacheStore {
         });
         return queue.then(() => undefined);
       },
-      commit: async () => {
+      commit: async (stillWanted) => {
         const fh = await queue;
         if (abandoned || !fh) {
           abort();
@@ -322,7 +322,16 @@ export class DiskStore implements CacheStore {
           if (this.options.fsync) await fh.sync();
           await fh.close();
           await mkdir(join(finalPath, '..'), { recursive: true, mode: 0o700 });
-          await this.serial(final.key, () => rename(tmpPath, finalPath));
+          const renamed = await this.serial(final.key, async () => {
+            // Asked in the key's turn: a delete queued before this rename has run by now.
+            if (stillWanted !== undefined && !stillWanted()) return false;
+            await rename(tmpPath, finalPath);
+            return true;
+          });
+          if (!renamed) {
+            abort();
+            return false;
+          }
         } catch {
           abort();
           return false;

@@ -9,6 +9,7 @@ import type { CacheMeta, CacheStore, EntrySummary, ObjectWriter, StoredObject } 
 import { secondaryKey } from './vary.js';
 import { encodedKey } from './compression.js';
 import { ObjectIndex } from './object-index.js';
+import { clock } from '../clock.js';
 
 export interface EdgeCacheOptions {
   /** How long a key found not storable skips coalescing (ms). */
@@ -33,7 +34,7 @@ export class EdgeCache {
     readonly store: CacheStore,
     private readonly options: EdgeCacheOptions = { hitForMissMs: 30_000 },
   ) {
-    this.uncacheable = new LRUCache<string, string>({ max: 100_000, ttl: Math.max(1, options.hitForMissMs), ttlAutopurge: false });
+    this.uncacheable = new LRUCache<string, string>({ max: 100_000, ttl: Math.max(1, options.hitForMissMs), ttlAutopurge: false, perf: clock });
   }
 
   /** Rebuilds the indexes from what a persistent tier already holds (after a restart). */
@@ -69,17 +70,6 @@ export class EdgeCache {
     return keys.flatMap((k) => [k, encodedKey(k, 'br'), encodedKey(k, 'gzip')]);
   }
 
-  /**
-   * Removes every variant of a URL (RFC 9111 §4.4, after a successful unsafe request). Resolves
-   * with how many objects were removed.
-   */
-  async invalidate(primary: string): Promise<number> {
-    let removed = 0;
-    for (const key of this.keysOf(primary)) if (await this.delete(key)) removed++;
-    this.variants.get(primary)?.keys.clear();
-    return removed;
-  }
-
   /** The key of the variant this request would match: primary, plus a secondary key if it varies. */
   keyFor(primary: string, headers: HeaderMap): string {
     const entry = this.variants.get(primary);
@@ -109,7 +99,7 @@ export class EdgeCache {
    * A writer for a new object. Its commit records the object in the indexes, unless a purge that
    * covers it arrived after `since` (when the fetch started): then it is dropped instead.
    */
-  writer(meta: CacheMeta, since = Date.now()): ObjectWriter | undefined {
+  writer(meta: CacheMeta, since = clock.now()): ObjectWriter | undefined {
     const writer = this.store.put(meta);
     if (!writer) return undefined;
     return {
@@ -124,7 +114,7 @@ export class EdgeCache {
           writer.abort();
           return false;
         }
-        const ok = await writer.commit();
+        const ok = await writer.commit(() => !this.purgedSince(meta, since));
         if (!ok) return false;
         // A purge that arrived while the tiers were writing found no indexed object to remove:
         // take back what was just written rather than let it outlive the purge.

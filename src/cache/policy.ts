@@ -7,8 +7,11 @@
 // clamps, or of qualified no-cache/private field stripping, and its CachePolicy object must be
 // re-created from JSON on every lookup. Here the decision is made once, at store time, and reduced
 // to a few numbers in the object's metadata, so a hit costs two comparisons.
-import { deltaSeconds, parseDirectives, parseSurrogateControl, type Directives } from './cache-control.js';
+import { deltaSeconds, parseDirectives, parseSurrogateControl, parseTargetedField, type Directives } from './cache-control.js';
 import type { HeaderMap } from '../http/headers.js';
+import { parseHttpDate } from '../http/http-date.js';
+
+export { parseHttpDate };
 
 /** Why a response was not stored: the same words appear in Cache-Status `detail`, logs and metrics. */
 export type NoStoreReason =
@@ -69,19 +72,24 @@ export interface StorageDecision {
   stripFields: string[];
 }
 
-/** The directives that govern this cache: the first targeted field present wins (RFC 9213 §2.2). */
+/**
+ * The directives that govern this cache: the first targeted field present and valid wins (RFC 9213
+ * §2.2). `<cdnId>-Cache-Control` and CDN-Cache-Control are Structured Field dictionaries: one that
+ * does not parse, or whose delta-seconds are not integers, is ignored as a whole (§2.1) and the
+ * next field decides.
+ */
 export function edgeDirectives(headers: HeaderMap, cdnId?: string): { directives: Directives; targeted: boolean } {
   if (cdnId) {
     const own = headers[`${cdnId.toLowerCase()}-cache-control`];
     if (own !== undefined) {
-      const d = parseDirectives(own);
-      if (d.size > 0) return { directives: d, targeted: true };
+      const d = parseTargetedField(own);
+      if (d !== undefined && d.size > 0) return { directives: d, targeted: true };
     }
   }
   const cdn = headers['cdn-cache-control'];
   if (cdn !== undefined) {
-    const d = parseDirectives(cdn);
-    if (d.size > 0) return { directives: d, targeted: true };
+    const d = parseTargetedField(cdn);
+    if (d !== undefined && d.size > 0) return { directives: d, targeted: true };
   }
   const surrogate = headers['surrogate-control'];
   if (surrogate !== undefined) {
@@ -89,16 +97,6 @@ export function edgeDirectives(headers: HeaderMap, cdnId?: string): { directives
     if (d.size > 0) return { directives: d, targeted: true };
   }
   return { directives: parseDirectives(headers['cache-control']), targeted: false };
-}
-
-/** IMF-fixdate, obsolete RFC 850 and asctime forms (RFC 9110 §5.6.7), loosely: a day name and a time. */
-const HTTP_DATE = /^\s*(mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s.*\d{1,2}:\d{2}:\d{2}/i;
-
-/** HTTP-date → epoch ms (RFC 9110 §5.6.7); NaN for anything else (e.g. `Expires: 0` or `2099`). */
-export function parseHttpDate(value: string | string[] | undefined): number {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (!v || !HTTP_DATE.test(v)) return NaN;
-  return Date.parse(v);
 }
 
 /**
@@ -136,6 +134,10 @@ export interface StorageInput {
   responseTime: number;
   ttl?: TtlRules;
   options?: PolicyOptions;
+  /** `ignore`: the request's Cache-Control (its no-store) does not stop storing. Default `honor`. */
+  clientCacheControl?: 'honor' | 'ignore';
+  /** What to do with a response that sets a cookie: refuse it (`pass`, the default), strip it, or store it. */
+  setCookie?: 'pass' | 'strip' | 'store';
 }
 
 /** May this response be stored, and with what freshness (RFC 9111 §3, §4.2)? */
@@ -159,9 +161,9 @@ export function decideStorage(input: StorageInput): StorageDecision {
   // §3: a final status; partial content and 304s are never stored as objects here.
   if (status < 200 || status === 206 || status === 304) return refuse('status');
 
-  const reqCc = parseDirectives(req['cache-control']);
-  // §5.2.1.5: no-store in the request forbids storing the response to it.
-  if (reqCc.has('no-store')) return refuse('request-no-store');
+  // §5.2.1.5: no-store in the request forbids storing the response to it (when the behavior
+  // honours clients' directives at all).
+  if (input.clientCacheControl !== 'ignore' && parseDirectives(req['cache-control']).has('no-store')) return refuse('request-no-store');
 
   const { directives: cc, targeted } = edgeDirectives(res, options.cdnId);
 
@@ -192,8 +194,12 @@ export function decideStorage(input: StorageInput): StorageDecision {
   else out.stripFields.push(...listedFields(noCache));
 
   // A response that sets a cookie belongs to one client: sharing it would leak a session (Varnish's
-  // builtin rule). `no-cache="set-cookie"` (stripped above) makes it storable without the cookie.
-  if (res['set-cookie'] !== undefined && !out.stripFields.includes('set-cookie')) return refuse('set-cookie');
+  // builtin rule). `no-cache="set-cookie"` (stripped above) makes it storable without the cookie, and
+  // so does a behavior's `setCookie: strip`; `store` keeps it, as RFC 9111 lets a shared cache do.
+  if (res['set-cookie'] !== undefined && !out.stripFields.includes('set-cookie')) {
+    if (input.setCookie === 'strip') out.stripFields.push('set-cookie');
+    else if (input.setCookie !== 'store') return refuse('set-cookie');
+  }
 
   // §4.2.1: freshness lifetime — s-maxage, then max-age, then Expires − Date.
   let explicit = secondsToMs(deltaSeconds(cc, 's-maxage')) ?? secondsToMs(deltaSeconds(cc, 'max-age'));
@@ -279,6 +285,21 @@ export interface RequestDirectives {
   maxStale?: number;
   minFresh?: number;
   onlyIfCached: boolean;
+}
+
+/** Only `only-if-cached`, for behaviors that ignore every other request directive. */
+const ONLY_IF_CACHED: RequestDirectives = Object.freeze({ noCache: false, noStore: false, onlyIfCached: true });
+
+/**
+ * The request directives a behavior acts on: all of them (`honor`, RFC 9111 §5.2.1), or only
+ * `only-if-cached` (`ignore`: a reload's `max-age=0`, `no-cache` or `Pragma: no-cache` is served
+ * from the cache, as Varnish, CloudFront and Fastly do by default).
+ */
+export function clientDirectives(headers: HeaderMap, mode: 'honor' | 'ignore'): RequestDirectives | undefined {
+  if (mode === 'honor') return requestDirectives(headers);
+  const cc = headers['cache-control'];
+  if (cc === undefined) return undefined;
+  return parseDirectives(cc).has('only-if-cached') ? ONLY_IF_CACHED : undefined;
 }
 
 export function requestDirectives(headers: HeaderMap): RequestDirectives | undefined {

@@ -3,6 +3,7 @@
 // touches that host's or tag's objects, never the whole cache — and the result is effective for the
 // very next request. A purge also holds against fetches already under way: each purge is kept for
 // a while, and an object whose fetch started before a purge that covers it is not stored.
+import { clock } from '../clock.js';
 import { normaliseHost } from '../sites/host.js';
 import type { EdgeCache } from './edge-cache.js';
 import type { CacheMeta } from './store.js';
@@ -73,7 +74,7 @@ export class Purger {
 
   async purge(request: PurgeRequest): Promise<PurgeRecord> {
     const started = performance.now();
-    const at = Date.now();
+    const at = clock.now();
     const soft = request.soft === true;
     const target = this.target(request, at);
     this.recent.push(target);
@@ -97,6 +98,24 @@ export class Purger {
     this.totals.set(`${record.kind} ${soft ? 'soft' : 'hard'}`, total);
     if (this.log.length > this.logSize) this.log.splice(0, this.log.length - this.logSize);
     return record;
+  }
+
+  /**
+   * A successful unsafe request invalidates what is stored for its URL (RFC 9111 §4.4), and — like
+   * a purge — holds against fetches of it already under way: they take no more joiners and what
+   * they bring back is not stored, so a GET right after a PUT never gets the body from before it.
+   * Not logged as an operator's purge. Resolves with how many objects were removed.
+   */
+  async invalidate(primary: string): Promise<number> {
+    const at = clock.now();
+    const { host, rest } = splitKey(primary);
+    const target: Target = { kind: 'url', host, path: rest, at };
+    this.recent.push(target);
+    this.prune(at);
+    const complete = this.detachFlights(target);
+    let removed = 0;
+    for (const key of new Set([...this.cache.keysOf(primary), ...complete])) if ((await this.cache.delete(key)) || complete.has(key)) removed++;
+    return removed;
   }
 
   private target(request: PurgeRequest, at: number): Target {

@@ -64,7 +64,7 @@ describe('valid configs', () => {
     assert.deepEqual(cfg.proxy, { maxHops: 4, cdnId: 'blotcdn', servedByHeader: true });
     const group = cfg.originGroups['main']!;
     assert.deepEqual(group.failoverOn, [500, 502, 503, 504]);
-    assert.deepEqual(group.breaker, { failures: 3, cooldown: 5000, probePath: '/' });
+    assert.deepEqual(group.breaker, { failures: 3, cooldown: 5000, probePath: '/', tripOn: [] });
     assert.equal(group.members.length, 1);
     const member = group.members[0]!;
     assert.ok(member.url instanceof URL);

@@ -107,12 +107,22 @@ export function memberName(m: Pick<OriginMemberConfig, 'name' | 'url'>): string 
 }
 
 const breaker = z.strictObject({
-  /** Consecutive failures that open the breaker. */
+  /**
+   * Consecutive failures to reach a member (refused or reset connections, TLS failures, connect and
+   * header timeouts) that open its breaker.
+   */
   failures: z.number().int().min(1).default(3),
-  /** How long an open member is skipped before a probe may close it again. */
+  /** How long an open member is skipped before a background probe asks it again (doubling while it stays down). */
   cooldown: duration.default(5_000),
-  /** Path probed (GET) in the background while open; any answer below 500 closes the breaker. */
+  /** Path probed (GET) in the background while open; any answer not listed in tripOn closes the breaker. */
   probePath: z.string().startsWith('/').default('/'),
+  /**
+   * Statuses that count as failures too (e.g. [502, 503, 504] for a member behind a load balancer).
+   * Empty by default: what the origin chose to answer — one site's 500s — says nothing about reaching it.
+   */
+  tripOn: z.array(statusCode).default([]),
+  /** With every member open, one real request per this interval still goes through as a trial (default: 1s, or the cooldown if shorter). */
+  trialInterval: duration.optional(),
 });
 
 const originGroup = z.strictObject({
@@ -164,6 +174,19 @@ const behavior = z.strictObject({
   immutable: z.boolean().default(false),
   /** With immutable: check each body against the cacheID in its path; a mismatch is not stored. */
   verifyCacheId: z.boolean().default(false),
+  /**
+   * The request's own Cache-Control and Pragma (a browser reload's `max-age=0`, `no-cache`; any
+   * script's): `ignore` (default, as Varnish, CloudFront and Fastly do) serves what the cache holds;
+   * `honor` follows RFC 9111 §5.2.1, so any client can send every request to the origin.
+   * `only-if-cached` is honoured either way.
+   */
+  clientCacheControl: z.enum(['ignore', 'honor']).default('ignore'),
+  /**
+   * A response with Set-Cookie: `pass` (default) is not stored; `strip` is stored without the
+   * cookie (the client that fetched it still gets it); `store` is stored and replayed with it, as
+   * RFC 9111 allows a shared cache to.
+   */
+  setCookie: z.enum(['pass', 'strip', 'store']).default('pass'),
 });
 export type BehaviorConfig = z.output<typeof behavior>;
 

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { EdgeCache } from '../cache/edge-cache.js';
+import type { Purger } from '../cache/purger.js';
 import type { Flight } from '../cache/flight.js';
 import type { PolicyOptions, RequestDirectives } from '../cache/policy.js';
 import type { StoredObject } from '../cache/store.js';
@@ -14,6 +15,7 @@ import type { Behavior, Site, SiteTable } from '../sites/site-table.js';
 import type { EdgeStats } from '../observe/stats.js';
 import type { Compressor } from '../cache/compression.js';
 import type { EventLog } from '../observe/event-log.js';
+import { clock } from '../clock.js';
 
 export type EdgeRequest = IncomingMessage | Http2ServerRequest;
 export type EdgeResponse = ServerResponse | Http2ServerResponse;
@@ -25,6 +27,8 @@ export type Outcome = 'hit' | 'stale' | 'revalidated' | 'miss' | 'pass' | 'synth
 export interface EdgeRuntime {
   sites: SiteTable;
   cache: EdgeCache;
+  /** Purges, and invalidations after unsafe requests (which hold against fetches under way too). */
+  purger: Purger;
   stats: EdgeStats;
   nodeId: string;
   /** RFC 9211 cache identifier and RFC 8586 cdn-id. */
@@ -50,7 +54,7 @@ export interface EdgeRuntime {
 
 export class RequestContext {
   readonly started = performance.now();
-  readonly startedAt = Date.now();
+  readonly startedAt = clock.now();
   method: string;
   scheme: 'http' | 'https';
   /** The Host / :authority as the client sent it. */
@@ -75,6 +79,8 @@ export class RequestContext {
   cacheStatus: CacheStatus = {};
   object: StoredObject | undefined;
   flight: Flight | undefined;
+  /** This request's own response headers when they differ from what was stored (fields kept out of the store). */
+  ownHeaders: string[] | undefined;
   originRes: OriginResponse | undefined;
   attempts: OriginAttempt[] | undefined;
   member: string | undefined;

@@ -4,6 +4,7 @@
 // from what it holds, and adds Age and Cache-Status.
 import type { ServerResponse } from 'node:http';
 import { currentAge } from '../cache/policy.js';
+import { clock } from '../clock.js';
 import type { ChunkSink, StoredObject } from '../cache/store.js';
 import { formatCacheStatus } from '../http/cache-status.js';
 import { evaluateConditionals, NOT_MODIFIED_FIELDS } from '../http/conditional.js';
@@ -45,7 +46,7 @@ function hasConditionals(h: ServerResponse['req']['headers']): boolean {
 function deliverObject(ctx: RequestContext, object: StoredObject): 'done' | Promise<'done'> {
   const meta = object.meta;
   const headers = meta.headers.slice();
-  const age = Math.floor(currentAge(meta, Date.now()));
+  const age = Math.floor(currentAge(meta, clock.now()));
   headers.push('age', String(age), 'cache-status', formatCacheStatus(ctx.edge.cdnId, ctx.cacheStatus));
   const reqHeaders = ctx.req.headers;
   if (hasConditionals(reqHeaders)) {
@@ -62,7 +63,9 @@ function deliverObject(ctx: RequestContext, object: StoredObject): 'done' | Prom
 function deliverFlight(ctx: RequestContext): 'done' | Promise<'done'> {
   const flight = ctx.flight!;
   const head = flight.head!;
-  const headers = head.headers.slice();
+  const headers = (ctx.ownHeaders ?? head.headers).slice();
+  // The origin's Age (and the time it took to arrive) is the object's age already (§4.2.3).
+  if (flight.meta !== undefined) headers.push('age', String(Math.floor(currentAge(flight.meta, clock.now()))));
   headers.push('cache-status', formatCacheStatus(ctx.edge.cdnId, ctx.cacheStatus));
   if (hasConditionals(ctx.req.headers)) {
     const result = evaluateConditionals(ctx.method, ctx.req.headers, head.status, head.etag, head.lastModified);

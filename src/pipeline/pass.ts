@@ -36,7 +36,6 @@ export async function pass(ctx: RequestContext): Promise<'deliver' | 'synth'> {
 
 /** The target URI, and Location / Content-Location when they name the same host (§4.4). */
 async function invalidateAfterUnsafe(ctx: RequestContext): Promise<void> {
-  const { cache } = ctx.edge;
   const targets = new Set([primaryKey(ctx.scheme, ctx.host, ctx.path, ctx.query)]);
   for (const field of ['location', 'content-location']) {
     const value = firstValue(ctx.originRes!.headers[field]);
@@ -48,5 +47,5 @@ async function invalidateAfterUnsafe(ctx: RequestContext): Promise<void> {
       // not a URL: nothing to invalidate
     }
   }
-  for (const key of targets) await cache.invalidate(key);
+  for (const key of targets) await ctx.edge.purger.invalidate(key);
 }

@@ -4,7 +4,7 @@
 import { EdgeError } from '../errors.js';
 import { countLoopEntries } from '../http/headers.js';
 import { filterQuery } from '../cache/cache-key.js';
-import { requestDirectives } from '../cache/policy.js';
+import { clientDirectives } from '../cache/policy.js';
 import { normaliseHost } from '../sites/host.js';
 import { behaviorFor, type Site } from '../sites/site-table.js';
 import type { TLSSocket } from 'node:tls';
@@ -83,6 +83,6 @@ function chooseBehavior(ctx: RequestContext, site: Site | undefined): RecvNext {
     ctx.cacheStatus.fwd = 'bypass';
     return 'pass';
   }
-  ctx.reqDirectives = requestDirectives(ctx.req.headers);
+  ctx.reqDirectives = clientDirectives(ctx.req.headers, behavior.clientCacheControl);
   return 'hash';
 }

@@ -20,6 +20,8 @@ export function buildSites(config: EdgeConfig, groups: ReadonlyMap<string, Origi
         grace: b.grace ?? grace,
         immutable: b.immutable,
         verifyCacheId: b.verifyCacheId,
+        clientCacheControl: b.clientCacheControl,
+        setCookie: b.setCookie,
       })),
       { grace, domainList: s.domainList, redirectToHttps: s.redirectToHttps },
     ),

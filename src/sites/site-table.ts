@@ -21,7 +21,11 @@ export interface Behavior {
   /** Permanent URLs: a year, immutable, skipped by host and tag purges. */
   immutable: boolean;
   verifyCacheId: boolean;
+  clientCacheControl: 'ignore' | 'honor';
+  setCookie: SetCookieMode;
 }
+
+export type SetCookieMode = 'pass' | 'strip' | 'store';
 
 export interface Site {
   name: string;
@@ -49,6 +53,8 @@ export interface BehaviorInput {
   grace?: number;
   immutable?: boolean;
   verifyCacheId?: boolean;
+  clientCacheControl?: 'ignore' | 'honor';
+  setCookie?: SetCookieMode;
 }
 
 export function compileBehavior(input: BehaviorInput): Behavior {
@@ -64,6 +70,8 @@ export function compileBehavior(input: BehaviorInput): Behavior {
     grace: input.grace ?? 0,
     immutable: input.immutable === true,
     verifyCacheId: input.verifyCacheId === true,
+    clientCacheControl: input.clientCacheControl ?? 'ignore',
+    setCookie: input.setCookie ?? 'pass',
   };
 }
 
