@@ -1,5 +1,5 @@
-// What a benchmark ratio is worth: a result only when neither server was held back by the load
-// generator; otherwise a bound in the right direction, or nothing. Run with
+// What a benchmark ratio is worth: a result only when neither server was held back (by the load
+// generator, or by other work on its core); otherwise a bound in the right direction, or nothing. Run with
 // `npm test -- bench/lib/load.test.ts`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +23,7 @@ function run(rps: number, clientBound: boolean): MeasuredRun {
     serverCoreBusyPct: 100,
     othersOnServerCoresPct: 0,
     clientBound,
+    serverShared: false,
   };
 }
 
@@ -35,7 +36,7 @@ test('medians per figure, errors summed, client-bound rounds counted', () => {
   assert.equal(s.runs.length, 3);
 });
 
-test('a ratio is a result only when neither side was client-bound', () => {
+test('a ratio is a result only when neither side was held back', () => {
   const free = (rps: number) => summarize([run(rps, false)]);
   const held = (rps: number) => summarize([run(rps, true)]);
   const rps = (s: ReturnType<typeof summarize>) => s.rps;
@@ -49,4 +50,9 @@ test('a ratio is a result only when neither side was client-bound', () => {
   assert.deepEqual(ratio(held(30), held(40), rps), { value: 0.75, kind: 'unknown', text: '0.75×?' });
   // One held-back round of three is enough to mark it.
   assert.equal(ratio(free(30), summarize([run(40, false), run(40, true), run(40, false)]), rps).kind, 'upperBound');
+  // A server whose core other work shared is held back just the same.
+  const shared = summarize([{ ...run(40, false), othersOnServerCoresPct: 30, serverShared: true }]);
+  assert.equal(shared.serverSharedRounds, 1);
+  assert.equal(ratio(free(30), shared, rps).kind, 'upperBound');
+  assert.equal(ratio(shared, free(30), rps).kind, 'lowerBound');
 });

@@ -1,6 +1,7 @@
 // Measured load runs: wrk against one server while the CPU of the server's process tree, of wrk and
 // of both cores is read over the same window. A run whose load generator had no room left is flagged
-// client-bound: its rate is the client's limit, so ratios against it are bounds, not results.
+// client-bound, one whose server shared its core with other work is flagged shared: either way the
+// rate is not the server's own limit, so ratios against it are bounds, not results.
 import { busyPercent, coreTimes, parseCoreList, treeCpuSeconds } from './cpu.js';
 import { CLIENT_CORE, median, SERVER_CORE, type Proc } from './procs.js';
 import { runWrk } from './wrk.js';
@@ -9,6 +10,8 @@ import { fmt, type BenchContext } from './scenario.js';
 /** wrk at or above this share of its core, or the client core this busy, means the client was the limit. */
 export const WRK_SATURATED_PCT = 90;
 export const CLIENT_CORE_SATURATED_PCT = 95;
+/** Other work taking at least this share of the server's core(s) means the server did not have them. */
+export const SERVER_CORE_SHARED_PCT = 10;
 
 const SERVER_CORES = parseCoreList(SERVER_CORE);
 const CLIENT_CORES = parseCoreList(CLIENT_CORE);
@@ -41,6 +44,7 @@ export interface MeasuredRun {
   /** Busy time on the server's cores not used by the server: other processes (ours idle, or other people's). */
   othersOnServerCoresPct: number;
   clientBound: boolean;
+  serverShared: boolean;
 }
 
 export async function measuredWrk(target: Measurable, url: string, options: { connections?: number; seconds: number }): Promise<MeasuredRun> {
@@ -74,38 +78,58 @@ export async function measuredWrk(target: Measurable, url: string, options: { co
     serverCoreBusyPct,
     othersOnServerCoresPct: Math.max(0, serverCoreBusyPct - serverCpuPct),
     clientBound: wrkCpuPct >= WRK_SATURATED_PCT || clientCoreBusyPct >= CLIENT_CORE_SATURATED_PCT,
+    serverShared: serverCoreBusyPct - serverCpuPct >= SERVER_CORE_SHARED_PCT,
   };
 }
 
-/** Medians of every figure over a server's rounds, and how many rounds were client-bound. */
-export type Summary = Omit<MeasuredRun, 'clientBound'> & { clientBoundRounds: number; rounds: number; runs: MeasuredRun[] };
+type Figures = Omit<MeasuredRun, 'clientBound' | 'serverShared'>;
+
+/** Medians of every figure over a server's rounds, and how many rounds were held back, and how. */
+export type Summary = Figures & { clientBoundRounds: number; serverSharedRounds: number; rounds: number; runs: MeasuredRun[] };
 
 export function summarize(runs: MeasuredRun[]): Summary {
-  const keys = Object.keys(runs[0]!).filter((k) => k !== 'clientBound') as (keyof Omit<MeasuredRun, 'clientBound'>)[];
-  const medians = Object.fromEntries(keys.map((k) => [k, median(runs.map((r) => r[k]))])) as Omit<MeasuredRun, 'clientBound'>;
-  return { ...medians, errors: runs.reduce((n, r) => n + r.errors, 0), clientBoundRounds: runs.filter((r) => r.clientBound).length, rounds: runs.length, runs };
+  const keys = Object.keys(runs[0]!).filter((k) => k !== 'clientBound' && k !== 'serverShared') as (keyof Figures)[];
+  const medians = Object.fromEntries(keys.map((k) => [k, median(runs.map((r) => r[k]))])) as Figures;
+  return {
+    ...medians,
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    clientBoundRounds: runs.filter((r) => r.clientBound).length,
+    serverSharedRounds: runs.filter((r) => r.serverShared).length,
+    rounds: runs.length,
+    runs,
+  };
 }
 
+/** Whether any round of a server was held back (client-bound or its core shared). */
+export const heldBack = (s: Summary) => s.clientBoundRounds > 0 || s.serverSharedRounds > 0;
+
 /**
- * `ours ÷ theirs` of a figure, and what it is worth: a server held back by the client measured at
- * most what it can do, so a ratio against it is a bound (`≤` when theirs was held back, `≥` when
- * ours was) and, when both were, says nothing about which is faster.
+ * `ours ÷ theirs` of a figure, and what it is worth: a server held back (by the client, or by other
+ * work on its core) measured less than it can do, so a ratio against it is a bound (`≤` when theirs
+ * was held back, `≥` when ours was) and, when both were, says nothing about which is faster. This
+ * holds for per-CPU-second figures too, as a rule: a server with room to spare batches less per wakeup.
  */
 export type RatioKind = 'result' | 'upperBound' | 'lowerBound' | 'unknown';
 
 export function ratio(ours: Summary, theirs: Summary, pick: (s: Summary) => number): { value: number; kind: RatioKind; text: string } {
   const value = pick(ours) / pick(theirs);
-  const a = ours.clientBoundRounds > 0;
-  const b = theirs.clientBoundRounds > 0;
+  const a = heldBack(ours);
+  const b = heldBack(theirs);
   const kind: RatioKind = a && b ? 'unknown' : b ? 'upperBound' : a ? 'lowerBound' : 'result';
   const mark = { result: '', upperBound: '≤', lowerBound: '≥', unknown: '?' }[kind];
   return { value, kind, text: kind === 'unknown' ? `${fmt(value, 2)}×?` : `${mark}${fmt(value, 2)}×` };
 }
 
 /** The cells every load table shares, and their header. */
-export const LOAD_HEADER = ['req/s', 'req per server CPU-s', 'server CPU %', 'others on server core %', 'wrk CPU %', 'client core busy %', 'p50 ms', 'p99 ms', 'errors', 'client-bound rounds'];
+export const LOAD_HEADER = ['req/s', 'req per server CPU-s', 'server CPU %', 'others on server core %', 'wrk CPU %', 'client core busy %', 'p50 ms', 'p99 ms', 'errors', 'held-back rounds'];
 export function loadCells(s: Summary): string[] {
-  return [fmt(s.rps), fmt(s.requestsPerCpuSecond), fmt(s.serverCpuPct), fmt(s.othersOnServerCoresPct), fmt(s.wrkCpuPct), fmt(s.clientCoreBusyPct), fmt(s.p50, 2), fmt(s.p99, 2), String(s.errors), s.clientBoundRounds > 0 ? `**${s.clientBoundRounds}/${s.rounds}**` : `0/${s.rounds}`];
+  return [fmt(s.rps), fmt(s.requestsPerCpuSecond), fmt(s.serverCpuPct), fmt(s.othersOnServerCoresPct), fmt(s.wrkCpuPct), fmt(s.clientCoreBusyPct), fmt(s.p50, 2), fmt(s.p99, 2), String(s.errors), heldBackCell(s)];
+}
+
+/** "0/3", or the rounds held back and how: "**3/3** (client 2, core 3)". */
+export function heldBackCell(s: Summary): string {
+  const held = s.runs.filter((r) => r.clientBound || r.serverShared).length;
+  return held === 0 ? `0/${s.rounds}` : `**${held}/${s.rounds}** (client ${s.clientBoundRounds}, core ${s.serverSharedRounds})`;
 }
 
 /** What the CPU columns mean and what the run's readings say about the machine, for a table's notes. */
@@ -113,10 +137,14 @@ export function loadNotes(summaries: Summary[]): string[] {
   const runs = summaries.flatMap((s) => s.runs);
   const others = runs.map((r) => r.othersOnServerCoresPct);
   const bound = runs.filter((r) => r.clientBound).length;
+  const shared = runs.filter((r) => r.serverShared).length;
+  const wrk = runs.map((r) => r.wrkCpuPct);
   return [
     `CPU from /proc over each run's window: "server CPU" is the server's whole process tree (nginx master + worker, varnishd + its child, varnishncsa when logging) as a share of its ${SERVER_CORES.length} pinned core(s); "wrk CPU" is wrk's own share of its core; "client core busy" is the whole client core (${CLIENT_CORE}) from /proc/stat`,
-    `a round is client-bound when wrk used ≥ ${WRK_SATURATED_PCT} % of its core or the client core was ≥ ${CLIENT_CORE_SATURATED_PCT} % busy: that server's rate is then a lower bound, and ratios against it are bounds, not results (≤: the other server was held back; ≥: blotcdn was; ?: both were)`,
-    bound > 0 ? `**${bound} of ${runs.length} rounds were client-bound**` : `no round was client-bound (${runs.length} rounds)`,
+    `a round is held back when it is client-bound (wrk used ≥ ${WRK_SATURATED_PCT} % of its core, or the client core was ≥ ${CLIENT_CORE_SATURATED_PCT} % busy) or its server core was shared (other work took ≥ ${SERVER_CORE_SHARED_PCT} % of it): that server's figures are then lower bounds, and ratios against it are bounds, not results (≤: the other server was held back; ≥: blotcdn was; ?: both were)`,
+    bound + shared > 0
+      ? `**of ${runs.length} rounds, ${bound} were client-bound and ${shared} had their server core shared**; wrk itself used at most ${fmt(Math.max(...wrk))} % of its core`
+      : `no round was held back (${runs.length} rounds); wrk used at most ${fmt(Math.max(...wrk))} % of its core`,
     `"others on server core": busy time on the server core(s) not used by the measured server — the idle peers, and other people's processes on a shared machine (a server that does not get its core cannot reach its rate: per-CPU-second figures are the steadier ones then); over this table: median ${fmt(median(others), 1)} %, max ${fmt(Math.max(...others), 1)} %`,
   ];
 }
@@ -141,7 +169,7 @@ export async function interleaved<T extends Measurable>(
       ctx.log(
         `${options.label ? options.label + ' ' : ''}${t.name} round ${round + 1}: ${fmt(r.rps)} req/s, ${fmt(r.requestsPerCpuSecond)} per server CPU-s ` +
           `(server ${fmt(r.serverCpuPct)} %, wrk ${fmt(r.wrkCpuPct)} %, client core ${fmt(r.clientCoreBusyPct)} %, others on server core ${fmt(r.othersOnServerCoresPct)} %)` +
-          `, p99 ${fmt(r.p99, 2)} ms${r.clientBound ? ' — CLIENT-BOUND' : ''}`,
+          `, p99 ${fmt(r.p99, 2)} ms${r.clientBound ? ' — CLIENT-BOUND' : ''}${r.serverShared ? ' — SERVER CORE SHARED' : ''}`,
       );
       results.set(t.name, [...(results.get(t.name) ?? []), r]);
       sent.set(t.name, sent.get(t.name)! + r.requests);

@@ -1,7 +1,8 @@
 // Cache-hit throughput: a 4 KiB and a 100 KiB object, already cached, requested by wrk over 64
 // keep-alive connections, for blotcdn, nginx, Varnish and a bare Node server (Node's own ceiling).
 // Rounds are interleaved (the order rotates); the report gives medians, each server's CPU and
-// requests per CPU-second, wrk's CPU, and blotcdn's ratios — marked as bounds when wrk was the limit.
+// requests per CPU-second, wrk's CPU, and blotcdn's ratios — marked as bounds when a server was
+// held back (wrk or its core at the limit, or other work on the server's core).
 import { startBareNode } from '../lib/bare-node.js';
 import { interleaved, LOAD_HEADER, loadCells, loadNotes, ratio, summarize, type Summary } from '../lib/load.js';
 import { benchLogs } from '../lib/logs.js';

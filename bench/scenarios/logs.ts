@@ -13,7 +13,7 @@ const OFF = '(logs off)';
 const ON = '(logs on)';
 
 /**
- * A drop (1 − on ÷ off) as text, marked when a run was client-bound: with "off" held back the true
+ * A drop (1 − on ÷ off) as text, marked when a run was held back: with "off" held back the true
  * drop is at least this (≥), with "on" held back at most (≤), with both it is unknown (?).
  */
 function dropText(r: ReturnType<typeof ratio>): string {
@@ -59,9 +59,9 @@ export const logs: Scenario = {
         const byCpu = ratio(on, off, (s) => s.requestsPerCpuSecond);
         const addedUs = (1e6 / on.requestsPerCpuSecond - 1e6 / off.requestsPerCpuSecond);
         drops.set(server, { rps: 1 - byRate.value, perCpu: 1 - byCpu.value });
-        cost.push([server, `${fmt(off.rps)} → ${fmt(on.rps)}`, dropText(byRate), `${fmt(off.requestsPerCpuSecond)} → ${fmt(on.requestsPerCpuSecond)}`, `${fmt((1 - byCpu.value) * 100, 1)} %`, fmt(addedUs, 1), `${fmt(lines)} ÷ ${fmt(requests)} = ${fmt((lines / requests) * 100, 1)} %`]);
+        cost.push([server, `${fmt(off.rps)} → ${fmt(on.rps)}`, dropText(byRate), `${fmt(off.requestsPerCpuSecond)} → ${fmt(on.requestsPerCpuSecond)}`, dropText(byCpu), fmt(addedUs, 1), `${fmt(lines)} ÷ ${fmt(requests)} = ${fmt((lines / requests) * 100, 1)} %`]);
         const strip = ({ runs: rs, ...m }: Summary) => ({ ...m, runs: rs });
-        data[server] = { off: strip(off), on: strip(on), dropRps: 1 - byRate.value, dropRpsKind: byRate.kind, dropPerCpuSecond: 1 - byCpu.value, cpuMicrosecondsAddedPerRequest: addedUs, logLines: lines, requests, sampleLine: await lastLine(logged.accessLog!) };
+        data[server] = { off: strip(off), on: strip(on), dropRps: 1 - byRate.value, dropRpsKind: byRate.kind, dropPerCpuSecond: 1 - byCpu.value, dropPerCpuSecondKind: byCpu.kind, cpuMicrosecondsAddedPerRequest: addedUs, logLines: lines, requests, sampleLine: await lastLine(logged.accessLog!) };
       }
       const ours = drops.get('blotcdn');
       const theirs = drops.get('nginx');
@@ -77,7 +77,7 @@ export const logs: Scenario = {
           table: cost,
           notes: [
             'logs on: nginx `access_log <file> bench_json buffer=64k flush=1s` (JSON lines: time, request id, client, method, scheme, host, path, protocol, status, bytes, duration, origin TTFB, cache status, upstream, user agent, referer, TLS); Varnish `varnishncsa -w <file>` with the same fields as far as it has them (its CPU counted with Varnish\'s); blotcdn `--access-log <file>`',
-            '"drop per CPU-s" is the fall in requests per server CPU-second: the cost of logging when the server is not client-bound in both runs; "CPU µs added per request" is 1/rate(on) − 1/rate(off)',
+            '"drop per CPU-s" is the fall in requests per server CPU-second, the steadier measure of what logging costs; "CPU µs added per request" is 1/rate(on) − 1/rate(off) of those; a drop is marked ≥, ≤ or ? like the ratios when a run was held back',
             '"log lines ÷ requests": lines in the log after the server stopped, over requests wrk and the warm-up completed (a few in flight at the end of each wrk run are served but not counted by wrk)',
             ...(ours && theirs ? [`blotcdn's logging costs ${fmt(ours.perCpu * 100, 1)} % of its requests per CPU-second, nginx's ${fmt(theirs.perCpu * 100, 1)} % (req/s: ${fmt(ours.rps * 100, 1)} % against ${fmt(theirs.rps * 100, 1)} %)`] : []),
           ],
