@@ -47,7 +47,7 @@ export const logs: Scenario = {
       const cost = [['server', 'req/s off → on', 'drop in req/s', 'req per CPU-s off → on', 'drop per CPU-s', 'CPU µs added per request', 'log lines ÷ requests']];
       const data: Record<string, unknown> = {};
       const servers = peers.filter((p) => p.name.endsWith(OFF)).map((p) => p.name.slice(0, -OFF.length - 1));
-      const drops = new Map<string, { rps: number; perCpu: number }>();
+      const drops = new Map<string, { rps: string; perCpu: string }>();
       for (const server of servers) {
         const off = summaries.get(`${server} ${OFF}`)!;
         const on = summaries.get(`${server} ${ON}`)!;
@@ -58,7 +58,7 @@ export const logs: Scenario = {
         const byRate = ratio(on, off, (s) => s.rps);
         const byCpu = ratio(on, off, (s) => s.requestsPerCpuSecond);
         const addedUs = (1e6 / on.requestsPerCpuSecond - 1e6 / off.requestsPerCpuSecond);
-        drops.set(server, { rps: 1 - byRate.value, perCpu: 1 - byCpu.value });
+        drops.set(server, { rps: dropText(byRate), perCpu: dropText(byCpu) });
         cost.push([server, `${fmt(off.rps)} → ${fmt(on.rps)}`, dropText(byRate), `${fmt(off.requestsPerCpuSecond)} → ${fmt(on.requestsPerCpuSecond)}`, dropText(byCpu), fmt(addedUs, 1), `${fmt(lines)} ÷ ${fmt(requests)} = ${fmt((lines / requests) * 100, 1)} %`]);
         const strip = ({ runs: rs, ...m }: Summary) => ({ ...m, runs: rs });
         data[server] = { off: strip(off), on: strip(on), dropRps: 1 - byRate.value, dropRpsKind: byRate.kind, dropPerCpuSecond: 1 - byCpu.value, dropPerCpuSecondKind: byCpu.kind, cpuMicrosecondsAddedPerRequest: addedUs, logLines: lines, requests, sampleLine: await lastLine(logged.accessLog!) };
@@ -79,7 +79,7 @@ export const logs: Scenario = {
             'logs on: nginx `access_log <file> bench_json buffer=64k flush=1s` (JSON lines: time, request id, client, method, scheme, host, path, protocol, status, bytes, duration, origin TTFB, cache status, upstream, user agent, referer, TLS); Varnish `varnishncsa -w <file>` with the same fields as far as it has them (its CPU counted with Varnish\'s); blotcdn `--access-log <file>`',
             '"drop per CPU-s" is the fall in requests per server CPU-second, the steadier measure of what logging costs; "CPU µs added per request" is 1/rate(on) − 1/rate(off) of those; a drop is marked ≥, ≤ or ? like the ratios when a run was held back',
             '"log lines ÷ requests": lines in the log after the server stopped, over requests wrk and the warm-up completed (a few in flight at the end of each wrk run are served but not counted by wrk)',
-            ...(ours && theirs ? [`blotcdn's logging costs ${fmt(ours.perCpu * 100, 1)} % of its requests per CPU-second, nginx's ${fmt(theirs.perCpu * 100, 1)} % (req/s: ${fmt(ours.rps * 100, 1)} % against ${fmt(theirs.rps * 100, 1)} %)`] : []),
+            ...(ours && theirs ? [`blotcdn's logging costs ${ours.perCpu} of its requests per CPU-second, nginx's ${theirs.perCpu} (req/s: ${ours.rps} against ${theirs.rps})`] : []),
           ],
           data,
         },
