@@ -18,10 +18,11 @@ import { purge } from './scenarios/purge.js';
 import { folder } from './scenarios/folder.js';
 import { assets } from './scenarios/assets.js';
 import { tls } from './scenarios/tls.js';
+import { publish } from './scenarios/publish.js';
 import { logs } from './scenarios/logs.js';
 import { benchLogs } from './lib/logs.js';
 
-const SCENARIOS: Scenario[] = [hits, logs, coalescing, disk, purge, folder, assets, tls];
+const SCENARIOS: Scenario[] = [hits, logs, coalescing, disk, purge, folder, assets, tls, publish];
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 async function main(): Promise<void> {

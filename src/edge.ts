@@ -14,7 +14,9 @@ import type { CacheStore } from './cache/store.js';
 import { TieredStore } from './cache/tiered-store.js';
 import { AdminApi } from './control/admin-api.js';
 import { RedisPurgeBus, type PurgeBus } from './control/purge-bus.js';
+import { JobQueueView } from './control/job-queue-view.js';
 import type { CertInfo, ControlPlane } from './control/control-plane.js';
+import type { QueueReport } from './origin-lib/index.js';
 import { createAccessLog, type AccessLog } from './observe/access-log.js';
 import { createEventLog } from './observe/event-log.js';
 import { EdgeStats } from './observe/stats.js';
@@ -28,6 +30,8 @@ import { HttpsListener } from './server/https-listener.js';
 import { buildDomainList, buildTls, declaredHosts, type DomainList, type TlsParts } from './tls/build-tls.js';
 import { buildSites } from './sites/build-sites.js';
 import { SiteTable } from './sites/site-table.js';
+import { AddressList } from './policy/address-list.js';
+import { ClientIp } from './policy/client-ip.js';
 
 export class Edge implements ControlPlane {
   readonly runtime: EdgeRuntime;
@@ -44,6 +48,8 @@ export class Edge implements ControlPlane {
   /** Carries purges to the other nodes (with Redis configured). */
   readonly bus: PurgeBus | undefined;
   private readonly accessLog: AccessLog | undefined;
+  /** The publishing queue (config `jobs`), read for GET /jobs. */
+  private readonly jobQueue: JobQueueView | undefined;
   private readonly http: HttpListener[];
   private started = false;
   private indexed = false;
@@ -83,13 +89,20 @@ export class Edge implements ControlPlane {
       accessLog: log ? (ctx) => log.write(ctx) : undefined,
       events,
       httpsPort: undefined,
+      listenerPort: (scheme) => (scheme === 'https' ? this.https[0]?.addressInfo?.port : this.http[0]?.addressInfo?.port),
+      maxTargetLength: config.proxy.maxTargetLength,
+      abandonedFillLimit: config.proxy.abandonedFillLimit,
       acme: this.tls?.manager,
+      clientIp: new ClientIp(new AddressList(config.trustedProxies)),
     };
-    this.http = config.listen.http.map((address) => new HttpListener(address, this.handleHttp));
+    const clientIp = this.runtime.clientIp;
+    const trusted = clientIp.trustsAnyone ? (address: string) => clientIp.trusts(address) : undefined;
+    this.http = config.listen.http.map((address) => new HttpListener(address, this.handleHttp, trusted));
     const tlsAlpn = config.tls?.acme?.challenges.includes('tls-alpn-01') ?? false;
     this.https = this.tls
-      ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, this.handleHttps, { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn }))
+      ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, this.handleHttps, { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn, trusted }))
       : [];
+    this.jobQueue = config.jobs ? new JobQueueView(config) : undefined;
     this.bus = config.redis ? new RedisPurgeBus(config.redis.url, this.nodeId, config.redis.purgeChannel, (err) => events.warn({ err: err.message }, 'purge bus')) : undefined;
   }
 
@@ -165,6 +178,7 @@ export class Edge implements ControlPlane {
     await this.tls?.stop();
     await this.domainList?.close();
     await this.bus?.close();
+    await this.jobQueue?.close();
     this.stats.stopSampling();
     await Promise.all([...this.origins.values()].map((g) => g.close()));
     await this.store.close();
@@ -216,6 +230,10 @@ export class Edge implements ControlPlane {
 
   isReady(): boolean {
     return this.indexed;
+  }
+
+  jobs(): Promise<QueueReport | undefined> {
+    return this.jobQueue ? this.jobQueue.report() : Promise.resolve(undefined);
   }
 
   warm(urls: string[], concurrency: number, onResult?: (r: WarmResult) => void): Promise<WarmResult[]> {

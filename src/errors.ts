@@ -18,6 +18,8 @@ export const ERRORS = {
     message: 'This edge does not serve the requested host.',
   },
   missing_host: { status: 400, source: 'client', message: 'The request has no Host.' },
+  uri_too_long: { status: 414, source: 'client', message: 'The request-target is too long.' },
+  http_version: { status: 505, source: 'client', message: 'Only HTTP/1.0, HTTP/1.1 and HTTP/2 are spoken here.' },
   misdirected: {
     status: 421,
     source: 'client',
@@ -33,6 +35,16 @@ export const ERRORS = {
     status: 508,
     source: 'client',
     message: 'The request has already passed through this edge (CDN-Loop).',
+  },
+  denied: {
+    status: 403,
+    source: 'client',
+    message: 'This request is refused here.',
+  },
+  rate_limited: {
+    status: 429,
+    source: 'client',
+    message: 'Too many requests; slow down.',
   },
   not_cached: {
     status: 504,
@@ -64,6 +76,11 @@ export const ERRORS = {
     source: 'origin',
     message: 'The origin closed the connection before the response was complete.',
   },
+  client_gone: {
+    status: 499,
+    source: 'client',
+    message: 'The client went away before it was answered.',
+  },
   internal: { status: 500, source: 'internal', message: 'The edge failed to handle the request.' },
 } as const satisfies Record<string, ErrorSpec>;
 
@@ -75,19 +92,23 @@ export class EdgeError extends Error {
   readonly source: ErrorSource;
   /** Headers the synthetic response must carry (for example `Retry-After`). */
   readonly headers: Record<string, string>;
+  /** Close the connection without an answer (a deny rule's 444, as nginx's). */
+  readonly close: boolean;
 
   constructor(
     code: ErrorCode,
     detail?: string,
-    options?: { cause?: unknown; headers?: Record<string, string> },
+    options?: { cause?: unknown; headers?: Record<string, string>; status?: number; close?: boolean },
   ) {
     const spec = ERRORS[code];
     super(detail ? `${spec.message} ${detail}` : spec.message, { cause: options?.cause });
     this.name = 'EdgeError';
     this.code = code;
-    this.status = spec.status;
+    // A configured status (a deny rule's 404, say) keeps the code that explains it.
+    this.status = options?.status ?? spec.status;
     this.source = spec.source;
     this.headers = options?.headers ?? {};
+    this.close = options?.close ?? false;
   }
 }
 

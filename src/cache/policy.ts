@@ -27,7 +27,9 @@ export type NoStoreReason =
   | 'request-no-store'
   | 'bypass'
   | 'too-large'
-  | 'incomplete';
+  | 'incomplete'
+  /** A request with credentials, and nothing from the origin saying the answer may be shared. */
+  | 'personal';
 
 /** Statuses that are "heuristically cacheable" (RFC 9110 §15.1). */
 const HEURISTIC_STATUSES = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]);
@@ -138,6 +140,13 @@ export interface StorageInput {
   clientCacheControl?: 'honor' | 'ignore';
   /** What to do with a response that sets a cookie: refuse it (`pass`, the default), strip it, or store it. */
   setCookie?: 'pass' | 'strip' | 'store';
+  /**
+   * Statuses that may be stored and their lifetimes in ms (nginx's proxy_cache_valid); a status it
+   * does not list is not stored, and 0 means never. Absent: RFC 9111's defaults.
+   */
+  statuses?: { get(status: number): number | undefined };
+  /** `ignore`: the origin's Vary (its `*` too) does not stop storing; the caller keys without it. */
+  vary?: 'honor' | 'ignore' | 'some';
 }
 
 /** May this response be stored, and with what freshness (RFC 9111 §3, §4.2)? */
@@ -160,10 +169,15 @@ export function decideStorage(input: StorageInput): StorageDecision {
   if (input.method !== 'GET') return refuse('method');
   // §3: a final status; partial content and 304s are never stored as objects here.
   if (status < 200 || status === 206 || status === 304) return refuse('status');
+  // The behavior's own list of statuses, when it has one (0: never).
+  const statusTtl = input.statuses?.get(status);
+  if (input.statuses !== undefined && !statusTtl) return refuse('status');
 
   // §5.2.1.5: no-store in the request forbids storing the response to it (when the behavior
   // honours clients' directives at all).
   if (input.clientCacheControl !== 'ignore' && parseDirectives(req['cache-control']).has('no-store')) return refuse('request-no-store');
+
+  if (ttl.force !== undefined) return forcedDecision(input, out, statusTtl ?? ttl.force, statusTtl !== undefined);
 
   const { directives: cc, targeted } = edgeDirectives(res, options.cdnId);
 
@@ -182,11 +196,9 @@ export function decideStorage(input: StorageInput): StorageDecision {
   if (req['authorization'] !== undefined && !cc.has('must-revalidate') && !cc.has('public') && !cc.has('s-maxage')) {
     return refuse('authorization');
   }
-  // §4.1: "Vary: *" never matches a later request, so storing it is pointless.
-  const vary = res['vary'];
-  if (vary !== undefined && (Array.isArray(vary) ? vary.join(',') : vary).split(',').some((v) => v.trim() === '*')) {
-    return refuse('vary-star');
-  }
+  // §4.1: "Vary: *" never matches a later request, so storing it is pointless (unless the behavior
+  // does not key on what Vary names).
+  if ((input.vary ?? 'honor') === 'honor' && varyStar(res['vary'])) return refuse('vary-star');
 
   // §5.2.2.4: no-cache means store but validate on every use; qualified, only the listed fields.
   const noCache = cc.get('no-cache');
@@ -211,11 +223,16 @@ export function decideStorage(input: StorageInput): StorageDecision {
   }
 
   let lifetime: number | undefined;
-  if (ttl.force !== undefined) {
-    lifetime = ttl.force;
-    out.noCache = false;
-  } else if (explicit !== undefined) {
+  if (explicit !== undefined) {
     lifetime = ttl.min !== undefined && !out.noCache ? Math.max(explicit, ttl.min) : explicit;
+  } else if (personal(req, cc)) {
+    // Web cache deception: `/account/x.css` asked with a session cookie must not be stored as the
+    // account page for everyone because a default TTL applies to `.css`. Only the origin's own
+    // explicit freshness (or public / s-maxage, or ttl.force) stores a response to such a request.
+    return refuse('personal');
+  } else if (statusTtl !== undefined) {
+    // A status the behavior lists: its lifetime stands in for heuristic freshness.
+    lifetime = statusTtl;
   } else if (HEURISTIC_STATUSES.has(status) || cc.has('public')) {
     // §4.2.2: heuristic freshness only without explicit expiry, for heuristically cacheable
     // statuses (or `public`). The behavior's default TTL takes its place when set.
@@ -229,7 +246,7 @@ export function decideStorage(input: StorageInput): StorageDecision {
       }
     }
   }
-  if (lifetime !== undefined && ttl.max !== undefined && ttl.force === undefined) lifetime = Math.min(lifetime, ttl.max);
+  if (lifetime !== undefined && ttl.max !== undefined) lifetime = Math.min(lifetime, ttl.max);
 
   const hasValidator = res['etag'] !== undefined || res['last-modified'] !== undefined;
   if (lifetime === undefined || (lifetime <= initialAge * 1000 && !hasValidator)) {
@@ -248,14 +265,40 @@ export function decideStorage(input: StorageInput): StorageDecision {
   const swr = deltaSeconds(cc, 'stale-while-revalidate');
   const sie = deltaSeconds(cc, 'stale-if-error');
   out.mustRevalidate = cc.has('must-revalidate') || cc.has('proxy-revalidate') || (cc.has('s-maxage') && swr === undefined && sie === undefined);
-  if (!out.mustRevalidate && ttl.force === undefined) {
+  if (!out.mustRevalidate) {
     out.staleWhileRevalidateMs = typeof swr === 'number' ? swr * 1000 : 0;
     out.staleIfErrorMs = Math.max(typeof sie === 'number' ? sie * 1000 : 0, options.graceMs ?? 0);
-  } else if (ttl.force !== undefined) {
-    out.mustRevalidate = false;
-    out.staleIfErrorMs = options.graceMs ?? 0;
   }
   return out;
+}
+
+/** Whether the Vary field contains `*`. */
+function varyStar(vary: string | string[] | undefined): boolean {
+  return vary !== undefined && (Array.isArray(vary) ? vary.join(',') : vary).split(',').some((v) => v.trim() === '*');
+}
+
+/**
+ * A request that carried credentials (a cookie, Authorization) whose response did not say it may be
+ * shared: `public` or `s-maxage` are the origin saying so.
+ */
+function personal(req: HeaderMap, cc: Directives): boolean {
+  return (req['cookie'] !== undefined || req['authorization'] !== undefined) && !cc.has('public') && !cc.has('s-maxage');
+}
+
+/**
+ * ttl.force: stored for `lifetimeMs` whatever Cache-Control, Expires, Surrogate-Control and Vary
+ * say — the operator's policy, not the origin's. Statuses the behavior does not list (`listed`) are
+ * stored only if cacheable by default, so a forced year never catches a 500. A cookie is still the
+ * behavior's `setCookie` decision; `grace` still lets a forced object be served while the origin is
+ * down.
+ */
+function forcedDecision(input: StorageInput, out: StorageDecision, lifetimeMs: number, listed: boolean): StorageDecision {
+  if (!listed && !HEURISTIC_STATUSES.has(input.status)) return { ...out, reason: 'status' };
+  if (input.responseHeaders['set-cookie'] !== undefined) {
+    if (input.setCookie === 'strip') out.stripFields.push('set-cookie');
+    else if (input.setCookie !== 'store') return { ...out, reason: 'set-cookie' };
+  }
+  return { ...out, storable: true, lifetimeMs, staleIfErrorMs: input.options?.graceMs ?? 0 };
 }
 
 /**

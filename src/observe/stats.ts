@@ -32,6 +32,10 @@ export class EdgeStats {
   stored = 0;
   readonly notStored = new Map<string, number>();
   readonly errors = new Map<string, number>();
+  /** Requests refused by deny rules, by `site status`. */
+  readonly denied = new Map<string, number>();
+  /** Requests refused by rate limits, by `site client|host`. */
+  readonly rateLimited = new Map<string, number>();
   /** Misses per URL (bounded: the least recently missed fall out). */
   private readonly misses = new LRUCache<string, number>({ max: 5000 });
   private readonly history: Sample[] = [];

@@ -15,10 +15,19 @@ import type { Behavior, Site, SiteTable } from '../sites/site-table.js';
 import type { EdgeStats } from '../observe/stats.js';
 import type { Compressor } from '../cache/compression.js';
 import type { EventLog } from '../observe/event-log.js';
+import type { ClientIp } from '../policy/client-ip.js';
+import type { RuleVariables } from '../policy/header-rules.js';
+import type { Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import { clock } from '../clock.js';
 
 export type EdgeRequest = IncomingMessage | Http2ServerRequest;
 export type EdgeResponse = ServerResponse | Http2ServerResponse;
+
+/** The client went away (a closed connection, a reset HTTP/2 stream). */
+export function clientGone(res: EdgeResponse): boolean {
+  return res.destroyed || (res as { stream?: { destroyed: boolean } }).stream?.destroyed === true;
+}
 
 /** How the request was answered, in one word (logs, metrics, the dashboard). */
 export type Outcome = 'hit' | 'stale' | 'revalidated' | 'miss' | 'pass' | 'synth' | 'error';
@@ -48,16 +57,24 @@ export interface EdgeRuntime {
   events: EventLog;
   /** The port plain-HTTP requests are redirected to (undefined: no HTTPS listener, no redirects). */
   httpsPort: number | undefined;
+  /** The port of the first listener for a scheme (for requests the edge makes itself: warming, refreshes). */
+  listenerPort(scheme: 'http' | 'https'): number | undefined;
+  /** Longest request-target accepted (414 beyond). */
+  maxTargetLength: number;
+  /** A fetch every client has left is still finished (and stored) up to this many bytes. */
+  abandonedFillLimit: number;
+  /** Who the client is (the socket's peer, or what a trusted proxy says). */
+  clientIp: ClientIp;
   /** Answers ACME HTTP-01 challenges (undefined without TLS). */
   acme: { answerHttp01(host: string, path: string): Promise<string | undefined> } | undefined;
 }
 
-export class RequestContext {
+export class RequestContext implements RuleVariables {
   readonly started = performance.now();
   readonly startedAt = clock.now();
   method: string;
   scheme: 'http' | 'https';
-  /** The Host / :authority as the client sent it. */
+  /** The Host the origin is sent: the canonical host, plus the listener's port when not the default. */
   authority = '';
   /** Normalised host name (lower case, no port). */
   host = '';
@@ -92,6 +109,10 @@ export class RequestContext {
   /** Milliseconds from the start of the request to the origin's response head. */
   originMs: number | undefined;
   logged = false;
+  /** The site's rate limits were applied to this request. */
+  rateChecked = false;
+  private client: string | undefined;
+  private id: string | undefined;
 
   constructor(
     readonly req: EdgeRequest,
@@ -103,7 +124,15 @@ export class RequestContext {
     this.scheme = scheme;
   }
 
+  /** The client's address (trusted-proxy aware), worked out once. */
   get clientIp(): string {
-    return this.req.socket?.remoteAddress ?? '';
+    this.client ??= this.edge.clientIp.of(this.req.socket as Socket | undefined, this.req.headers);
+    return this.client;
+  }
+
+  /** A unique id for this request (logs, {request_id} in header rules), made when first asked for. */
+  get requestId(): string {
+    this.id ??= randomUUID();
+    return this.id;
   }
 }

@@ -6,6 +6,8 @@ import { endToEnd, forwardRequestHeaders, type HeaderMap } from '../http/headers
 import { negotiateEncoding } from '../cache/vary.js';
 import type { OriginRequest } from '../origins/origin.js';
 import type { EdgeResponse, RequestContext } from './context.js';
+import type { Socket } from 'node:net';
+import { peerAddress } from '../server/proxy-protocol.js';
 
 const CLIENT_CONDITIONALS = ['range', 'if-range', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since'];
 const BODYLESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
@@ -13,12 +15,14 @@ const BODYLESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
 export function originRequest(ctx: RequestContext, forCache: boolean): OriginRequest {
   const { edge } = ctx;
   const headers = forwardRequestHeaders(ctx.req.headers, {
-    clientIp: ctx.clientIp,
+    peer: peerAddress(ctx.req.socket as Socket | undefined),
     proto: ctx.scheme,
     host: ctx.authority,
     via: edge.via,
     cdnLoop: edge.cdnLoopEntry,
+    drop: ctx.behavior?.forwardDrop,
   });
+  ctx.behavior?.requestRules?.applyMap(headers, ctx);
   const onInfo = ctx.res === undefined ? undefined : (_status: number, hints: HeaderMap) => forwardEarlyHints(ctx, hints);
   if (!forCache) {
     const hasBody = !BODYLESS.has(ctx.method) || headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;

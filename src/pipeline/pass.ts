@@ -7,10 +7,12 @@ import { toEdgeError } from '../errors.js';
 import { firstValue } from '../http/headers.js';
 import type { RequestContext } from './context.js';
 import { originRequest } from './origin-request.js';
+import { checkRateLimit } from './admission.js';
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 export async function pass(ctx: RequestContext): Promise<'deliver' | 'synth'> {
+  checkRateLimit(ctx, true);
   const res = ctx.res;
   const abort = new AbortController();
   // The client left before the origin answered: stop the origin request too.

@@ -15,6 +15,7 @@ import { EdgeError } from '../errors.js';
 import { discardBody } from '../origins/origin.js';
 import { firstValue, joinValues, type HeaderMap } from '../http/headers.js';
 import type { EdgeRuntime, RequestContext } from './context.js';
+import type { VaryPolicy } from '../sites/site-table.js';
 import { LookupAgain } from './fetch.js';
 import { clientHeaders } from './origin-request.js';
 import { refreshedMeta } from './revalidate.js';
@@ -86,7 +87,8 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
   const decision = permanent
     ? permanentDecision(res.headers, ctx.startedAt, now, YEAR_MS, behavior.grace)
     : decideForBehavior(ctx, res.status, res.headers, now);
-  let vary = parseVary(res.headers['vary']);
+  let vary = keyedVary(parseVary(res.headers['vary']), behavior.vary);
+  if (behavior.keyHeaders.length > 0 && vary !== '*') vary = [...new Set([...vary, ...behavior.keyHeaders])].sort();
   const lengthHeader = firstValue(res.headers['content-length']);
   const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
   // Only what the edge may really serve compressed gets its Vary: Accept-Encoding (a length not
@@ -168,7 +170,16 @@ export function decideForBehavior(ctx: RequestContext, status: number, responseH
     options: { ...ctx.edge.policy, graceMs: behavior.grace },
     clientCacheControl: behavior.clientCacheControl,
     setCookie: behavior.setCookie,
+    statuses: behavior.statuses,
+    vary: typeof behavior.vary === 'string' ? behavior.vary : 'some',
   });
+}
+
+/** The request fields a response is keyed on: what its Vary names, as far as the behavior allows. */
+function keyedVary(vary: string[] | '*', policy: VaryPolicy): string[] | '*' {
+  if (policy === 'honor') return vary;
+  if (policy === 'ignore' || vary === '*') return [];
+  return vary.filter((name) => policy.has(name));
 }
 
 /** A 200 of a compressible type, not encoded already, whose origin allows transformation. */
@@ -219,6 +230,9 @@ async function pump(
       flight.push(chunk);
       verify?.check.update(chunk);
       edge.stats.bytesFromOrigin += chunk.length;
+      // Every client left and this object is large: stop filling it (a reset stream or a closed
+      // connection must not keep a big download going for nobody).
+      if (flight.unwanted && flight.received > edge.abandonedFillLimit) throw new EdgeError('client_gone', '(nobody waits for a large object)');
       if (storing) {
         const wait = writer.write(chunk);
         if (wait) await wait;
