@@ -89,7 +89,7 @@ export async function startBlotcdn(originUrl: string, options: BlotcdnOptions = 
     if (options.cacheDir) args.push('--cache-dir', options.cacheDir);
   }
   const name = options.name ?? 'blotcdn';
-  // The V8 flag the `blotcdn` command's shebang sets (src/cli/main.ts): measure it as it runs.
+  // The V8 flag the installed `blotcdn` command (bin/blotcdn) runs with: measure it as it runs.
   const proc = pinned(name, SERVER_CORE, process.execPath, ['--max-semi-space-size=32', ...args]);
   await waitForPort(port, proc);
   return peer(name, port, [proc], dir, accessLog);
