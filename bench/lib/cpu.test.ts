@@ -64,5 +64,5 @@ test('wrk output: requests, rate, latency and errors', () => {
 Requests/sec:  26947.01
 Transfer/sec:    111.14MB
 `;
-  assert.deepEqual(parseWrk(out), { rps: 26947.01, requests: 215576, p50: 2.24, p99: 0.482, transferMBps: 111.14, errors: 6 });
+  assert.deepEqual(parseWrk(out), { rps: 26947.01, requests: 215576, p50: 2.24, p99: 0.482, transferMBps: 111.14, errors: 6, errorKinds: 'read 2, timeout 1, non-2xx/3xx 3' });
 });

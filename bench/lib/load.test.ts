@@ -24,6 +24,7 @@ function run(rps: number, clientBound: boolean): MeasuredRun {
     othersOnServerCoresPct: 0,
     clientBound,
     serverShared: false,
+    errorKinds: '',
   };
 }
 

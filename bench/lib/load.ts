@@ -45,6 +45,8 @@ export interface MeasuredRun {
   othersOnServerCoresPct: number;
   clientBound: boolean;
   serverShared: boolean;
+  /** wrk's errors by kind ("timeout 12"), empty when none. */
+  errorKinds: string;
 }
 
 export async function measuredWrk(target: Measurable, url: string, options: { connections?: number; seconds: number }): Promise<MeasuredRun> {
@@ -79,16 +81,17 @@ export async function measuredWrk(target: Measurable, url: string, options: { co
     othersOnServerCoresPct: Math.max(0, serverCoreBusyPct - serverCpuPct),
     clientBound: wrkCpuPct >= WRK_SATURATED_PCT || clientCoreBusyPct >= CLIENT_CORE_SATURATED_PCT,
     serverShared: serverCoreBusyPct - serverCpuPct >= SERVER_CORE_SHARED_PCT,
+    errorKinds: r.errorKinds,
   };
 }
 
-type Figures = Omit<MeasuredRun, 'clientBound' | 'serverShared'>;
+type Figures = Omit<MeasuredRun, 'clientBound' | 'serverShared' | 'errorKinds'>;
 
 /** Medians of every figure over a server's rounds, and how many rounds were held back, and how. */
 export type Summary = Figures & { clientBoundRounds: number; serverSharedRounds: number; rounds: number; runs: MeasuredRun[] };
 
 export function summarize(runs: MeasuredRun[]): Summary {
-  const keys = Object.keys(runs[0]!).filter((k) => k !== 'clientBound' && k !== 'serverShared') as (keyof Figures)[];
+  const keys = Object.keys(runs[0]!).filter((k) => typeof runs[0]![k as keyof MeasuredRun] === 'number') as (keyof Figures)[];
   const medians = Object.fromEntries(keys.map((k) => [k, median(runs.map((r) => r[k]))])) as Figures;
   return {
     ...medians,
@@ -169,7 +172,7 @@ export async function interleaved<T extends Measurable>(
       ctx.log(
         `${options.label ? options.label + ' ' : ''}${t.name} round ${round + 1}: ${fmt(r.rps)} req/s, ${fmt(r.requestsPerCpuSecond)} per server CPU-s ` +
           `(server ${fmt(r.serverCpuPct)} %, wrk ${fmt(r.wrkCpuPct)} %, client core ${fmt(r.clientCoreBusyPct)} %, others on server core ${fmt(r.othersOnServerCoresPct)} %)` +
-          `, p99 ${fmt(r.p99, 2)} ms${r.clientBound ? ' — CLIENT-BOUND' : ''}${r.serverShared ? ' — SERVER CORE SHARED' : ''}`,
+          `, p99 ${fmt(r.p99, 2)} ms${r.errors ? `, errors: ${r.errorKinds}` : ''}${r.clientBound ? ' — CLIENT-BOUND' : ''}${r.serverShared ? ' — SERVER CORE SHARED' : ''}`,
       );
       results.set(t.name, [...(results.get(t.name) ?? []), r]);
       sent.set(t.name, sent.get(t.name)! + r.requests);

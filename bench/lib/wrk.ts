@@ -14,6 +14,8 @@ export interface WrkResult {
   p99: number;
   transferMBps: number;
   errors: number;
+  /** What the errors were, e.g. "timeout 12" (empty when none). */
+  errorKinds: string;
 }
 
 function toMs(value: string): number {
@@ -38,8 +40,10 @@ export function parseWrk(text: string): WrkResult {
   const errLine = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
   const errors = (errLine ? errLine.slice(1).reduce((n, v) => n + Number(v), 0) : 0) + non2xx;
+  const kinds = ['connect', 'read', 'write', 'timeout'].map((k, i) => [k, Number(errLine?.[i + 1] ?? 0)] as const).concat([['non-2xx/3xx', non2xx]]);
+  const errorKinds = kinds.filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
   const requests = Number(/(\d+) requests in/.exec(text)?.[1]);
-  return { rps, requests, p50, p99, transferMBps, errors };
+  return { rps, requests, p50, p99, transferMBps, errors, errorKinds };
 }
 
 /** Marks the line the wrapping shell prints after wrk: its own /proc stat, whose cutime+cstime is wrk's CPU. */
