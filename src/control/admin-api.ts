@@ -167,6 +167,8 @@ export class AdminApi {
         return this.purge(req, res);
       case 'POST /warm':
         return this.warm(req, res);
+      case 'GET /tasks':
+        return json(res, 200, this.plane.taskCounts());
       case 'GET /jobs': {
         const report = await this.plane.jobs();
         if (!report) throw new HttpError(404, 'no publishing queue: add a jobs section (jobs.dir or jobs.redis) to the config');

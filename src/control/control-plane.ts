@@ -7,6 +7,7 @@ import type { EdgeStats } from '../observe/stats.js';
 import type { MemberStatus } from '../origins/origin-group.js';
 import type { WarmResult } from '../pipeline/warm.js';
 import type { QueueReport } from '../origin-lib/index.js';
+import type { TaskCounts } from '../tasks/task-runner.js';
 
 export interface CertInfo {
   host: string;
@@ -37,6 +38,8 @@ export interface ControlPlane {
   reloadFromSource(): Promise<{ restartNeeded: string[] }>;
   /** Whether the edge can take traffic: its checks, each true or false. */
   readiness(): Readiness;
+  /** The edge's background tasks by name: running, queued, scheduled, done, failed. */
+  taskCounts(): TaskCounts[];
 }
 
 export interface Readiness {

@@ -86,6 +86,10 @@ export function createMetrics(plane: ControlPlane): Metrics {
     });
   mirror(registry, 'blotcdn_denied_total', 'Requests refused by a deny rule, by site and status.', ['site', 'status'], () => split(s.denied, 'site', 'status'));
   mirror(registry, 'blotcdn_rate_limited_total', 'Requests refused by a rate limit, by site and bucket (client or host).', ['site', 'bucket'], () => split(s.rateLimited, 'site', 'bucket'));
+  mirror(registry, 'blotcdn_tasks_total', "The edge's background tasks finished, by name and outcome (done, failed).", ['name', 'outcome'], () =>
+    plane.taskCounts().flatMap((t) => [[{ name: t.name, outcome: 'done' }, t.done], [{ name: t.name, outcome: 'failed' }, t.failed]] as [Record<string, string>, number][]),
+  );
+  gauge(registry, 'blotcdn_tasks_running', "The edge's background tasks running now, by name.", ['name'], () => plane.taskCounts().map((t) => [{ name: t.name }, t.running]));
   const purges = () => [...plane.purgeTotals()].map(([k, v]) => ({ kind: k.split(' ')[0]!, mode: k.split(' ')[1]!, ...v }));
   mirror(registry, 'blotcdn_purges_total', 'Purges made, by kind and mode.', ['kind', 'mode'], () => purges().map((p) => [{ kind: p.kind, mode: p.mode }, p.purges]));
   mirror(registry, 'blotcdn_purged_objects_total', 'Objects removed or marked stale by purges.', ['kind', 'mode'], () =>

@@ -5,6 +5,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Outcome } from '../pipeline/context.js';
 import { Histogram } from './histogram.js';
+import { TaskRunner } from '../tasks/task-runner.js';
 
 export interface Sample {
   /** Epoch ms at the end of the interval. */
@@ -44,7 +45,7 @@ export class EdgeStats {
   /** Misses per URL (bounded: the least recently missed fall out). */
   private readonly misses = new LRUCache<string, number>({ max: 5000 });
   private readonly history: Sample[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private stopSample: (() => void) | undefined;
 
   /** A request's duration (seconds), and the origin's time to answer when it was asked. */
   timing(outcome: Outcome, seconds: number, originSeconds: number | undefined): void {
@@ -86,19 +87,18 @@ export class EdgeStats {
     return { t: Date.now(), requests: this.requests, hits: this.hits, bytesServed: this.bytesServed, bytesFromOrigin: this.bytesFromOrigin };
   }
 
-  startSampling(intervalMs = SAMPLE_MS): void {
-    if (this.timer) return;
+  startSampling(scheduler: Pick<TaskRunner, 'every'> = new TaskRunner(), intervalMs = SAMPLE_MS): void {
+    if (this.stopSample) return;
     this.history.push(this.snapshot());
-    this.timer = setInterval(() => {
+    this.stopSample = scheduler.every('stats-sample', intervalMs, () => {
       this.history.push(this.snapshot());
       if (this.history.length > HISTORY + 1) this.history.shift();
-    }, intervalMs);
-    this.timer.unref();
+    });
   }
 
   stopSampling(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopSample?.();
+    this.stopSample = undefined;
   }
 
   /** Per-interval figures for the last hour (each sample minus the one before). */
