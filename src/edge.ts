@@ -12,6 +12,8 @@ import { Compressor } from './cache/compression.js';
 import { Purger, type PurgeRecord, type PurgeRequest } from './cache/purger.js';
 import type { CacheStore } from './cache/store.js';
 import { TieredStore } from './cache/tiered-store.js';
+import { memoryFigure, type MemoryFigure } from './cache/memory-figure.js';
+import { ERRORS } from './errors.js';
 import { AdminApi } from './control/admin-api.js';
 import { RedisPurgeBus, type PurgeBus } from './control/purge-bus.js';
 import type { CertInfo, ControlPlane } from './control/control-plane.js';
@@ -50,17 +52,20 @@ export class Edge implements ControlPlane {
 
   constructor(readonly config: EdgeConfig) {
     this.origins = buildOriginGroups(config);
-    let cache: EdgeCache | undefined;
-    this.store = buildStore(config.cache, (key) => cache?.forget(key));
-    cache = new EdgeCache(this.store);
+    this.stats = new EdgeStats();
+    const events = createEventLog(config.log.events === 'stderr');
+    this.store = buildStore(config.cache, (code, detail) => {
+      events.warn({ code, ...detail }, ERRORS[code].message);
+      this.stats.bump(this.stats.errors, code);
+    });
+    const limits = config.cache.limits;
+    const cache = new EdgeCache(this.store, { ...limits, hitForMissMs: limits.hitForMiss });
     this.purger = new Purger(cache);
     this.nodeId = config.node.id ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-');
-    this.stats = new EdgeStats();
     this.accessLog = createAccessLog(config.log.access);
     const cdnId = config.proxy.cdnId;
     const compression = config.cache.compression;
     const log = this.accessLog;
-    const events = createEventLog(config.log.events === 'stderr');
     this.domainList = buildDomainList(config, events);
     const sites = new SiteTable(buildSites(config, this.origins), this.domainList?.source);
     this.tls = buildTls(config, declaredHosts(config), this.domainList, events);
@@ -99,13 +104,14 @@ export class Edge implements ControlPlane {
     handleRequest(new RequestContext(req, res, this.runtime, 'https'));
   };
 
-  /** Resolves once a disk tier has found what it held before a restart (lookups work before). */
+  /**
+   * Resolves once a disk tier's index is whole (at once from its snapshot; after reading every
+   * file when there is none). Lookups work before; purges are answered after.
+   */
   ready(): Promise<void> {
-    return (this.store.ready ?? Promise.resolve())
-      .then(() => this.runtime.cache.loadIndex())
-      .then(() => {
-        this.indexed = true;
-      });
+    return (this.store.ready ?? Promise.resolve()).then(() => {
+      this.indexed = true;
+    });
   }
 
   async start(): Promise<void> {
@@ -197,7 +203,11 @@ export class Edge implements ControlPlane {
   cacheStats(): ReturnType<ControlPlane['cacheStats']> {
     const cache = this.runtime.cache;
     const tiers = this.store instanceof TieredStore ? this.store.tierStats() : undefined;
-    return { total: this.store.stats(), tiers, flights: cache.flights.size, indexed: cache.index.size, tags: cache.index.tags };
+    return { total: this.store.stats(), tiers, flights: cache.flights.size, indexed: this.store.footprint().entries };
+  }
+
+  memory(): MemoryFigure {
+    return memoryFigure(this.store, this.runtime.cache, this.purger);
   }
 
   originStatus(): { group: string; members: ReturnType<OriginGroup["status"]> }[] {

@@ -24,6 +24,9 @@ export type NoStoreReason =
   | 'request-no-store'
   | 'bypass'
   | 'too-large'
+  // Refused by the cache's own limits (EdgeCache.refusal): a URL with too many variants, a key too long.
+  | 'too-many-variants'
+  | 'key-too-long'
   | 'incomplete';
 
 /** Statuses that are "heuristically cacheable" (RFC 9110 §15.1). */

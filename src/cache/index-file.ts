@@ -1,0 +1,269 @@
+// The disk tier's index on disk, so a restart need not read a million files: a snapshot of the
+// index's columns plus a journal of the changes since. A change is journaled in the same step as it
+// is made in memory, in batches (one write per turn of the event loop); a snapshot copies the
+// columns at one instant and starts a new journal generation at that same instant, so the snapshot
+// plus every journal from its generation on is the whole index. Files are written to a temporary
+// name and renamed, journals are replayed up to their first torn record, and a snapshot that does
+// not check out is ignored (the store then rebuilds the index from the files themselves).
+//
+//   snapshot: "BLOTIDX1" | u32 JSON length | JSON state | pad to 8 | columns (each padded to 8) | u32 CRC-32 | "BLOTIDXE"
+//   journal.<gen>: records of u32 length | type (A: entry, R: removal, V: Vary list) | payload | u32 CRC-32
+import { crc32 } from 'node:zlib';
+import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { IndexState, ObjectIndex } from './object-index.js';
+
+const MAGIC = Buffer.from('BLOTIDX1');
+const END = Buffer.from('BLOTIDXE');
+const pad8 = (n: number) => (n + 7) & ~7;
+
+export interface LoadResult {
+  /** False when there was no usable snapshot: the index must be rebuilt from the files. */
+  loaded: boolean;
+  /** Journal records replayed on top of the snapshot. */
+  replayed: number;
+  /** Journals that ended in a torn record (a crash while appending). */
+  torn: number;
+}
+
+export class IndexFile {
+  private gen = 0;
+  private fh: FileHandle | undefined;
+  private pending: Buffer[] = [];
+  private flushing: Promise<void> | undefined;
+  /** File operations, one after another (writes, rotations, snapshots). */
+  private chain: Promise<unknown> = Promise.resolve();
+  /** Journal records since the last snapshot. */
+  records = 0;
+  private snapshotting: Promise<void> | undefined;
+
+  constructor(
+    readonly dir: string,
+    private readonly fsync = false,
+  ) {}
+
+  private journalPath(gen: number): string {
+    return join(this.dir, `journal.${gen}`);
+  }
+
+  /** Reads the snapshot and replays the journals after it into `index` (which must be empty). */
+  async load(index: ObjectIndex): Promise<LoadResult> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const journals = (await readdir(this.dir))
+      .map((name) => /^journal\.(\d+)$/.exec(name))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+    const from = await this.readSnapshot(index);
+    const result: LoadResult = { loaded: from !== undefined, replayed: 0, torn: 0 };
+    for (const gen of journals) {
+      if (from === undefined || gen < from) {
+        // Older than the snapshot (or no snapshot to apply them to): of no use.
+        await rm(this.journalPath(gen), { force: true });
+        continue;
+      }
+      const { records, torn } = replay(await readFile(this.journalPath(gen)), index);
+      result.replayed += records;
+      if (torn) result.torn++;
+    }
+    this.gen = Math.max(from ?? 0, journals.at(-1) ?? 0) + 1;
+    this.records = result.replayed;
+    return result;
+  }
+
+  /** Reads the snapshot into `index`; resolves with the journal generation to replay from. */
+  private async readSnapshot(index: ObjectIndex): Promise<number | undefined> {
+    let fh: FileHandle;
+    try {
+      fh = await open(join(this.dir, 'snapshot'), 'r');
+    } catch {
+      return undefined;
+    }
+    try {
+      let at = 0;
+      let crc = 0;
+      // Each part is read straight into the buffer it will live in: no second copy of the columns.
+      const read = async (length: number, check = true): Promise<Buffer> => {
+        const buf = Buffer.alloc(length);
+        const { bytesRead } = await fh.read(buf, 0, length, at);
+        if (bytesRead !== length) throw new Error('snapshot cut short');
+        at += length;
+        if (check) crc = crc32(buf, crc);
+        return buf;
+      };
+      const head = await read(12);
+      if (!head.subarray(0, 8).equals(MAGIC)) return undefined;
+      const json = await read(head.readUInt32LE(8));
+      await read(pad8(12 + json.length) - 12 - json.length);
+      const { gen, state, lengths } = JSON.parse(json.toString('utf8')) as { gen: number; state: IndexState; lengths: number[] };
+      const columns: ArrayBuffer[] = [];
+      for (const n of lengths) {
+        const column = await read(n);
+        // Buffer.alloc gives each its own ArrayBuffer, aligned for any typed array.
+        columns.push(column.buffer as ArrayBuffer);
+        await read(pad8(n) - n);
+      }
+      const tail = await read(12, false);
+      if (tail.readUInt32LE(0) !== crc || !tail.subarray(4).equals(END)) return undefined;
+      index.restore(state, columns);
+      return gen;
+    } catch {
+      return undefined;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Opens this run's journal (a new generation: an older one may end in a torn record). */
+  open(): Promise<void> {
+    const gen = this.gen;
+    return this.queue(async () => {
+      this.fh = await open(this.journalPath(gen), 'a', 0o600);
+    });
+  }
+
+  private queue<T>(op: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(op, op);
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  add(rec: Buffer): Promise<void> {
+    return this.append(0x41, rec);
+  }
+
+  remove(digest: Uint8Array): Promise<void> {
+    return this.append(0x52, Buffer.from(digest.buffer, digest.byteOffset, 16));
+  }
+
+  vary(id: number, names: readonly string[]): Promise<void> {
+    const json = Buffer.from(JSON.stringify(names));
+    const payload = Buffer.alloc(2 + json.length);
+    payload.writeUInt16LE(id, 0);
+    json.copy(payload, 2);
+    return this.append(0x56, payload);
+  }
+
+  /** Queues a record; resolves once the batch it is in has been written. */
+  private append(type: number, payload: Buffer): Promise<void> {
+    const frame = Buffer.allocUnsafe(4 + 1 + payload.length + 4);
+    frame.writeUInt32LE(payload.length, 0);
+    frame[4] = type;
+    payload.copy(frame, 5);
+    frame.writeUInt32LE(crc32(frame.subarray(4, 5 + payload.length)), 5 + payload.length);
+    this.pending.push(frame);
+    this.records++;
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+    return this.flushing;
+  }
+
+  private flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    this.flushing = undefined;
+    return this.queue(async () => {
+      if (!this.fh || batch.length === 0) return;
+      await this.fh.write(Buffer.concat(batch));
+      if (this.fsync) await this.fh.datasync();
+    });
+  }
+
+  /**
+   * Writes a snapshot of `index` as it is now; the journal generation changes at the same instant.
+   * Older journals are deleted once the snapshot is in place. One at a time.
+   */
+  snapshot(index: ObjectIndex): Promise<void> {
+    if (this.snapshotting) return this.snapshotting;
+    // Taken synchronously: the copy and the new generation describe the same instant.
+    const state = index.state();
+    const columns = index.columns().map((c) => new Uint8Array(c.buffer, c.byteOffset, c.byteLength).slice());
+    const previous = this.pending;
+    this.pending = [];
+    const gen = ++this.gen;
+    this.records = 0;
+    const write = this.queue(async () => {
+      if (this.fh && previous.length) await this.fh.write(Buffer.concat(previous));
+      await this.fh?.close();
+      this.fh = await open(this.journalPath(gen), 'a', 0o600);
+    }).then(() => this.writeSnapshot(gen, state, columns));
+    this.snapshotting = write.finally(() => {
+      this.snapshotting = undefined;
+    });
+    return this.snapshotting;
+  }
+
+  private async writeSnapshot(gen: number, state: IndexState, columns: Uint8Array[]): Promise<void> {
+    const json = Buffer.from(JSON.stringify({ gen, state, lengths: columns.map((c) => c.byteLength) }));
+    const head = Buffer.alloc(pad8(12 + json.length));
+    MAGIC.copy(head, 0);
+    head.writeUInt32LE(json.length, 8);
+    json.copy(head, 12);
+    const parts: Uint8Array[] = [head];
+    for (const c of columns) {
+      parts.push(c);
+      if (pad8(c.byteLength) > c.byteLength) parts.push(new Uint8Array(pad8(c.byteLength) - c.byteLength));
+    }
+    let crc = 0;
+    for (const p of parts) crc = crc32(p, crc);
+    const tail = Buffer.alloc(12);
+    tail.writeUInt32LE(crc, 0);
+    END.copy(tail, 4);
+    parts.push(tail);
+    const tmp = join(this.dir, `snapshot.${process.pid}.tmp`);
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writev(parts);
+      if (this.fsync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, join(this.dir, 'snapshot'));
+    for (const name of await readdir(this.dir)) {
+      const m = /^journal\.(\d+)$/.exec(name);
+      if (m && Number(m[1]) < gen) await rm(join(this.dir, name), { force: true });
+    }
+  }
+
+  /** Bytes queued and not yet written. */
+  get queuedBytes(): number {
+    return this.pending.reduce((n, b) => n + b.length, 0);
+  }
+
+  /** Writes what is queued and closes the journal. */
+  async close(): Promise<void> {
+    await this.snapshotting;
+    await this.flush();
+    await this.queue(async () => {
+      await this.fh?.close();
+      this.fh = undefined;
+    });
+  }
+
+  /** The folder was lost: start over with an empty index, a fresh snapshot and journal. */
+  async reset(index: ObjectIndex): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await this.snapshot(index);
+  }
+}
+
+/** Applies a journal's records to the index; stops at the first record that does not check out. */
+function replay(buf: Buffer, index: ObjectIndex): { records: number; torn: boolean } {
+  let at = 0;
+  let records = 0;
+  while (at < buf.length) {
+    if (at + 9 > buf.length) return { records, torn: true };
+    const length = buf.readUInt32LE(at);
+    const end = at + 5 + length;
+    if (end + 4 > buf.length || crc32(buf.subarray(at + 4, end)) !== buf.readUInt32LE(end)) return { records, torn: true };
+    const type = buf[at + 4];
+    const payload = buf.subarray(at + 5, end);
+    if (type === 0x41) index.apply(payload);
+    else if (type === 0x52) {
+      const slot = index.find(payload);
+      if (slot >= 0) index.remove(slot);
+    } else if (type === 0x56) index.varyLists.set(payload.readUInt16LE(0), JSON.parse(payload.toString('utf8', 2)) as string[]);
+    records++;
+    at = end + 4;
+  }
+  return { records, torn: false };
+}
