@@ -17,6 +17,7 @@ export function buildStore(cache: EdgeConfig['cache'], onEvent?: DiskStoreOption
       maxBytes: disk.maxSize,
       maxObjectBytes: disk.maxObjectSize,
       maxObjects: disk.maxObjects,
+      snapshotRecords: disk.snapshotEvery,
       fsync: disk.fsync,
       // Objects small enough for the memory tier are read whole, so a disk hit can promote them.
       smallObjectBytes: Math.min(1024 * 1024, cache.memory.maxObjectSize),

@@ -307,6 +307,8 @@ export const configSchema = z
             fsync: z.boolean().default(false),
             /** Most objects on disk: bounds the index in memory (about 100 bytes each, see docs/ARCHITECTURE.md). */
             maxObjects: z.number().int().min(1).default(1_000_000),
+            /** Index changes journaled before the index is saved whole again (bounds the replay at start). */
+            snapshotEvery: z.number().int().min(16).default(65_536),
           })
           .optional(),
         /** Bounds on what the cache keeps per key; past them an object is not stored (counted by reason). */

@@ -32,8 +32,8 @@ export class EdgeStats {
   stored = 0;
   readonly notStored = new Map<string, number>();
   readonly errors = new Map<string, number>();
-  /** Misses per URL (bounded: the least recently missed fall out). */
-  private readonly misses = new LRUCache<string, number>({ max: 5000 });
+  /** Misses per URL (bounded in count and bytes: the least recently missed fall out; long URLs are cut). */
+  private readonly misses = new LRUCache<string, number>({ max: 5000, maxSize: 2 * 1024 * 1024, sizeCalculation: (_n, url) => 64 + url.length });
   private readonly history: Sample[] = [];
   private timer: NodeJS.Timeout | undefined;
 
@@ -50,6 +50,7 @@ export class EdgeStats {
 
   /** Called for requests the cache could not answer (misses and revalidations). */
   missed(url: string): void {
+    if (url.length > 512) url = `${url.slice(0, 512)}…`;
     this.misses.set(url, (this.misses.get(url) ?? 0) + 1);
   }
 
