@@ -171,7 +171,7 @@ export class DiskStore implements CacheStore {
       const st = await fh.stat();
       const parsed = await readTrailer(fh, st.size);
       if (!parsed) {
-        void this.remove(digest);
+        await this.remove(digest);
         return undefined;
       }
       if (parsed.meta.key !== key) return undefined; // a digest collision: not ours
@@ -472,6 +472,11 @@ export class DiskStore implements CacheStore {
       // Map entries and queued buffers: about 150 bytes for each file operation under way.
       pending: (this.chains.size + this.tombstones.size + this.unlinkQueue.length) * 150 + this.file.queuedBytes,
     };
+  }
+
+  /** Resolves once every index change so far is in the journal (what a kill -9 now would keep). */
+  journaled(): Promise<void> {
+    return this.file.flushed();
   }
 
   /** Saves the index (a restart then reads the snapshot alone) and gives up the folder. */

@@ -224,6 +224,12 @@ export class IndexFile {
     }
   }
 
+  /** Resolves once every record queued so far has been written. */
+  async flushed(): Promise<void> {
+    await this.flushing;
+    await this.chain;
+  }
+
   /** Bytes queued and not yet written. */
   get queuedBytes(): number {
     return this.pending.reduce((n, b) => n + b.length, 0);

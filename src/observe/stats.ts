@@ -50,7 +50,8 @@ export class EdgeStats {
 
   /** Called for requests the cache could not answer (misses and revalidations). */
   missed(url: string): void {
-    if (url.length > 512) url = `${url.slice(0, 512)}…`;
+    // A copy, not a slice: V8's substrings keep their whole parent string alive.
+    if (url.length > 512) url = `${Buffer.from(url.slice(0, 512), 'latin1').toString('latin1')}…`;
     this.misses.set(url, (this.misses.get(url) ?? 0) + 1);
   }
 
