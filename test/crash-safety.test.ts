@@ -1,7 +1,8 @@
 // kill -9 at any moment leaves the disk cache consistent: the edge process (the real CLI) is killed
 // while large objects stream into the cache, restarted on the same folder, and every object it
 // then serves must be whole and byte-exact — a hit only for objects that were complete, a miss
-// (refetched) for the rest. The disk cache also survives an ordinary restart.
+// (refetched) for the rest. The disk cache also survives an ordinary restart. (The index's snapshot
+// and journal under kill -9: crash-safety-index.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';

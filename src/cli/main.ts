@@ -13,6 +13,7 @@ import { Edge } from '../edge.js';
 import { runDemo } from './demo.js';
 import { adminCommands } from './admin-client.js';
 import { certsCommand } from './certs.js';
+import { CacheLockedError } from '../cache/dir-lock.js';
 
 const program = new Command();
 program
@@ -110,7 +111,7 @@ export async function runEdge(config: EdgeConfig, onStarted?: (edge: Edge) => vo
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError) console.error(`blotcdn: ${err.message}`);
+  if (err instanceof ConfigError || err instanceof CacheLockedError) console.error(`blotcdn: ${err.message}`);
   else console.error(`blotcdn: ${(err as Error).stack ?? String(err)}`);
   process.exit(1);
 });
