@@ -203,7 +203,8 @@ export class Edge implements ControlPlane {
   cacheStats(): ReturnType<ControlPlane['cacheStats']> {
     const cache = this.runtime.cache;
     const tiers = this.store instanceof TieredStore ? this.store.tierStats() : undefined;
-    return { total: this.store.stats(), tiers, flights: cache.flights.size, indexed: this.store.footprint().entries };
+    const disk = this.store instanceof TieredStore ? this.store.disk.startup : undefined;
+    return { total: this.store.stats(), tiers, flights: cache.flights.size, indexed: this.store.footprint().entries, ...(disk ? { diskIndexLoad: disk } : {}) };
   }
 
   memory(): MemoryFigure {

@@ -16,24 +16,17 @@ export interface Parsed {
   bodyLength: number;
 }
 
-/** Reads and checks a file's trailer; undefined when the file is not a whole object. */
-export async function readTrailer(fh: FileHandle, fileSize: number): Promise<Parsed | undefined> {
-  if (fileSize < TRAILER) return undefined;
-  const tailLength = Math.min(TAIL, fileSize);
-  const tail = Buffer.allocUnsafe(tailLength);
-  const { bytesRead } = await fh.read(tail, 0, tailLength, fileSize - tailLength);
-  if (bytesRead !== tailLength) return undefined;
-  const fixed = tail.subarray(tailLength - TRAILER);
+/**
+ * Checks a trailer read from a file's end (`tail`: its last bytes) and parses the metadata; when
+ * the metadata is longer than what was read, `readMeta` fetches it. Undefined: not a whole object.
+ */
+export function parseTrailer(tail: Buffer, fileSize: number, readMeta: (metaLength: number, bodyLength: number) => Buffer): Parsed | undefined {
+  const fixed = tail.subarray(tail.length - TRAILER);
   if (!fixed.subarray(12).equals(MAGIC)) return undefined;
   const metaLength = fixed.readUInt32LE(0);
   const bodyLength = fixed.readDoubleLE(4);
   if (!Number.isInteger(bodyLength) || bodyLength + metaLength + TRAILER !== fileSize) return undefined;
-  let raw: Buffer;
-  if (metaLength + TRAILER <= tailLength) raw = tail.subarray(tailLength - TRAILER - metaLength, tailLength - TRAILER);
-  else {
-    raw = Buffer.alloc(metaLength);
-    await fh.read(raw, 0, metaLength, bodyLength);
-  }
+  const raw = metaLength + TRAILER <= tail.length ? tail.subarray(tail.length - TRAILER - metaLength, tail.length - TRAILER) : readMeta(metaLength, bodyLength);
   try {
     const meta = JSON.parse(raw.toString('utf8')) as CacheMeta;
     if (meta.size !== bodyLength || typeof meta.key !== 'string') return undefined;
@@ -41,6 +34,24 @@ export async function readTrailer(fh: FileHandle, fileSize: number): Promise<Par
   } catch {
     return undefined;
   }
+}
+
+/** Reads and checks a file's trailer; undefined when the file is not a whole object. */
+export async function readTrailer(fh: FileHandle, fileSize: number): Promise<Parsed | undefined> {
+  if (fileSize < TRAILER) return undefined;
+  const tailLength = Math.min(TAIL, fileSize);
+  const tail = Buffer.allocUnsafe(tailLength);
+  const { bytesRead } = await fh.read(tail, 0, tailLength, fileSize - tailLength);
+  if (bytesRead !== tailLength) return undefined;
+  // A long metadata block is read apart; parseTrailer asks for it synchronously, so read it first.
+  const metaLength = tail.readUInt32LE(tailLength - TRAILER);
+  const bodyLength = tail.readDoubleLE(tailLength - TRAILER + 4);
+  let long: Buffer | undefined;
+  if (metaLength + TRAILER > tailLength && Number.isInteger(bodyLength) && bodyLength + metaLength + TRAILER === fileSize) {
+    long = Buffer.alloc(metaLength);
+    await fh.read(long, 0, metaLength, bodyLength);
+  }
+  return parseTrailer(tail, fileSize, () => long ?? Buffer.alloc(0));
 }
 
 /** Opens a file and reads its trailer: the object's metadata, or undefined (missing, torn). */

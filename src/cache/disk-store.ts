@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readBackFrom, pipeRange, readObjectMeta, readRange, readTrailer, trailerFor } from './disk-files.js';
+import { rebuildFromFiles } from './disk-rebuild.js';
 import { DirLock } from './dir-lock.js';
 import { keyDigest } from './hash.js';
 import { IndexFile } from './index-file.js';
@@ -103,12 +104,17 @@ export class DiskStore implements CacheStore {
   /** Without a usable snapshot: reads every file's trailer (a cache from before snapshots, a lost index). */
   private async rebuild(): Promise<void> {
     const started = performance.now();
-    const work: string[] = [];
-    for (const a of await readdir(this.objects)) for (const b of await readdir(join(this.objects, a)).catch(() => [])) work.push(join(this.objects, a, b));
-    await parallel(work, 4, async (folder) => {
-      if (this.closing) return;
-      const names = await readdir(folder).catch(() => []);
-      await parallel(names, 8, (name) => this.adopt(join(folder, name), name));
+    await rebuildFromFiles({
+      objects: this.objects,
+      pathOf: (hex) => this.pathOf(hex),
+      stopped: () => this.closing,
+      adopt: (digest, meta, fileBytes) => {
+        // Stored or deleted since start-up: what happened since is newer than the file found.
+        if (this.index.find(digest) >= 0 || this.tombstones.has(digest.toString('hex'))) return;
+        const rec = this.index.encode(digest, meta, fileBytes);
+        // Not journaled: the snapshot taken when the rebuild ends holds them all.
+        if (rec) this.index.apply(rec, true);
+      },
     });
     if (this.closing) return;
     this.indexed = true;
@@ -116,23 +122,6 @@ export class DiskStore implements CacheStore {
     this.startup = { from: 'files', replayed: 0, torn: 0, ms: performance.now() - started };
     await this.file.snapshot(this.index);
     this.evict();
-  }
-
-  /** Indexes one file found by the rebuild (renaming one named by the older 256-bit scheme), or deletes it. */
-  private async adopt(path: string, name: string): Promise<void> {
-    const found = await readObjectMeta(path);
-    if (found === 'missing') return;
-    const digest = found && keyDigest(found.meta.key);
-    const hex = digest?.toString('hex');
-    if (!found || !hex || (name !== hex && !name.startsWith(hex))) return void (await unlink(path).catch(() => {}));
-    await this.serial(hex, async () => {
-      if (this.index.find(digest!) >= 0 || this.tombstones.has(hex)) return; // stored or deleted since start-up
-      if (name !== hex) await rename(path, this.pathOf(hex));
-      const rec = this.index.encode(digest!, found.meta, found.fileSize);
-      if (rec === undefined) return;
-      this.index.apply(rec, true);
-      void this.file.add(rec);
-    });
   }
 
   private serial<T>(hex: string, op: () => Promise<T>): Promise<T> {

@@ -25,7 +25,14 @@ export interface ControlPlane {
   purgeTotals(): ReadonlyMap<string, { purges: number; objects: number }>;
   /** Purges still held against fetches in flight. */
   activePurges(): number;
-  cacheStats(): { total: StoreStats; tiers?: Record<string, StoreStats>; flights: number; indexed: number };
+  cacheStats(): {
+    total: StoreStats;
+    tiers?: Record<string, StoreStats>;
+    flights: number;
+    indexed: number;
+    /** How the disk tier found its index at start: its snapshot (plus journal records replayed), or the files. */
+    diskIndexLoad?: { from: 'snapshot' | 'files' | 'new'; replayed: number; torn: number; ms: number };
+  };
   /** What the cache's bookkeeping holds in memory, part by part, with each part's bound. */
   memory(): MemoryFigure;
   originStatus(): { group: string; members: MemberStatus[] }[];
