@@ -1,26 +1,26 @@
 // The disk tier: one file per object, named by a 128-bit digest of its key, under a byte and an
 // object-count budget with least-recently-used eviction. Ours rather than a library's because
 // crash safety, streaming and a bounded index are the point:
-//   - an object is written to tmp/ and renamed into objects/ only once every byte is in; each file
-//     ends with a trailer (metadata, lengths, magic) checked on every read, so a torn file is
-//     deleted on sight, never served (disk-files.ts);
-//   - the in-memory index holds fixed-size hashes, not keys (object-index.ts, ~100 bytes per
-//     object); it is saved as a snapshot plus a journal (index-file.ts), so a restart reads one
-//     file instead of every object; entries whose file has gone are dropped when found;
-//   - one edge per folder (dir-lock.ts); a folder deleted under a running edge is recreated.
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
-import { readBackFrom, pipeRange, readObjectMeta, readRange, readTrailer, trailerFor } from './disk-files.js';
+//   - an object is written to tmp/ and renamed into place whole (disk-writer.ts); its trailer is
+//     checked on every read, so a torn file is deleted on sight, never served (disk-files.ts);
+//   - the in-memory index holds fixed-size hashes, not keys (object-index.ts, ~100 bytes an
+//     object); it is saved as a snapshot plus a journal (index-file.ts), so a restart reads one file
+//     instead of every object; an entry whose file has gone is dropped when found;
+//   - one edge per folder, and a folder deleted under a running edge is made again (disk-folder.ts).
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { pipeRange, readObjectMeta, readRange, readTrailer, trailerFor } from './disk-files.js';
+import { DiskFolder } from './disk-folder.js';
 import { rebuildFromFiles } from './disk-rebuild.js';
-import { DirLock } from './dir-lock.js';
+import { diskWriter } from './disk-writer.js';
 import { keyDigest } from './hash.js';
 import { IndexFile } from './index-file.js';
 import { ObjectIndex } from './object-index.js';
 import { alreadyStale, appliesTo, indexQuery, markedStale, type PurgeTarget } from './purge-target.js';
+import { parallel, SerialQueue } from './serial-queue.js';
 import type { CacheMeta, CacheStore, ObjectWriter, StoredObject, StoreFootprint, StoreStats } from './store.js';
 
-/** File operations a purge or an eviction backlog runs at once (the thread pool has four threads). */
+/** File operations a purge or the eviction backlog runs at once (the thread pool has four threads). */
 const FILE_CONCURRENCY = 16;
 
 export interface DiskStoreOptions {
@@ -35,7 +35,7 @@ export interface DiskStoreOptions {
   fsync?: boolean;
   /** Journal records after which the index is saved as a snapshot again (the replay at start stays short). */
   snapshotRecords?: number;
-  /** Something an operator should know happened (the folder was deleted and recreated). */
+  /** Something an operator should know happened (the folder was deleted and made again). */
   onEvent?: (code: 'disk_cache_lost', detail: Record<string, unknown>) => void;
 }
 
@@ -44,20 +44,13 @@ export class DiskStore implements CacheStore {
   readonly index: ObjectIndex;
   readonly prepared: Promise<void>;
   readonly ready: Promise<void>;
-  private readonly objects: string;
-  private readonly tmp: string;
-  private readonly smallObjectBytes: number;
+  private readonly folder: DiskFolder;
   private readonly file: IndexFile;
-  private lock: DirLock | undefined;
+  private readonly queue = new SerialQueue();
   /** True once the index lists every object on disk: a key it does not hold is a miss, unopened. */
   private indexed = false;
   /** How the index was found at start (for the admin API and the restart benchmark). */
   startup: { from: 'snapshot' | 'files' | 'new'; replayed: number; torn: number; ms: number } | undefined;
-  /**
-   * File operations on one object run one after another (rename, rewrite, unlink, purge check),
-   * so an unlink still pending can never remove the object a later fetch stored under the same name.
-   */
-  private readonly chains = new Map<string, Promise<unknown>>();
   /** While the index is being rebuilt from files: objects deleted whose file may still be there. */
   private readonly tombstones = new Set<string>();
   /** Evicted objects whose files are still to be unlinked (digests). */
@@ -66,47 +59,39 @@ export class DiskStore implements CacheStore {
   private recovering: Promise<void> | undefined;
   private closing = false;
   private lastFolderCheck = 0;
-  /** Times the folder was found deleted and recreated. */
+  /** Times the folder was found deleted and made again. */
   recreated = 0;
 
   constructor(private readonly options: DiskStoreOptions) {
-    this.objects = join(options.dir, 'objects');
-    this.tmp = join(options.dir, 'tmp');
-    this.smallObjectBytes = options.smallObjectBytes ?? 1024 * 1024;
+    this.folder = new DiskFolder(options.dir);
     this.index = new ObjectIndex(options.maxObjects ?? 1_000_000);
-    this.file = new IndexFile(join(options.dir, 'index'), options.fsync);
+    this.file = new IndexFile(this.folder.index, options.fsync);
+    // A new Vary list is journaled before the first entry that uses it.
     this.index.varyLists.onNew = (id, names) => void this.file.vary(id, names);
     this.prepared = this.prepare();
     this.ready = this.prepared.then(() => (this.indexed ? undefined : this.rebuild()));
     this.ready.catch(() => {});
   }
 
-  /** Takes the folder's lock, clears what a crashed owner left half-written, reads the index. */
+  /** Takes the folder, reads the index (its snapshot and journal); a folder new or emptied needs no reading. */
   private async prepare(): Promise<void> {
     const started = performance.now();
-    await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
-    this.lock = await DirLock.acquire(this.options.dir);
-    // Ours alone now (the lock): whatever is in tmp/ was being written by a previous owner that died.
-    await rm(this.tmp, { recursive: true, force: true });
-    await mkdir(this.tmp, { recursive: true, mode: 0o700 });
-    const existed = (await readdir(this.objects).catch(() => [])).length > 0;
-    await mkdir(this.objects, { recursive: true, mode: 0o700 });
+    const held = await this.folder.open();
     const loaded = await this.file.load(this.index);
     await this.file.open();
-    if (loaded.loaded || !existed) {
-      this.indexed = true;
-      if (!loaded.loaded) await this.file.snapshot(this.index); // a new folder: its (empty) index is complete
-      this.startup = { from: loaded.loaded ? 'snapshot' : 'new', replayed: loaded.replayed, torn: loaded.torn, ms: performance.now() - started };
-      this.evict();
-    }
+    if (!loaded.loaded && held) return; // objects without a usable index: ready after rebuild()
+    this.indexed = true;
+    if (!loaded.loaded) await this.file.snapshot(this.index);
+    this.startup = { from: loaded.loaded ? 'snapshot' : 'new', replayed: loaded.replayed, torn: loaded.torn, ms: performance.now() - started };
+    this.evict();
   }
 
   /** Without a usable snapshot: reads every file's trailer (a cache from before snapshots, a lost index). */
   private async rebuild(): Promise<void> {
     const started = performance.now();
     await rebuildFromFiles({
-      objects: this.objects,
-      pathOf: (hex) => this.pathOf(hex),
+      objects: this.folder.objects,
+      pathOf: (hex) => this.folder.pathOf(hex),
       stopped: () => this.closing,
       adopt: (digest, meta, fileBytes) => {
         // Stored or deleted since start-up: what happened since is newer than the file found.
@@ -124,23 +109,8 @@ export class DiskStore implements CacheStore {
     this.evict();
   }
 
-  private serial<T>(hex: string, op: () => Promise<T>): Promise<T> {
-    const previous = this.chains.get(hex) ?? Promise.resolve();
-    const next = previous.then(op, op);
-    const tail = next.catch(() => {});
-    this.chains.set(hex, tail);
-    void tail.then(() => {
-      if (this.chains.get(hex) === tail) this.chains.delete(hex);
-    });
-    return next;
-  }
-
-  private pathOf(hex: string): string {
-    return join(this.objects, hex.slice(0, 2), hex.slice(2, 4), hex);
-  }
-
   pathFor(key: string): string {
-    return this.pathOf(keyDigest(key).toString('hex'));
+    return this.folder.pathOf(keyDigest(key).toString('hex'));
   }
 
   async get(key: string): Promise<StoredObject | undefined> {
@@ -148,7 +118,7 @@ export class DiskStore implements CacheStore {
     if (this.indexed && this.index.find(digest) < 0) return undefined;
     const hex = digest.toString('hex');
     if (this.tombstones.has(hex)) return undefined;
-    const path = this.pathOf(hex);
+    const path = this.folder.pathOf(hex);
     let fh: FileHandle;
     try {
       fh = await open(path, 'r');
@@ -167,9 +137,9 @@ export class DiskStore implements CacheStore {
       const slot = this.index.find(digest);
       if (slot >= 0) this.index.touch(slot);
       else if (this.indexed) return undefined; // removed while we read (purged, evicted)
-      else this.indexFound(digest, parsed.meta, st.size);
+      else this.record(digest, parsed.meta, st.size); // found before the rebuild reached it
       const { meta, bodyLength } = parsed;
-      if (bodyLength <= this.smallObjectBytes) {
+      if (bodyLength <= (this.options.smallObjectBytes ?? 1024 * 1024)) {
         const body = Buffer.allocUnsafe(bodyLength);
         if (bodyLength > 0) await fh.read(body, 0, bodyLength, 0);
         return { meta, body };
@@ -181,10 +151,13 @@ export class DiskStore implements CacheStore {
     }
   }
 
-  /** A file found before the rebuild reached it. */
-  private indexFound(digest: Buffer, meta: CacheMeta, fileBytes: number): void {
+  /** Indexes an object and journals it, in one step (a snapshot never sees one without the other). */
+  private record(digest: Buffer, meta: CacheMeta, fileBytes: number): void {
     const rec = this.index.encode(digest, meta, fileBytes);
-    if (rec === undefined) return;
+    if (rec !== undefined) this.commitRecord(rec);
+  }
+
+  private commitRecord(rec: Buffer): void {
     this.index.apply(rec);
     void this.file.add(rec);
   }
@@ -197,95 +170,43 @@ export class DiskStore implements CacheStore {
     void this.file.remove(digest);
     if (Date.now() - this.lastFolderCheck > 1000) {
       this.lastFolderCheck = Date.now();
-      void stat(this.objects).catch(() => this.recover());
+      void this.folder.intact().then((intact) => (intact ? undefined : this.recover()));
     }
   }
 
   put(meta: CacheMeta): ObjectWriter | undefined {
     if (meta.size > this.options.maxObjectBytes) return undefined;
-    const tmpPath = join(this.tmp, randomUUID());
     const digest = keyDigest(meta.key);
     const hex = digest.toString('hex');
-    const finalPath = this.pathOf(hex);
-    let written = 0;
-    let abandoned = false;
-    let committed = false;
-    const create = () => open(tmpPath, 'w', 0o600);
-    // One write at a time, in order; a failed write abandons the object.
-    let queue: Promise<FileHandle | undefined> = this.prepared
-      .then(() => create().catch(async (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-        await this.recover(); // the folder was deleted under us
-        return create();
-      }))
-      .catch(() => {
-        abandoned = true;
-        return undefined;
-      });
-    const abort = () => {
-      if (committed) return;
-      abandoned = true;
-      void queue.then(async (fh) => {
-        await fh?.close().catch(() => {});
-        await unlink(tmpPath).catch(() => {});
-      });
-    };
-    return {
-      get abandoned() {
-        return abandoned;
-      },
-      write: (chunk) => {
-        if (abandoned) return;
-        written += chunk.length;
-        if (written > this.options.maxObjectBytes) return abort();
-        queue = queue.then(async (fh) => {
-          if (!fh || abandoned) return fh;
-          await fh.write(chunk).catch(abort);
-          return fh;
+    const tmpPath = this.folder.tmpPath();
+    const finalPath = this.folder.pathOf(hex);
+    return diskWriter(meta, {
+      tmpPath,
+      finalPath,
+      maxObjectBytes: this.options.maxObjectBytes,
+      fsync: this.options.fsync === true,
+      prepared: this.prepared,
+      remake: () => this.recover(),
+      place: async (final, fileBytes) => {
+        await mkdir(dirname(finalPath), { recursive: true, mode: 0o700 });
+        const placed = await this.queue.run(hex, async () => {
+          const rec = this.index.encode(digest, final, fileBytes);
+          if (rec === undefined) return false; // its Vary list cannot be kept
+          await rename(tmpPath, finalPath);
+          this.tombstones.delete(hex);
+          this.commitRecord(rec);
+          return true;
         });
-        return queue.then(() => undefined);
+        if (placed) this.afterChange();
+        return placed;
       },
-      commit: async () => {
-        const fh = await queue;
-        if (abandoned || !fh) {
-          abort();
-          return false;
-        }
-        const final: CacheMeta = { ...meta, size: written };
-        const trailer = trailerFor(final, written);
-        const rec = this.index.encode(digest, final, written + trailer.length);
-        try {
-          if (rec === undefined) throw new Error('Vary table full');
-          await fh.write(trailer);
-          if (this.options.fsync) await fh.sync();
-          await fh.close();
-          await mkdir(join(finalPath, '..'), { recursive: true, mode: 0o700 });
-          await this.serial(hex, async () => {
-            await rename(tmpPath, finalPath);
-            // In memory and in the journal in one step, so a snapshot never sees one without the other.
-            this.tombstones.delete(hex);
-            this.index.apply(rec);
-            void this.file.add(rec);
-          });
-        } catch {
-          abort();
-          return false;
-        }
-        committed = true;
-        this.afterChange();
-        return true;
-      },
-      abort,
-      // Bytes already written can be read back from the temporary file, or from the object once
-      // it has been renamed into place.
-      readBack: (start, end) => readBackFrom(tmpPath, finalPath, start, end),
-    };
+    });
   }
 
   /** Rewrites the metadata trailer, keeping the body (after a 304). */
-  updateMeta(meta: CacheMeta): Promise<void> {
+  async updateMeta(meta: CacheMeta): Promise<void> {
     const digest = keyDigest(meta.key);
-    return this.serial(digest.toString('hex'), () => this.rewrite(digest, (stored) => (stored.key === meta.key ? meta : undefined))).then(() => {});
+    await this.queue.run(digest.toString('hex'), () => this.rewrite(digest, (stored) => (stored.key === meta.key ? meta : undefined)));
   }
 
   /**
@@ -298,7 +219,7 @@ export class DiskStore implements CacheStore {
     if (this.tombstones.has(hex) || (this.indexed && this.index.find(digest) < 0)) return false;
     let fh: FileHandle;
     try {
-      fh = await open(this.pathOf(hex), 'r+');
+      fh = await open(this.folder.pathOf(hex), 'r+');
     } catch {
       this.dangling(digest);
       return false;
@@ -311,13 +232,10 @@ export class DiskStore implements CacheStore {
       const final = { ...meta, size: parsed.bodyLength };
       const trailer = trailerFor(final, parsed.bodyLength);
       const rec = this.index.encode(digest, final, parsed.bodyLength + trailer.length);
-      if (!rec) return false;
+      if (rec === undefined) return false;
       await fh.truncate(parsed.bodyLength);
       await fh.write(trailer, 0, trailer.length, parsed.bodyLength);
-      if (this.index.find(digest) >= 0) {
-        this.index.apply(rec);
-        void this.file.add(rec);
-      }
+      if (this.index.find(digest) >= 0) this.commitRecord(rec);
       return true;
     } finally {
       await fh.close();
@@ -337,14 +255,14 @@ export class DiskStore implements CacheStore {
     const slot = this.index.find(digest);
     if (slot >= 0) this.index.remove(slot);
     if (!this.indexed) this.tombstones.add(hex);
-    return this.serial(hex, () => this.unlinkFile(digest, hex));
+    return this.queue.run(hex, () => this.unlinkFile(digest, hex));
   }
 
   /** Unlinks an object's file, unless it was stored again since it was taken out of the index. */
   private async unlinkFile(digest: Buffer, hex: string): Promise<boolean> {
     try {
       if (this.index.find(digest) >= 0) return false;
-      await unlink(this.pathOf(hex));
+      await unlink(this.folder.pathOf(hex));
       void this.file.remove(digest);
       return true;
     } catch {
@@ -364,29 +282,27 @@ export class DiskStore implements CacheStore {
     let purged = 0;
     await parallel(digests, FILE_CONCURRENCY, async (digest) => {
       const hex = digest.toString('hex');
-      const done = await this.serial(hex, async () => {
-        if (this.index.find(digest) < 0) return false;
-        if (target.soft) {
-          let covered = false;
-          const changed = await this.rewrite(digest, (meta) => {
-            if (!appliesTo(target, meta)) return undefined;
-            covered = true;
-            return alreadyStale(meta, target.at) ? undefined : markedStale(meta, target.at);
-          });
-          return changed || covered;
-        }
-        const found = await readObjectMeta(this.pathOf(hex));
-        if (found === 'missing' || found === undefined) {
-          if (found === 'missing') this.dangling(digest);
-          return false;
-        }
-        if (!appliesTo(target, found.meta)) return false;
-        this.index.remove(this.index.find(digest));
-        return this.unlinkFile(digest, hex);
-      });
-      if (done) purged++;
+      if (await this.queue.run(hex, () => this.purgeOne(digest, hex, target))) purged++;
     });
     return purged;
+  }
+
+  private async purgeOne(digest: Buffer, hex: string, target: PurgeTarget): Promise<boolean> {
+    if (this.index.find(digest) < 0) return false;
+    if (target.soft) {
+      let covered = false;
+      const changed = await this.rewrite(digest, (meta) => {
+        if (!appliesTo(target, meta)) return undefined;
+        covered = true;
+        return alreadyStale(meta, target.at) ? undefined : markedStale(meta, target.at);
+      });
+      return changed || covered;
+    }
+    const found = await readObjectMeta(this.folder.pathOf(hex));
+    if (found === 'missing') this.dangling(digest);
+    if (typeof found !== 'object' || !appliesTo(target, found.meta)) return false;
+    this.index.remove(this.index.find(digest));
+    return this.unlinkFile(digest, hex);
   }
 
   varyOf(primary: string): readonly string[] | undefined {
@@ -404,7 +320,8 @@ export class DiskStore implements CacheStore {
   /** After a change: evict over budget, and save the index again when the journal has grown long. */
   private afterChange(): void {
     this.evict();
-    if (this.indexed && this.file.records >= Math.max(this.options.snapshotRecords ?? 65_536, this.index.count / 2)) void this.file.snapshot(this.index).catch(() => this.recover());
+    const every = Math.max(this.options.snapshotRecords ?? 65_536, this.index.count / 2);
+    if (this.indexed && this.file.records >= every) void this.file.snapshot(this.index).catch(() => this.recover());
   }
 
   /** Least recently used objects go first until both budgets hold; their files are unlinked a few at a time. */
@@ -412,15 +329,14 @@ export class DiskStore implements CacheStore {
     if (!this.indexed) return;
     const { index } = this;
     while ((index.bytes > this.options.maxBytes || index.count > index.maxEntries) && index.head >= 0) {
-      const slot = index.head;
-      this.unlinkQueue.push(Buffer.from(index.digestOf(slot)));
-      index.remove(slot);
+      this.unlinkQueue.push(Buffer.from(index.digestOf(index.head)));
+      index.remove(index.head);
     }
     while (this.unlinking < FILE_CONCURRENCY && this.unlinkQueue.length > 0) {
       const digest = this.unlinkQueue.shift()!;
       const hex = digest.toString('hex');
       this.unlinking++;
-      void this.serial(hex, () => this.unlinkFile(digest, hex)).finally(() => {
+      void this.queue.run(hex, () => this.unlinkFile(digest, hex)).finally(() => {
         this.unlinking--;
         this.evict();
       });
@@ -430,16 +346,11 @@ export class DiskStore implements CacheStore {
   /** The folder (or part of it) was deleted under us: make it again, with an empty index if the objects went. */
   private recover(): Promise<void> {
     this.recovering ??= (async () => {
-      const gone = (path: string) => stat(path).then(() => false, () => true);
-      const lost = await gone(this.objects);
-      const indexLost = await gone(this.file.dir);
-      await mkdir(this.tmp, { recursive: true, mode: 0o700 });
-      await mkdir(this.objects, { recursive: true, mode: 0o700 });
-      await this.lock?.rewrite();
-      if (lost) this.index.clear();
+      const { objectsLost, indexLost } = await this.folder.remake();
+      if (objectsLost) this.index.clear();
       // The journal's file went with its folder: start the index file over from what is in memory.
-      if (lost || indexLost) await this.file.reset(this.index);
-      if (lost) {
+      if (objectsLost || indexLost) await this.file.reset(this.index);
+      if (objectsLost) {
         this.recreated++;
         this.options.onEvent?.('disk_cache_lost', { dir: this.options.dir });
       }
@@ -459,7 +370,7 @@ export class DiskStore implements CacheStore {
       entries: this.index.count,
       maxEntries: this.index.maxEntries,
       // Map entries and queued buffers: about 150 bytes for each file operation under way.
-      pending: (this.chains.size + this.tombstones.size + this.unlinkQueue.length) * 150 + this.file.queuedBytes,
+      pending: (this.queue.size + this.tombstones.size + this.unlinkQueue.length) * 150 + this.file.queuedBytes,
     };
   }
 
@@ -472,18 +383,9 @@ export class DiskStore implements CacheStore {
   async close(): Promise<void> {
     this.closing = true; // a rebuild from files stops where it is: the next start does it again
     await this.ready.catch(() => {});
-    await Promise.all([...this.chains.values()]);
+    await this.queue.idle();
     if (this.indexed) await this.file.snapshot(this.index).catch(() => {});
     await this.file.close().catch(() => {});
-    await this.lock?.release();
+    await this.folder.release();
   }
-}
-
-/** Runs `op` over `items`, at most `limit` at a time. */
-async function parallel<T>(items: readonly T[], limit: number, op: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await op(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

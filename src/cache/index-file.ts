@@ -1,21 +1,18 @@
 // The disk tier's index on disk, so a restart need not read a million files: a snapshot of the
-// index's columns plus a journal of the changes since. A change is journaled in the same step as it
-// is made in memory, in batches (one write per turn of the event loop); a snapshot copies the
-// columns at one instant and starts a new journal generation at that same instant, so the snapshot
-// plus every journal from its generation on is the whole index. Files are written to a temporary
-// name and renamed, journals are replayed up to their first torn record, and a snapshot that does
-// not check out is ignored (the store then rebuilds the index from the files themselves).
+// index's columns (index-snapshot.ts) plus a journal of the changes since. A change is journaled
+// in the same step as it is made in memory, in batches (one write per turn of the event loop); a
+// snapshot copies the columns at one instant and starts a new journal generation at that same
+// instant, so the snapshot plus every journal from its generation on is the whole index. Journals
+// are replayed up to their first torn record; a snapshot that does not check out is ignored (the
+// store then rebuilds the index from the files themselves).
 //
-//   snapshot: "BLOTIDX1" | u32 JSON length | JSON state | pad to 8 | columns (each padded to 8) | u32 CRC-32 | "BLOTIDXE"
 //   journal.<gen>: records of u32 length | type (A: entry, R: removal, V: Vary list) | payload | u32 CRC-32
 import { crc32 } from 'node:zlib';
-import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { IndexState, ObjectIndex } from './object-index.js';
+import type { ObjectIndex } from './object-index.js';
+import { readSnapshot, writeSnapshot } from './index-snapshot.js';
 
-const MAGIC = Buffer.from('BLOTIDX1');
-const END = Buffer.from('BLOTIDXE');
-const pad8 = (n: number) => (n + 7) & ~7;
 
 export interface LoadResult {
   /** False when there was no usable snapshot: the index must be rebuilt from the files. */
@@ -54,7 +51,7 @@ export class IndexFile {
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]))
       .sort((a, b) => a - b);
-    const from = await this.readSnapshot(index);
+    const from = await readSnapshot(this.dir, index);
     const result: LoadResult = { loaded: from !== undefined, replayed: 0, torn: 0 };
     for (const gen of journals) {
       if (from === undefined || gen < from) {
@@ -69,49 +66,6 @@ export class IndexFile {
     this.gen = Math.max(from ?? 0, journals.at(-1) ?? 0) + 1;
     this.records = result.replayed;
     return result;
-  }
-
-  /** Reads the snapshot into `index`; resolves with the journal generation to replay from. */
-  private async readSnapshot(index: ObjectIndex): Promise<number | undefined> {
-    let fh: FileHandle;
-    try {
-      fh = await open(join(this.dir, 'snapshot'), 'r');
-    } catch {
-      return undefined;
-    }
-    try {
-      let at = 0;
-      let crc = 0;
-      // Each part is read straight into the buffer it will live in: no second copy of the columns.
-      const read = async (length: number, check = true): Promise<Buffer> => {
-        const buf = Buffer.alloc(length);
-        const { bytesRead } = await fh.read(buf, 0, length, at);
-        if (bytesRead !== length) throw new Error('snapshot cut short');
-        at += length;
-        if (check) crc = crc32(buf, crc);
-        return buf;
-      };
-      const head = await read(12);
-      if (!head.subarray(0, 8).equals(MAGIC)) return undefined;
-      const json = await read(head.readUInt32LE(8));
-      await read(pad8(12 + json.length) - 12 - json.length);
-      const { gen, state, lengths } = JSON.parse(json.toString('utf8')) as { gen: number; state: IndexState; lengths: number[] };
-      const columns: ArrayBuffer[] = [];
-      for (const n of lengths) {
-        const column = await read(n);
-        // Buffer.alloc gives each its own ArrayBuffer, aligned for any typed array.
-        columns.push(column.buffer as ArrayBuffer);
-        await read(pad8(n) - n);
-      }
-      const tail = await read(12, false);
-      if (tail.readUInt32LE(0) !== crc || !tail.subarray(4).equals(END)) return undefined;
-      index.restore(state, columns);
-      return gen;
-    } catch {
-      return undefined;
-    } finally {
-      await fh.close();
-    }
   }
 
   /** Opens this run's journal (a new generation: an older one may end in a torn record). */
@@ -185,43 +139,11 @@ export class IndexFile {
       if (this.fh && previous.length) await this.fh.write(Buffer.concat(previous));
       await this.fh?.close();
       this.fh = await open(this.journalPath(gen), 'a', 0o600);
-    }).then(() => this.writeSnapshot(gen, state, columns));
+    }).then(() => writeSnapshot(this.dir, this.fsync, gen, state, columns));
     this.snapshotting = write.finally(() => {
       this.snapshotting = undefined;
     });
     return this.snapshotting;
-  }
-
-  private async writeSnapshot(gen: number, state: IndexState, columns: Uint8Array[]): Promise<void> {
-    const json = Buffer.from(JSON.stringify({ gen, state, lengths: columns.map((c) => c.byteLength) }));
-    const head = Buffer.alloc(pad8(12 + json.length));
-    MAGIC.copy(head, 0);
-    head.writeUInt32LE(json.length, 8);
-    json.copy(head, 12);
-    const parts: Uint8Array[] = [head];
-    for (const c of columns) {
-      parts.push(c);
-      if (pad8(c.byteLength) > c.byteLength) parts.push(new Uint8Array(pad8(c.byteLength) - c.byteLength));
-    }
-    let crc = 0;
-    for (const p of parts) crc = crc32(p, crc);
-    const tail = Buffer.alloc(12);
-    tail.writeUInt32LE(crc, 0);
-    END.copy(tail, 4);
-    parts.push(tail);
-    const tmp = join(this.dir, `snapshot.${process.pid}.tmp`);
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writev(parts);
-      if (this.fsync) await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, join(this.dir, 'snapshot'));
-    for (const name of await readdir(this.dir)) {
-      const m = /^journal\.(\d+)$/.exec(name);
-      if (m && Number(m[1]) < gen) await rm(join(this.dir, name), { force: true });
-    }
   }
 
   /** Resolves once every record queued so far has been written. */

@@ -4,7 +4,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { keyDigest } from './hash.js';
-import { ObjectIndex, type IndexedFields } from './object-index.js';
+import { ObjectIndex } from './object-index.js';
+import type { IndexedFields } from './index-record.js';
 
 function fields(host: string, path: string, extra: Partial<IndexedFields> = {}): IndexedFields {
   return { primary: `https://${host}${path}`, host, path, tags: [], vary: [], ...extra };

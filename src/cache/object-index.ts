@@ -5,27 +5,11 @@
 // Purges select candidates by scanning a column (~1 ms per million entries) and check each
 // candidate's real metadata before acting. About 67 bytes of columns per slot, plus 16-32 bytes of
 // hash tables; see memoryBytes() and docs/ARCHITECTURE.md.
-import { columnHash, hash64, prefixSelector, segmentHashes } from './hash.js';
+import { hash64 } from './hash.js';
+import { digestWords, encodeRecord, F_BR, F_GZIP, F_MORE_TAGS, F_USED, RECORD_BYTES, type IndexedFields } from './index-record.js';
+import { selectSlots, type IndexQuery } from './index-select.js';
 import { IndexTables } from './index-tables.js';
 import { VaryTable } from './vary-table.js';
-
-export const F_USED = 1;
-export const F_IMMUTABLE = 2;
-export const F_BR = 4;
-export const F_GZIP = 8;
-/** More than two tags: the rest are in the overflow map. */
-export const F_MORE_TAGS = 16;
-
-/** What an entry is made from (a subset of CacheMeta). */
-export interface IndexedFields {
-  primary: string;
-  host: string;
-  path: string;
-  tags: readonly string[];
-  vary: readonly string[];
-  immutable?: boolean;
-  encoding?: 'br' | 'gzip';
-}
 
 /** The scalar state of an index, saved beside its columns in a snapshot. */
 export interface IndexState {
@@ -39,16 +23,6 @@ export interface IndexState {
   overflow: [number, number[]][];
   vary: string[][];
 }
-
-/** Candidates for a purge. Hash matches only: the caller checks each object's metadata. */
-export type IndexQuery =
-  | { kind: 'url'; primaries: readonly string[] }
-  | { kind: 'host'; host: string; skipImmutable: boolean }
-  | { kind: 'prefix'; host: string; path: string }
-  | { kind: 'tag'; tag: string; skipImmutable: boolean };
-
-/** Bytes of a record before its extra tags (see encode()). */
-export const RECORD_BYTES = 56;
 
 /** Bytes of column per slot (see the allocation in grow()). */
 export const SLOT_BYTES = 16 + 8 + 4 + 8 + 8 + 8 + 8 + 4 + 2 + 1;
@@ -120,31 +94,9 @@ export class ObjectIndex {
     return this.tables.findDigest(digestWords(digest));
   }
 
-  /**
-   * The entry for an object as a record (the form the journal keeps): digest, hashes, size, Vary
-   * id and flags. Undefined when its Vary list cannot be kept (the table is full).
-   */
+  /** The record for an object (see index-record.ts); undefined when its Vary list cannot be kept. */
   encode(digest: Uint8Array, f: IndexedFields, size: number): Buffer | undefined {
-    const varyId = this.varyLists.id(f.vary);
-    if (varyId < 0) return undefined;
-    const extra = f.tags.slice(2, 2 + 255);
-    const rec = Buffer.alloc(RECORD_BYTES + extra.length * 4);
-    rec.set(digest.subarray(0, 16), 0);
-    hash64(f.primary, scratch);
-    rec.writeUInt32LE(scratch[0]!, 16);
-    rec.writeUInt32LE(scratch[1]!, 20);
-    rec.writeUInt32LE(columnHash(f.host), 24);
-    segmentHashes(f.path, scratch);
-    rec.writeUInt32LE(scratch[0]!, 28);
-    rec.writeUInt32LE(scratch[1]!, 32);
-    rec.writeUInt32LE(f.tags[0] === undefined ? 0 : columnHash(f.tags[0]), 36);
-    rec.writeUInt32LE(f.tags[1] === undefined ? 0 : columnHash(f.tags[1]), 40);
-    rec.writeDoubleLE(size, 44);
-    rec.writeUInt16LE(varyId, 52);
-    rec[54] = (f.immutable ? F_IMMUTABLE : 0) | (f.encoding === 'br' ? F_BR : f.encoding === 'gzip' ? F_GZIP : 0);
-    rec[55] = extra.length;
-    extra.forEach((t, i) => rec.writeUInt32LE(columnHash(t), RECORD_BYTES + i * 4));
-    return rec;
+    return encodeRecord(this.varyLists, digest, f, size);
   }
 
   /**
@@ -274,40 +226,9 @@ export class ObjectIndex {
     return this.tables.findPrimary(scratch);
   }
 
-  /** Slots that may match: every variant and copy of the URLs, or the host's, prefix's or tag's objects. */
+  /** Slots that may match a purge (see index-select.ts). */
   select(q: IndexQuery): number[] {
-    const out: number[] = [];
-    if (q.kind === 'url') {
-      for (const p of q.primaries) {
-        hash64(p, scratch);
-        for (let s = this.tables.findPrimary(scratch); s >= 0; s = this.chain[s]!) out.push(s);
-      }
-      return out;
-    }
-    const { flags, host, seg, tag } = this;
-    const end = this.hwm;
-    if (q.kind === 'tag') {
-      const h = columnHash(q.tag);
-      const skip = q.skipImmutable ? F_IMMUTABLE : 0;
-      for (let s = 0; s < end; s++) {
-        const f = flags[s]!;
-        if (!(f & F_USED) || f & skip) continue;
-        if (tag[s * 2] === h || tag[s * 2 + 1] === h || (f & F_MORE_TAGS && this.overflow.get(s)!.includes(h))) out.push(s);
-      }
-      return out;
-    }
-    const h = columnHash(q.host);
-    if (q.kind === 'host') {
-      const skip = q.skipImmutable ? F_IMMUTABLE : 0;
-      for (let s = 0; s < end; s++) if (host[s] === h && flags[s]! & F_USED && !(flags[s]! & skip)) out.push(s);
-      return out;
-    }
-    const { depth, hash } = prefixSelector(q.path);
-    for (let s = 0; s < end; s++) {
-      if (host[s] !== h || !(flags[s]! & F_USED)) continue;
-      if (depth === 0 || seg[s * 2 + depth - 1] === hash) out.push(s);
-    }
-    return out;
+    return selectSlots(this, q);
   }
 
   digestOf(slot: number): Buffer {
@@ -379,9 +300,3 @@ export class ObjectIndex {
   }
 }
 
-/** 16 bytes → four 32-bit words (a fresh array: callers may keep it). */
-export function digestWords(digest: Uint8Array): Uint32Array {
-  const out = new Uint32Array(4);
-  for (let i = 0; i < 4; i++) out[i] = (digest[i * 4]! | (digest[i * 4 + 1]! << 8) | (digest[i * 4 + 2]! << 16) | (digest[i * 4 + 3]! << 24)) >>> 0;
-  return out;
-}

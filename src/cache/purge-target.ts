@@ -3,7 +3,7 @@
 // EdgeCache uses it on lookups while a purge is being applied, and the Purger against fetches in
 // flight — so all three agree on what "covered by this purge" means.
 import { normaliseHost } from '../sites/host.js';
-import type { IndexQuery } from './object-index.js';
+import type { IndexQuery } from './index-select.js';
 import type { CacheMeta } from './store.js';
 
 export type PurgeKind = 'url' | 'prefix' | 'host' | 'tag';
