@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startOrigin } from './helpers/origin.js';
+import { startOrigin, streamSlowly } from './helpers/origin.js';
 import { get } from './helpers/client.js';
 import { runCli, type Running } from './helpers/cli.js';
 import { until } from './helpers/until.js';
@@ -24,20 +24,7 @@ async function startEdge(originUrl: string, dir: string, extra: string[] = []): 
 test("a second edge on a folder in use refuses and disturbs nothing; a dead edge's lock is taken over", async (t) => {
   // /slow streams 4 MiB in 64 KiB chunks, 15 ms apart (about a second), so a write is in progress.
   const payload = Buffer.alloc(SIZE, 7);
-  const origin = await startOrigin((req, res) => {
-    res.writeHead(200, { 'content-length': SIZE, 'cache-control': 'public, max-age=3600' });
-    let offset = 0;
-    const timer = setInterval(() => {
-      if (res.destroyed) return clearInterval(timer);
-      res.write(payload.subarray(offset, offset + CHUNK));
-      offset += CHUNK;
-      if (offset >= SIZE) {
-        clearInterval(timer);
-        res.end();
-      }
-    }, 15);
-    req.on('close', () => clearInterval(timer));
-  });
+  const origin = await startOrigin(streamSlowly(payload, CHUNK, 15));
   const dir = await mkdtemp(join(tmpdir(), 'blotcdn-lock-'));
   const running: Running[] = [];
   t.after(async () => {

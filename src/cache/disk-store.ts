@@ -4,18 +4,17 @@
 //   - an object is written to tmp/ and renamed into place whole (disk-writer.ts); its trailer is
 //     checked on every read, so a torn file is deleted on sight, never served (disk-files.ts);
 //   - the in-memory index holds fixed-size hashes, not keys (object-index.ts, ~100 bytes an
-//     object); it is saved as a snapshot plus a journal (index-file.ts), so a restart reads one file
-//     instead of every object; an entry whose file has gone is dropped when found;
+//     object); it is saved as a snapshot plus a journal (disk-index.ts), so a restart reads one
+//     file instead of every object; an entry whose file has gone is dropped when found;
 //   - one edge per folder, and a folder deleted under a running edge is made again (disk-folder.ts).
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { pipeRange, readObjectMeta, readRange, readTrailer, trailerFor } from './disk-files.js';
 import { DiskFolder } from './disk-folder.js';
-import { rebuildFromFiles } from './disk-rebuild.js';
+import { DiskIndex, type DiskIndexLoad } from './disk-index.js';
 import { diskWriter } from './disk-writer.js';
 import { keyDigest } from './hash.js';
-import { IndexFile } from './index-file.js';
-import { ObjectIndex } from './object-index.js';
+import type { ObjectIndex } from './object-index.js';
 import { alreadyStale, appliesTo, indexQuery, markedStale, type PurgeTarget } from './purge-target.js';
 import { parallel, SerialQueue } from './serial-queue.js';
 import type { CacheMeta, CacheStore, ObjectWriter, StoredObject, StoreFootprint, StoreStats } from './store.js';
@@ -41,16 +40,11 @@ export interface DiskStoreOptions {
 
 export class DiskStore implements CacheStore {
   readonly name = 'disk';
-  readonly index: ObjectIndex;
   readonly prepared: Promise<void>;
   readonly ready: Promise<void>;
   private readonly folder: DiskFolder;
-  private readonly file: IndexFile;
+  private readonly disk: DiskIndex;
   private readonly queue = new SerialQueue();
-  /** True once the index lists every object on disk: a key it does not hold is a miss, unopened. */
-  private indexed = false;
-  /** How the index was found at start (for the admin API and the restart benchmark). */
-  startup: { from: 'snapshot' | 'files' | 'new'; replayed: number; torn: number; ms: number } | undefined;
   /** While the index is being rebuilt from files: objects deleted whose file may still be there. */
   private readonly tombstones = new Set<string>();
   /** Evicted objects whose files are still to be unlinked (digests). */
@@ -64,48 +58,37 @@ export class DiskStore implements CacheStore {
 
   constructor(private readonly options: DiskStoreOptions) {
     this.folder = new DiskFolder(options.dir);
-    this.index = new ObjectIndex(options.maxObjects ?? 1_000_000);
-    this.file = new IndexFile(this.folder.index, options.fsync);
-    // A new Vary list is journaled before the first entry that uses it.
-    this.index.varyLists.onNew = (id, names) => void this.file.vary(id, names);
+    this.disk = new DiskIndex(this.folder.index, { maxObjects: options.maxObjects ?? 1_000_000, fsync: options.fsync === true, snapshotRecords: options.snapshotRecords ?? 65_536 });
     this.prepared = this.prepare();
     this.ready = this.prepared.then(() => (this.indexed ? undefined : this.rebuild()));
     this.ready.catch(() => {});
   }
 
-  /** Takes the folder, reads the index (its snapshot and journal); a folder new or emptied needs no reading. */
+  /** The in-memory index of what is on disk. */
+  get index(): ObjectIndex {
+    return this.disk.entries;
+  }
+
+  /** How the index was found at start (for the admin API and the restart benchmark). */
+  get startup(): DiskIndexLoad | undefined {
+    return this.disk.startup;
+  }
+
+  /** True once the index lists every object on disk: a key it does not hold is a miss, unopened. */
+  private get indexed(): boolean {
+    return this.disk.complete;
+  }
+
+  /** Takes the folder and reads the index (its snapshot and journal); a new or emptied folder needs no reading. */
   private async prepare(): Promise<void> {
-    const started = performance.now();
-    const held = await this.folder.open();
-    const loaded = await this.file.load(this.index);
-    await this.file.open();
-    if (!loaded.loaded && held) return; // objects without a usable index: ready after rebuild()
-    this.indexed = true;
-    if (!loaded.loaded) await this.file.snapshot(this.index);
-    this.startup = { from: loaded.loaded ? 'snapshot' : 'new', replayed: loaded.replayed, torn: loaded.torn, ms: performance.now() - started };
-    this.evict();
+    if (await this.disk.load(await this.folder.open())) this.evict();
   }
 
   /** Without a usable snapshot: reads every file's trailer (a cache from before snapshots, a lost index). */
   private async rebuild(): Promise<void> {
-    const started = performance.now();
-    await rebuildFromFiles({
-      objects: this.folder.objects,
-      pathOf: (hex) => this.folder.pathOf(hex),
-      stopped: () => this.closing,
-      adopt: (digest, meta, fileBytes) => {
-        // Stored or deleted since start-up: what happened since is newer than the file found.
-        if (this.index.find(digest) >= 0 || this.tombstones.has(digest.toString('hex'))) return;
-        const rec = this.index.encode(digest, meta, fileBytes);
-        // Not journaled: the snapshot taken when the rebuild ends holds them all.
-        if (rec) this.index.apply(rec, true);
-      },
-    });
-    if (this.closing) return;
-    this.indexed = true;
+    await this.disk.rebuild(this.folder, (digest) => this.tombstones.has(digest.toString('hex')), () => this.closing);
+    if (!this.indexed) return;
     this.tombstones.clear();
-    this.startup = { from: 'files', replayed: 0, torn: 0, ms: performance.now() - started };
-    await this.file.snapshot(this.index);
     this.evict();
   }
 
@@ -151,23 +134,16 @@ export class DiskStore implements CacheStore {
     }
   }
 
-  /** Indexes an object and journals it, in one step (a snapshot never sees one without the other). */
+  /** Indexes (and journals) an object found before the rebuild reached it. */
   private record(digest: Buffer, meta: CacheMeta, fileBytes: number): void {
-    const rec = this.index.encode(digest, meta, fileBytes);
-    if (rec !== undefined) this.commitRecord(rec);
-  }
-
-  private commitRecord(rec: Buffer): void {
-    this.index.apply(rec);
-    void this.file.add(rec);
+    const rec = this.disk.encode(digest, meta, fileBytes);
+    if (rec !== undefined) this.disk.commit(rec);
   }
 
   /** The index held an object whose file is gone: forget it (and see whether the whole folder went). */
   private dangling(digest: Buffer): void {
-    const slot = this.index.find(digest);
-    if (slot < 0) return;
-    this.index.remove(slot);
-    void this.file.remove(digest);
+    if (this.index.find(digest) < 0) return;
+    this.disk.forget(digest);
     if (Date.now() - this.lastFolderCheck > 1000) {
       this.lastFolderCheck = Date.now();
       void this.folder.intact().then((intact) => (intact ? undefined : this.recover()));
@@ -190,11 +166,11 @@ export class DiskStore implements CacheStore {
       place: async (final, fileBytes) => {
         await mkdir(dirname(finalPath), { recursive: true, mode: 0o700 });
         const placed = await this.queue.run(hex, async () => {
-          const rec = this.index.encode(digest, final, fileBytes);
+          const rec = this.disk.encode(digest, final, fileBytes);
           if (rec === undefined) return false; // its Vary list cannot be kept
           await rename(tmpPath, finalPath);
           this.tombstones.delete(hex);
-          this.commitRecord(rec);
+          this.disk.commit(rec);
           return true;
         });
         if (placed) this.afterChange();
@@ -231,11 +207,11 @@ export class DiskStore implements CacheStore {
       if (!parsed || !meta) return false;
       const final = { ...meta, size: parsed.bodyLength };
       const trailer = trailerFor(final, parsed.bodyLength);
-      const rec = this.index.encode(digest, final, parsed.bodyLength + trailer.length);
+      const rec = this.disk.encode(digest, final, parsed.bodyLength + trailer.length);
       if (rec === undefined) return false;
       await fh.truncate(parsed.bodyLength);
       await fh.write(trailer, 0, trailer.length, parsed.bodyLength);
-      if (this.index.find(digest) >= 0) this.commitRecord(rec);
+      if (this.index.find(digest) >= 0) this.disk.commit(rec);
       return true;
     } finally {
       await fh.close();
@@ -263,7 +239,7 @@ export class DiskStore implements CacheStore {
     try {
       if (this.index.find(digest) >= 0) return false;
       await unlink(this.folder.pathOf(hex));
-      void this.file.remove(digest);
+      this.disk.forget(digest);
       return true;
     } catch {
       return false;
@@ -320,8 +296,7 @@ export class DiskStore implements CacheStore {
   /** After a change: evict over budget, and save the index again when the journal has grown long. */
   private afterChange(): void {
     this.evict();
-    const every = Math.max(this.options.snapshotRecords ?? 65_536, this.index.count / 2);
-    if (this.indexed && this.file.records >= every) void this.file.snapshot(this.index).catch(() => this.recover());
+    void this.disk.saveIfDue()?.catch(() => this.recover());
   }
 
   /** Least recently used objects go first until both budgets hold; their files are unlinked a few at a time. */
@@ -347,9 +322,8 @@ export class DiskStore implements CacheStore {
   private recover(): Promise<void> {
     this.recovering ??= (async () => {
       const { objectsLost, indexLost } = await this.folder.remake();
-      if (objectsLost) this.index.clear();
       // The journal's file went with its folder: start the index file over from what is in memory.
-      if (objectsLost || indexLost) await this.file.reset(this.index);
+      if (objectsLost || indexLost) await this.disk.reset(objectsLost);
       if (objectsLost) {
         this.recreated++;
         this.options.onEvent?.('disk_cache_lost', { dir: this.options.dir });
@@ -370,13 +344,13 @@ export class DiskStore implements CacheStore {
       entries: this.index.count,
       maxEntries: this.index.maxEntries,
       // Map entries and queued buffers: about 150 bytes for each file operation under way.
-      pending: (this.queue.size + this.tombstones.size + this.unlinkQueue.length) * 150 + this.file.queuedBytes,
+      pending: (this.queue.size + this.tombstones.size + this.unlinkQueue.length) * 150 + this.disk.queuedBytes,
     };
   }
 
   /** Resolves once every index change so far is in the journal (what a kill -9 now would keep). */
   journaled(): Promise<void> {
-    return this.file.flushed();
+    return this.disk.journaled();
   }
 
   /** Saves the index (a restart then reads the snapshot alone) and gives up the folder. */
@@ -384,8 +358,7 @@ export class DiskStore implements CacheStore {
     this.closing = true; // a rebuild from files stops where it is: the next start does it again
     await this.ready.catch(() => {});
     await this.queue.idle();
-    if (this.indexed) await this.file.snapshot(this.index).catch(() => {});
-    await this.file.close().catch(() => {});
+    await this.disk.close();
     await this.folder.release();
   }
 }
