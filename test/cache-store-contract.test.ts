@@ -307,6 +307,25 @@ describe('DiskStore: what survives a restart, and what must not', () => {
     await third.close();
   });
 
+  test('while the index is rebuilt from files, lookups open the files and purges wait for the whole index', async () => {
+    const dir = await tmp();
+    const first = disk(dir);
+    await first.ready;
+    for (let i = 0; i < 600; i++) await put(first, `https://r.test/${i}`, `body ${i}`, { host: 'r.test', primary: `https://r.test/${i}`, path: `/${i}` });
+    await first.close();
+    await rm(join(dir, 'index'), { recursive: true });
+    const second = disk(dir);
+    await second.prepared;
+    // The rebuild reads files in batches of 256 and yields between them: it has not finished.
+    assert.equal(second.startup, undefined, 'not complete yet');
+    const purging = second.purge({ kind: 'host', host: 'r.test', soft: false, at: Date.now() });
+    assert.equal((await bodyOf((await second.get('https://r.test/599'))!)).toString(), 'body 599', 'served from its file meanwhile');
+    assert.equal(await purging, 600, 'the purge counted every object, once the index was whole');
+    assert.equal(second.startup!.from, 'files');
+    assert.equal(second.stats().entries, 0);
+    await second.close();
+  });
+
   test('a file deleted behind the index is a miss, and its entry goes', async () => {
     const s = disk(await tmp());
     await s.ready;
