@@ -17,9 +17,10 @@ import { purge } from './scenarios/purge.js';
 import { folder } from './scenarios/folder.js';
 import { assets } from './scenarios/assets.js';
 import { tls } from './scenarios/tls.js';
+import { publish } from './scenarios/publish.js';
 import { restart } from './scenarios/restart.js';
 
-const SCENARIOS: Scenario[] = [hits, coalescing, disk, purge, folder, assets, tls, restart];
+const SCENARIOS: Scenario[] = [hits, coalescing, disk, purge, folder, assets, tls, publish, restart];
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 async function main(): Promise<void> {

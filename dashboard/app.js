@@ -161,9 +161,52 @@ function render({ stats, origins, certs, purges }) {
   document.body.dataset.loaded = 'true';
 }
 
+function fmtDuration(ms) {
+  if (ms === undefined) return '–';
+  return ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`;
+}
+
+/** The publishing queue (GET /jobs); the section stays hidden when the edge has none (404). */
+function renderJobs(jobs) {
+  const section = document.getElementById('publishing');
+  section.hidden = jobs === null;
+  if (jobs === null) return;
+  const c = jobs.counts;
+  setText('jobs-backend', `(${jobs.backend})`);
+  setText('jobs-waiting', fmtNumber(c.waiting + c.delayed + c.blocked));
+  setText('jobs-running', fmtNumber(c.running));
+  setText('jobs-failed', fmtNumber(c.failed));
+  setText('jobs-done', fmtNumber(c.done));
+  fillTable(
+    'publishes',
+    jobs.publishes.map((p) => [
+      new Date(p.createdAt).toLocaleString(),
+      { text: `${p.blogID} ${p.hosts.join(' ')}`, cls: 'url' },
+      { text: p.state, cls: `state-${p.state}` },
+      { text: p.failedAssets ? `${p.assets} (${p.failedAssets} failed)` : String(p.assets), cls: 'num' },
+      { text: p.warmed === undefined ? '–' : String(p.warmed), cls: 'num' },
+      { text: fmtDuration(p.ms), cls: 'num' },
+    ]),
+    'no publishes yet',
+  );
+  fillTable(
+    'failed-jobs',
+    jobs.failed.map((f) => [{ text: f.id, cls: 'url' }, { text: f.subject ?? f.name, cls: 'url' }, { text: String(f.attempts), cls: 'num' }, f.error]),
+    'no failed jobs',
+  );
+}
+
+async function getJobs() {
+  const res = await fetch('/jobs', { credentials: 'same-origin', headers: { accept: 'application/json' } });
+  if (res.status === 404) return null;
+  if (!res.ok) throw new Error(`/jobs: ${res.status}`);
+  return res.json();
+}
+
 async function refresh() {
   try {
-    const [stats, origins, certs, purges] = await Promise.all([getJson('/stats'), getJson('/origins'), getJson('/certs'), getJson('/purges')]);
+    const [stats, origins, certs, purges, jobs] = await Promise.all([getJson('/stats'), getJson('/origins'), getJson('/certs'), getJson('/purges'), getJobs()]);
+    renderJobs(jobs);
     render({ stats, origins, certs, purges });
   } catch (err) {
     setText('updated', `could not update: ${err.message}`);

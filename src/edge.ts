@@ -16,7 +16,9 @@ import { memoryFigure, type MemoryFigure } from './cache/memory-figure.js';
 import { ERRORS } from './errors.js';
 import { AdminApi } from './control/admin-api.js';
 import { RedisPurgeBus, type PurgeBus } from './control/purge-bus.js';
+import { JobQueueView } from './control/job-queue-view.js';
 import type { CertInfo, ControlPlane } from './control/control-plane.js';
+import type { QueueReport } from './origin-lib/index.js';
 import { createAccessLog, type AccessLog } from './observe/access-log.js';
 import { createEventLog } from './observe/event-log.js';
 import { EdgeStats } from './observe/stats.js';
@@ -30,6 +32,8 @@ import { HttpsListener } from './server/https-listener.js';
 import { buildDomainList, buildTls, declaredHosts, type DomainList, type TlsParts } from './tls/build-tls.js';
 import { buildSites } from './sites/build-sites.js';
 import { SiteTable } from './sites/site-table.js';
+import { AddressList } from './policy/address-list.js';
+import { ClientIp } from './policy/client-ip.js';
 
 export class Edge implements ControlPlane {
   readonly runtime: EdgeRuntime;
@@ -46,14 +50,19 @@ export class Edge implements ControlPlane {
   /** Carries purges to the other nodes (with Redis configured). */
   readonly bus: PurgeBus | undefined;
   private readonly accessLog: AccessLog | undefined;
+  /** The publishing queue (config `jobs`), read for GET /jobs. */
+  private readonly jobQueue: JobQueueView | undefined;
   private readonly http: HttpListener[];
   private started = false;
   private indexed = false;
 
   constructor(readonly config: EdgeConfig) {
-    this.origins = buildOriginGroups(config);
-    this.stats = new EdgeStats();
     const events = createEventLog(config.log.events === 'stderr');
+    this.origins = buildOriginGroups(config, (group, member, state, reason) => {
+      if (state === 'open') events.warn({ group, member, reason }, 'origin member down: skipped while another member can answer');
+      else events.info({ group, member }, 'origin member back up');
+    });
+    this.stats = new EdgeStats();
     this.store = buildStore(config.cache, (code, detail) => {
       events.warn({ code, ...detail }, ERRORS[code].message);
       this.stats.bump(this.stats.errors, code);
@@ -72,6 +81,7 @@ export class Edge implements ControlPlane {
     this.runtime = {
       sites,
       cache,
+      purger: this.purger,
       compressor: compression.enabled ? new Compressor(cache, compression) : undefined,
       stats: this.stats,
       nodeId: this.nodeId,
@@ -85,12 +95,16 @@ export class Edge implements ControlPlane {
       events,
       httpsPort: undefined,
       acme: this.tls?.manager,
+      clientIp: new ClientIp(new AddressList(config.trustedProxies)),
     };
-    this.http = config.listen.http.map((address) => new HttpListener(address, this.handleHttp));
+    const clientIp = this.runtime.clientIp;
+    const trusted = clientIp.trustsAnyone ? (address: string) => clientIp.trusts(address) : undefined;
+    this.http = config.listen.http.map((address) => new HttpListener(address, this.handleHttp, trusted));
     const tlsAlpn = config.tls?.acme?.challenges.includes('tls-alpn-01') ?? false;
     this.https = this.tls
-      ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, this.handleHttps, { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn }))
+      ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, this.handleHttps, { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn, trusted }))
       : [];
+    this.jobQueue = config.jobs ? new JobQueueView(config) : undefined;
     this.bus = config.redis ? new RedisPurgeBus(config.redis.url, this.nodeId, config.redis.purgeChannel, (err) => events.warn({ err: err.message }, 'purge bus')) : undefined;
   }
 
@@ -167,6 +181,7 @@ export class Edge implements ControlPlane {
     await this.tls?.stop();
     await this.domainList?.close();
     await this.bus?.close();
+    await this.jobQueue?.close();
     this.stats.stopSampling();
     await Promise.all([...this.origins.values()].map((g) => g.close()));
     await this.store.close();
@@ -223,6 +238,10 @@ export class Edge implements ControlPlane {
 
   isReady(): boolean {
     return this.indexed;
+  }
+
+  jobs(): Promise<QueueReport | undefined> {
+    return this.jobQueue ? this.jobQueue.report() : Promise.resolve(undefined);
   }
 
   warm(urls: string[], concurrency: number, onResult?: (r: WarmResult) => void): Promise<WarmResult[]> {

@@ -34,6 +34,16 @@ export const ERRORS = {
     source: 'client',
     message: 'The request has already passed through this edge (CDN-Loop).',
   },
+  denied: {
+    status: 403,
+    source: 'client',
+    message: 'This request is refused here.',
+  },
+  rate_limited: {
+    status: 429,
+    source: 'client',
+    message: 'Too many requests; slow down.',
+  },
   not_cached: {
     status: 504,
     source: 'client',
@@ -86,19 +96,23 @@ export class EdgeError extends Error {
   readonly source: ErrorSource;
   /** Headers the synthetic response must carry (for example `Retry-After`). */
   readonly headers: Record<string, string>;
+  /** Close the connection without an answer (a deny rule's 444, as nginx's). */
+  readonly close: boolean;
 
   constructor(
     code: ErrorCode,
     detail?: string,
-    options?: { cause?: unknown; headers?: Record<string, string> },
+    options?: { cause?: unknown; headers?: Record<string, string>; status?: number; close?: boolean },
   ) {
     const spec = ERRORS[code];
     super(detail ? `${spec.message} ${detail}` : spec.message, { cause: options?.cause });
     this.name = 'EdgeError';
     this.code = code;
-    this.status = spec.status;
+    // A configured status (a deny rule's 404, say) keeps the code that explains it.
+    this.status = options?.status ?? spec.status;
     this.source = spec.source;
     this.headers = options?.headers ?? {};
+    this.close = options?.close ?? false;
   }
 }
 

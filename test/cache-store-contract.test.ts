@@ -12,7 +12,7 @@ import { MemoryStore } from '../src/cache/memory-store.js';
 import { DiskStore } from '../src/cache/disk-store.js';
 import { TieredStore } from '../src/cache/tiered-store.js';
 import { trailerFor } from '../src/cache/disk-files.js';
-import { until } from './helpers/until.js';
+import { waitFor } from './helpers/wait.js';
 import type { CacheMeta, CacheStore, StoredObject } from '../src/cache/store.js';
 import type { PurgeTarget } from '../src/cache/purge-target.js';
 
@@ -344,7 +344,7 @@ describe('DiskStore: what survives a restart, and what must not', () => {
     await put(s, 'o4', 'o4');
     assert.equal(s.stats().entries, 3);
     assert.deepEqual([s.has('o1'), s.has('o2'), s.has('o3'), s.has('o4')], [true, false, true, true]);
-    await until(() => stat(s.pathFor('o2')).then(() => false, () => true), 'the evicted file is unlinked');
+    await waitFor(() => stat(s.pathFor('o2')).then(() => false, () => true), 'the evicted file is unlinked');
     await s.close();
   });
 

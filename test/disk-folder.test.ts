@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startOrigin, streamSlowly } from './helpers/origin.js';
 import { get } from './helpers/client.js';
 import { runCli, type Running } from './helpers/cli.js';
-import { until } from './helpers/until.js';
+import { waitFor } from './helpers/wait.js';
 
 const SIZE = 4 * 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -34,7 +34,7 @@ test("a second edge on a folder in use refuses and disturbs nothing; a dead edge
   const first = await startEdge(origin.url, dir);
   running.push(first.run);
   const slow = get(`${first.url}/slow`);
-  await until(async () => (await readdir(join(dir, 'tmp'))).length > 0, 'the first edge is writing into tmp/');
+  await waitFor(async () => (await readdir(join(dir, 'tmp'))).length > 0, 'the first edge is writing into tmp/');
 
   const second = runCli(['start', '--origin', origin.url, '--listen', '127.0.0.1:0', '--cache-dir', dir]);
   running.push(second);
@@ -45,7 +45,7 @@ test("a second edge on a folder in use refuses and disturbs nothing; a dead edge
 
   const res = await slow;
   assert.equal(res.body.length, SIZE);
-  await until(async () => /hit/.test(String((await get(`${first.url}/slow`)).headers['cache-status'])), 'the object written while the second edge tried to start is stored whole');
+  await waitFor(async () => /hit/.test(String((await get(`${first.url}/slow`)).headers['cache-status'])), 'the object written while the second edge tried to start is stored whole');
 
   first.run.child.kill('SIGKILL');
   await first.run.exited;
@@ -72,11 +72,11 @@ test('the cache folder deleted under a running edge is recreated, logged and cou
 
   await rm(dir, { recursive: true, force: true });
   assert.equal((await get(`${edge.url}/after`)).status, 200);
-  await until(async () => stat(join(dir, 'objects')).then(() => true, () => false), 'the folder is back');
+  await waitFor(async () => stat(join(dir, 'objects')).then(() => true, () => false), 'the folder is back');
   await edge.run.waitFor(/"code":"disk_cache_lost"/);
   const stats = (await (await fetch(`${admin}/stats`)).json()) as { errors: Record<string, number>; cache: { tiers: { disk: { entries: number } } } };
   assert.equal(stats.errors.disk_cache_lost, 1);
-  await until(async () => {
+  await waitFor(async () => {
     const s = (await (await fetch(`${admin}/stats`)).json()) as typeof stats;
     return s.cache.tiers.disk.entries === 1;
   }, 'objects are stored on disk again');

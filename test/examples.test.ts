@@ -3,7 +3,7 @@
 // (its listeners, Redis, bucket and app swapped, nothing else) — routes the platform as it says.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -97,4 +97,25 @@ test('examples/blot.yaml routes the platform as it says', async (t) => {
   // A host purge of the CDN host leaves the immutable assets alone.
   const cdnPurge = await request(`${admin}/purge?host=cdn.blot.im`, { headers: { 'x-blot-purge-token': 'example-purge-secret' } });
   assert.equal(cdnPurge.text, 'cdn.blot.im: 0\n');
+});
+
+test('examples/publish.mjs publishes the demo images through the queue and prints each generated file', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'example-publish-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { default: sharp } = await import('sharp');
+  const { stdout } = await promisify(execFile)(process.execPath, [join(ROOT, 'examples/publish.mjs'), '--root', dir], { cwd: ROOT });
+  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const last = lines.pop()!;
+  assert.deepEqual(Object.keys(last), ['publishMs']);
+  assert.ok(typeof last.publishMs === 'number' && last.publishMs > 0);
+  const images = new Set(lines.map((l) => /_thumbnails\/images\/([^/]+)\//.exec(String(l.path))?.[1]));
+  assert.ok(images.size >= 3, `thumbnails of at least three images: ${[...images].join(', ')}`);
+  assert.ok(lines.some((l) => l.format === 'webp'));
+  for (const line of lines) {
+    assert.deepEqual(Object.keys(line), ['path', 'width', 'height', 'format']);
+    const meta = await sharp(join(dir, String(line.path))).metadata();
+    assert.deepEqual([meta.width, meta.height, meta.format === 'heif' ? 'avif' : meta.format], [line.width, line.height, line.format], String(line.path));
+  }
 });

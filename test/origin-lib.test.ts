@@ -35,6 +35,10 @@ const dir = process.env.PROBE_DIR + '/manifest';
 const manifest = await lib.FileManifest.open(dir);
 await lib.publish({ root: process.env.PROBE_DIR + '/root', manifest }, '${BLOG}', 'a.css', Buffer.from('a'));
 lib.createAssets({ cdnHost: 'cdn.blot.im', manifest }).assetUrl('${BLOG}', 'a.css');
+// The publish call of the origin app, through the embedded queue: no sharp, no BullMQ, no HTTP.
+const queue = await lib.openJobQueue({ dir: process.env.PROBE_DIR + '/jobs' });
+await lib.createPublisher({ queue }).publish({ blogID: '${BLOG}', hosts: ['a.blot.im'], changed: { pages: ['/p'], assets: [{ path: 'i.jpg', file: '/nonexistent/i.jpg' }] } });
+await queue.close();
 await manifest.close();
 process.stdout.write(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));`;
 
@@ -65,6 +69,7 @@ test('importing blotcdn/origin (and using it) loads only Node built-ins and src/
   assert.deepEqual(outside, [], `loaded from outside src/origin-lib: ${outside.slice(0, 5).join(', ')}`);
   assert.ok(modules.some((u) => u.endsWith('/src/origin-lib/file-manifest.ts')), 'the probe saw the library itself');
   assert.ok(!modules.some((u) => u.includes('ioredis')), 'ioredis is loaded only by RedisManifest.open');
+  assert.ok(modules.some((u) => u.endsWith('/src/origin-lib/jobs/journal-queue.ts')), 'the probe published through the journal queue');
 });
 
 test('the probe does see a dependency when one is loaded (control)', async () => {

@@ -31,7 +31,8 @@ before(async () => {
     if (slow.has(req.url ?? '')) setTimeout(() => answer(req, res), 200);
     else answer(req, res);
   });
-  edge = await startEdge(simpleConfig(origin.url));
+  // Request directives are honoured only where a behavior says so (the default ignores them).
+  edge = await startEdge(simpleConfig(origin.url, { sites: [{ hosts: ['*'], originGroup: 'main', behaviors: [{ path: '*', clientCacheControl: 'honor' }] }] }));
 });
 
 function answer(req: IncomingMessage, res: ServerResponse): void {

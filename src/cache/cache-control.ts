@@ -2,6 +2,7 @@
 // Surrogate-Control). Written here rather than taken from a library because it runs on every
 // origin response and we need the exact RFC edge cases (first occurrence wins, quoted values with
 // commas, delta-seconds overflow) in one place that the policy module can rely on.
+import { parseDictionary, Token } from 'structured-headers';
 
 /** Directive name (lower case) → value (`true` when it has none). First occurrence wins. */
 export type Directives = Map<string, string | true>;
@@ -82,6 +83,38 @@ export function parseSurrogateControl(value: string | string[] | undefined): Dir
       out.set('max-age', age!.trim());
       if (!out.has('stale-while-revalidate')) out.set('stale-while-revalidate', grace!.trim());
     } else if (!out.has(k)) out.set(k, v);
+  }
+  return out;
+}
+
+/** Directives whose value is delta-seconds: in a Structured Field they must be Integers. */
+const DELTA_DIRECTIVES = new Set(['max-age', 's-maxage', 'stale-while-revalidate', 'stale-if-error']);
+
+/**
+ * A targeted field (CDN-Cache-Control, `<cdnId>-Cache-Control`) is a Structured Field dictionary
+ * (RFC 9213 §2.1, RFC 8941). Returns undefined when the field must be ignored as a whole: it does
+ * not parse (`max-age=10000, &&&&&`), or a delta-seconds directive is not a non-negative Integer
+ * (`max-age="10000"`, `max-age=1.5`). Several field lines are one dictionary (RFC 8941 §4.2).
+ */
+export function parseTargetedField(value: string | string[]): Directives | undefined {
+  const text = Array.isArray(value) ? value.join(', ') : value;
+  let dict: ReturnType<typeof parseDictionary>;
+  try {
+    dict = parseDictionary(text);
+  } catch {
+    return undefined;
+  }
+  const out: Directives = new Map();
+  for (const [name, member] of dict) {
+    const item = member[0];
+    if (Array.isArray(item)) return undefined; // an inner list is no directive of ours
+    if (DELTA_DIRECTIVES.has(name)) {
+      if (typeof item !== 'number' || !Number.isInteger(item) || item < 0) return undefined;
+      out.set(name, String(item));
+    } else if (item === true) out.set(name, true);
+    else if (typeof item === 'string' || typeof item === 'number') out.set(name, String(item));
+    else if (item instanceof Token) out.set(name, item.toString());
+    // byte sequences, dates and false booleans name nothing a cache acts on
   }
   return out;
 }

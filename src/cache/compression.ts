@@ -9,6 +9,7 @@ import type { Transform } from 'node:stream';
 import type { EdgeCache } from './edge-cache.js';
 import type { CacheMeta, StoredObject } from './store.js';
 import type { ServedEncoding } from './vary.js';
+import { clock } from '../clock.js';
 
 export type Encoding = Exclude<ServedEncoding, 'identity'>;
 
@@ -115,7 +116,7 @@ export class Compressor {
     if (this.running.has(key) || identity.meta.size > this.options.maxSize) return;
     this.running.add(key);
     // A purge after this moment must win over the copy being made from the object looked up now.
-    const since = Date.now();
+    const since = clock.now();
     this.queue.push(() => this.make(identity, encoding, key, since).finally(() => this.running.delete(key)));
     this.next();
   }

@@ -14,6 +14,7 @@ import { DiskFolder } from './disk-folder.js';
 import { DiskIndex, type DiskIndexLoad } from './disk-index.js';
 import { diskWriter } from './disk-writer.js';
 import { keyDigest } from './hash.js';
+import { clock } from '../clock.js';
 import type { ObjectIndex } from './object-index.js';
 import { alreadyStale, appliesTo, indexQuery, markedStale, type PurgeTarget } from './purge-target.js';
 import { parallel, SerialQueue } from './serial-queue.js';
@@ -144,8 +145,8 @@ export class DiskStore implements CacheStore {
   private dangling(digest: Buffer): void {
     if (this.index.find(digest) < 0) return;
     this.disk.forget(digest);
-    if (Date.now() - this.lastFolderCheck > 1000) {
-      this.lastFolderCheck = Date.now();
+    if (clock.now() - this.lastFolderCheck > 1000) {
+      this.lastFolderCheck = clock.now();
       void this.folder.intact().then((intact) => (intact ? undefined : this.recover()));
     }
   }
@@ -163,9 +164,11 @@ export class DiskStore implements CacheStore {
       fsync: this.options.fsync === true,
       prepared: this.prepared,
       remake: () => this.recover(),
-      place: async (final, fileBytes) => {
+      place: async (final, fileBytes, stillWanted) => {
         await mkdir(dirname(finalPath), { recursive: true, mode: 0o700 });
         const placed = await this.queue.run(hex, async () => {
+          // Asked in the object's turn: a delete queued before this rename has run by now.
+          if (stillWanted !== undefined && !stillWanted()) return false;
           const rec = this.disk.encode(digest, final, fileBytes);
           if (rec === undefined) return false; // its Vary list cannot be kept
           await rename(tmpPath, finalPath);

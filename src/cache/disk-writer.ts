@@ -15,8 +15,8 @@ export interface DiskWriterHooks {
   prepared: Promise<void>;
   /** tmp/ was missing (the folder deleted under us): make it again. */
   remake(): Promise<void>;
-  /** Moves the whole file from tmpPath into place and indexes it; false when it could not. */
-  place(final: CacheMeta, fileBytes: number): Promise<boolean>;
+  /** Moves the whole file from tmpPath into place and indexes it, if still wanted; false when it did not. */
+  place(final: CacheMeta, fileBytes: number, stillWanted?: () => boolean): Promise<boolean>;
 }
 
 export function diskWriter(meta: CacheMeta, h: DiskWriterHooks): ObjectWriter {
@@ -60,7 +60,7 @@ export function diskWriter(meta: CacheMeta, h: DiskWriterHooks): ObjectWriter {
       });
       return queue.then(() => undefined);
     },
-    commit: async () => {
+    commit: async (stillWanted) => {
       const fh = await queue;
       if (abandoned || !fh) {
         abort();
@@ -72,7 +72,7 @@ export function diskWriter(meta: CacheMeta, h: DiskWriterHooks): ObjectWriter {
         await fh.write(trailer);
         if (h.fsync) await fh.sync();
         await fh.close();
-        if (!(await h.place(final, written + trailer.length))) throw new Error('not placed');
+        if (!(await h.place(final, written + trailer.length, stillWanted))) throw new Error('not placed');
       } catch {
         abort();
         return false;

@@ -9,7 +9,8 @@ import { hash53 } from './hash.js';
 import { SingleFlight } from './single-flight.js';
 import type { CacheMeta, CacheStore, ObjectWriter, StoredObject } from './store.js';
 import { secondaryKey } from './vary.js';
-import { alreadyStale, appliesTo, markedStale, urlTarget, type PurgeTarget } from './purge-target.js';
+import { alreadyStale, appliesTo, markedStale, type PurgeTarget } from './purge-target.js';
+import { clock } from '../clock.js';
 
 export interface EdgeCacheLimits {
   /** How long a key found not storable skips coalescing (ms). */
@@ -48,15 +49,7 @@ export class EdgeCache {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
     this.flights = new SingleFlight(this.limits.maxFlights);
-    this.uncacheable = new LRUCache<number, string>({ max: this.limits.hitForMissEntries, ttl: Math.max(1, this.limits.hitForMissMs), ttlAutopurge: false });
-  }
-
-  /**
-   * Removes every variant of a URL (RFC 9111 §4.4, after a successful unsafe request). Resolves
-   * with how many objects were removed.
-   */
-  invalidate(primary: string): Promise<number> {
-    return this.purge(urlTarget(primary, Date.now()));
+    this.uncacheable = new LRUCache<number, string>({ max: this.limits.hitForMissEntries, ttl: Math.max(1, this.limits.hitForMissMs), ttlAutopurge: false, perf: clock });
   }
 
   /** The key of the variant this request would match: primary, plus a secondary key if it varies. */
@@ -100,7 +93,7 @@ export class EdgeCache {
    * A writer for a new object. Its commit makes the object visible, unless a purge that covers it
    * arrived after `since` (when the fetch started): then it is dropped instead.
    */
-  writer(meta: CacheMeta, since = Date.now()): ObjectWriter | undefined {
+  writer(meta: CacheMeta, since = clock.now()): ObjectWriter | undefined {
     if (this.refusal(meta) !== undefined) return undefined;
     const writer = this.store.put(meta);
     if (!writer) return undefined;
@@ -116,7 +109,7 @@ export class EdgeCache {
           writer.abort();
           return false;
         }
-        const ok = await writer.commit();
+        const ok = await writer.commit(() => !this.purgedSince(meta, since));
         if (!ok) return false;
         // A purge that arrived while the tiers were writing did not find this object: take back
         // what was just written rather than let it outlive the purge.

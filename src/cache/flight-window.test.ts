@@ -100,3 +100,39 @@ describe('Flight window without a spill source', () => {
     assert.equal(f.readersCaughtUp(10), undefined);
   });
 });
+
+describe('Flight window compaction', () => {
+  // Thousands of small chunks make the window compact its arrays (splice) while readers are in the
+  // middle of them; a reader must keep its place (it once read past the end and was cut off).
+  test('readers in the middle of the chunks keep their place when the arrays are compacted', async () => {
+    const chunk = 100;
+    const count = 6_000;
+    const all = Buffer.alloc(chunk * count);
+    for (let i = 0; i < all.length; i++) all[i] = (i * 7 + (i >> 8)) & 0xff;
+    const f = new Flight('k');
+    f.retainLimit = 50 * chunk;
+    f.start(head, async function* (start, end) {
+      yield all.subarray(start, end + 1);
+    });
+    const fast = f.read()[Symbol.asyncIterator]();
+    const slow = f.read()[Symbol.asyncIterator]();
+    const got = { fast: [] as Buffer[], slow: [] as Buffer[] };
+    const take = async (it: AsyncIterator<Buffer>, into: Buffer[]) => {
+      const r = await it.next();
+      if (!r.done) into.push(r.value);
+      return !r.done;
+    };
+    for (let i = 0; i < count; i++) {
+      f.push(all.subarray(i * chunk, (i + 1) * chunk));
+      f.markDurable((i + 1) * chunk);
+      // The fast reader keeps up; the slow one reads one chunk for every three pushed.
+      await take(fast, got.fast);
+      if (i % 3 === 0) await take(slow, got.slow);
+    }
+    f.end();
+    while (await take(fast, got.fast));
+    while (await take(slow, got.slow));
+    assert.ok(Buffer.concat(got.fast).equals(all), 'the fast reader got every byte');
+    assert.ok(Buffer.concat(got.slow).equals(all), 'the slow reader got every byte');
+  });
+});

@@ -11,6 +11,7 @@
 // window only drops what every reader has consumed, and the fetch is slowed to the slowest reader.
 
 import type { CacheMeta } from './store.js';
+import { clock } from '../clock.js';
 
 export interface FlightHead {
   /** The key the object is stored under (its variant key). */
@@ -25,8 +26,6 @@ export interface FlightHead {
   length?: number;
   etag?: string;
   lastModified?: string;
-  /** When the object stops being fresh (epoch ms), for a late joiner's Cache-Status ttl. */
-  freshUntil?: number;
 }
 
 export type FlightState = 'pending' | 'streaming' | 'complete' | 'failed';
@@ -46,7 +45,7 @@ export class Flight {
   received = 0;
   /** How many requests joined after the leader (for Cache-Status `collapsed` and metrics). */
   joined = 0;
-  readonly startedAt = Date.now();
+  readonly startedAt = clock.now();
   /** What the object will be stored as, once the store step knows (purges match flights by it). */
   meta: CacheMeta | undefined;
   /** Most bytes kept in memory once the store can give older ones back (see `spill`). */
@@ -58,6 +57,11 @@ export class Flight {
   private readonly offsets: number[] = [];
   /** Index of the first chunk still held. */
   private first = 0;
+  /**
+   * Chunks removed from the front of the arrays by compaction. Readers keep absolute chunk numbers
+   * (array index + spliced), so a compaction while they are between two reads never moves them.
+   */
+  private spliced = 0;
   private retained = 0;
   private readonly cursors = new Set<Cursor>();
   private wake: (() => void)[] = [];
@@ -148,6 +152,7 @@ export class Flight {
     if (this.first > 1024 && this.first * 2 > this.chunks.length) {
       this.chunks.splice(0, this.first);
       this.offsets.splice(0, this.first);
+      this.spliced += this.first;
       this.first = 0;
     }
   }
@@ -204,7 +209,8 @@ export class Flight {
   async *read(start = 0, end = Infinity): AsyncGenerator<Buffer> {
     const cursor: Cursor = { offset: start };
     this.cursors.add(cursor);
-    let index = this.first;
+    /** The chunk last read, as an absolute number (see `spliced`). */
+    let absolute = this.first + this.spliced;
     try {
       while (cursor.offset <= end) {
         const windowStart = this.windowStart;
@@ -218,9 +224,11 @@ export class Flight {
           continue;
         }
         if (cursor.offset < this.received) {
+          let index = absolute - this.spliced;
           if (index < this.first) index = this.first;
           while (index + 1 < this.chunks.length && this.offsets[index + 1]! <= cursor.offset) index++;
           if (this.offsets[index]! > cursor.offset) index = this.findChunk(cursor.offset);
+          absolute = index + this.spliced;
           const chunk = this.chunks[index]!;
           const from = cursor.offset - this.offsets[index]!;
           const to = Math.min(chunk.length, end - this.offsets[index]! + 1);

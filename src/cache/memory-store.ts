@@ -101,9 +101,13 @@ export class MemoryStore implements CacheStore {
         }
         chunks.push(chunk);
       },
-      commit: async () => {
+      commit: async (stillWanted) => {
         if (aborted) return false;
         aborted = true;
+        if (stillWanted !== undefined && !stillWanted()) {
+          chunks.length = 0;
+          return false;
+        }
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
         return this.insert({ meta: { ...meta, size: length }, body });
       },

@@ -455,10 +455,23 @@ describe('decideStorage: freshness lifetime (RFC 9111 §4.2.1, §4.2.2)', () => 
       assert.equal(d.staleIfErrorMs, 5 * S);
     });
 
-    test('force does not override no-store, private or Set-Cookie', () => {
-      assert.equal(decide({ 'cache-control': 'no-store' }, { ttl: { force: 600 * S } }).reason, 'no-store');
-      assert.equal(decide({ 'cache-control': 'private' }, { ttl: { force: 600 * S } }).reason, 'private');
+    test("force is the operator's policy: no-store, private, no-cache and Vary: * are overridden", () => {
+      for (const cc of ['no-store', 'private', 'no-cache', 'max-age=0, must-revalidate']) {
+        const d = decide({ 'cache-control': cc, vary: '*' }, { ttl: { force: 600 * S } });
+        assert.equal(d.storable, true, cc);
+        assert.equal(d.lifetimeMs, 600 * S);
+        assert.equal(d.noCache, false);
+        assert.equal(d.mustRevalidate, false);
+      }
+    });
+
+    test('force leaves a cookie to setCookie, and statuses to the defaults unless listed', () => {
       assert.equal(decide({ 'set-cookie': 'a=1' }, { ttl: { force: 600 * S } }).reason, 'set-cookie');
+      const strip = decide({ 'set-cookie': 'a=1' }, { ttl: { force: 600 * S }, setCookie: 'strip' });
+      assert.equal(strip.storable, true);
+      assert.deepEqual(strip.stripFields, ['set-cookie']);
+      assert.equal(decide({}, { ttl: { force: 600 * S }, status: 500 }).reason, 'status', 'a forced year never catches a 500');
+      assert.equal(decide({}, { ttl: { force: 600 * S }, status: 302 }).reason, 'status');
     });
   });
 });
@@ -581,7 +594,7 @@ describe('corrected initial age (RFC 9111 §4.2.3)', () => {
 
   test('parseHttpDate: IMF-fixdate and invalid values', () => {
     assert.equal(parseHttpDate('Mon, 15 Jan 2024 12:00:00 GMT'), T0);
-    assert.equal(parseHttpDate(['Mon, 15 Jan 2024 12:00:00 GMT', 'garbage']), T0);
+    assert.ok(Number.isNaN(parseHttpDate(['Mon, 15 Jan 2024 12:00:00 GMT', 'garbage'])), 'several lines are no date');
     assert.ok(Number.isNaN(parseHttpDate(undefined)));
     assert.ok(Number.isNaN(parseHttpDate('')));
     assert.ok(Number.isNaN(parseHttpDate('not a date')));

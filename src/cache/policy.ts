@@ -7,8 +7,11 @@
 // clamps, or of qualified no-cache/private field stripping, and its CachePolicy object must be
 // re-created from JSON on every lookup. Here the decision is made once, at store time, and reduced
 // to a few numbers in the object's metadata, so a hit costs two comparisons.
-import { deltaSeconds, parseDirectives, parseSurrogateControl, type Directives } from './cache-control.js';
+import { deltaSeconds, parseDirectives, parseSurrogateControl, parseTargetedField, type Directives } from './cache-control.js';
 import type { HeaderMap } from '../http/headers.js';
+import { parseHttpDate } from '../http/http-date.js';
+
+export { parseHttpDate };
 
 /** Why a response was not stored: the same words appear in Cache-Status `detail`, logs and metrics. */
 export type NoStoreReason =
@@ -24,10 +27,12 @@ export type NoStoreReason =
   | 'request-no-store'
   | 'bypass'
   | 'too-large'
+  | 'incomplete'
+  /** A request with credentials, and nothing from the origin saying the answer may be shared. */
+  | 'personal'
   // Refused by the cache's own limits (EdgeCache.refusal): a URL with too many variants, a key too long.
   | 'too-many-variants'
-  | 'key-too-long'
-  | 'incomplete';
+  | 'key-too-long';
 
 /** Statuses that are "heuristically cacheable" (RFC 9110 §15.1). */
 const HEURISTIC_STATUSES = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]);
@@ -72,19 +77,24 @@ export interface StorageDecision {
   stripFields: string[];
 }
 
-/** The directives that govern this cache: the first targeted field present wins (RFC 9213 §2.2). */
+/**
+ * The directives that govern this cache: the first targeted field present and valid wins (RFC 9213
+ * §2.2). `<cdnId>-Cache-Control` and CDN-Cache-Control are Structured Field dictionaries: one that
+ * does not parse, or whose delta-seconds are not integers, is ignored as a whole (§2.1) and the
+ * next field decides.
+ */
 export function edgeDirectives(headers: HeaderMap, cdnId?: string): { directives: Directives; targeted: boolean } {
   if (cdnId) {
     const own = headers[`${cdnId.toLowerCase()}-cache-control`];
     if (own !== undefined) {
-      const d = parseDirectives(own);
-      if (d.size > 0) return { directives: d, targeted: true };
+      const d = parseTargetedField(own);
+      if (d !== undefined && d.size > 0) return { directives: d, targeted: true };
     }
   }
   const cdn = headers['cdn-cache-control'];
   if (cdn !== undefined) {
-    const d = parseDirectives(cdn);
-    if (d.size > 0) return { directives: d, targeted: true };
+    const d = parseTargetedField(cdn);
+    if (d !== undefined && d.size > 0) return { directives: d, targeted: true };
   }
   const surrogate = headers['surrogate-control'];
   if (surrogate !== undefined) {
@@ -92,16 +102,6 @@ export function edgeDirectives(headers: HeaderMap, cdnId?: string): { directives
     if (d.size > 0) return { directives: d, targeted: true };
   }
   return { directives: parseDirectives(headers['cache-control']), targeted: false };
-}
-
-/** IMF-fixdate, obsolete RFC 850 and asctime forms (RFC 9110 §5.6.7), loosely: a day name and a time. */
-const HTTP_DATE = /^\s*(mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s.*\d{1,2}:\d{2}:\d{2}/i;
-
-/** HTTP-date → epoch ms (RFC 9110 §5.6.7); NaN for anything else (e.g. `Expires: 0` or `2099`). */
-export function parseHttpDate(value: string | string[] | undefined): number {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (!v || !HTTP_DATE.test(v)) return NaN;
-  return Date.parse(v);
 }
 
 /**
@@ -139,6 +139,17 @@ export interface StorageInput {
   responseTime: number;
   ttl?: TtlRules;
   options?: PolicyOptions;
+  /** `ignore`: the request's Cache-Control (its no-store) does not stop storing. Default `honor`. */
+  clientCacheControl?: 'honor' | 'ignore';
+  /** What to do with a response that sets a cookie: refuse it (`pass`, the default), strip it, or store it. */
+  setCookie?: 'pass' | 'strip' | 'store';
+  /**
+   * Statuses that may be stored and their lifetimes in ms (nginx's proxy_cache_valid); a status it
+   * does not list is not stored, and 0 means never. Absent: RFC 9111's defaults.
+   */
+  statuses?: { get(status: number): number | undefined };
+  /** `ignore`: the origin's Vary (its `*` too) does not stop storing; the caller keys without it. */
+  vary?: 'honor' | 'ignore' | 'some';
 }
 
 /** May this response be stored, and with what freshness (RFC 9111 §3, §4.2)? */
@@ -161,10 +172,15 @@ export function decideStorage(input: StorageInput): StorageDecision {
   if (input.method !== 'GET') return refuse('method');
   // §3: a final status; partial content and 304s are never stored as objects here.
   if (status < 200 || status === 206 || status === 304) return refuse('status');
+  // The behavior's own list of statuses, when it has one (0: never).
+  const statusTtl = input.statuses?.get(status);
+  if (input.statuses !== undefined && !statusTtl) return refuse('status');
 
-  const reqCc = parseDirectives(req['cache-control']);
-  // §5.2.1.5: no-store in the request forbids storing the response to it.
-  if (reqCc.has('no-store')) return refuse('request-no-store');
+  // §5.2.1.5: no-store in the request forbids storing the response to it (when the behavior
+  // honours clients' directives at all).
+  if (input.clientCacheControl !== 'ignore' && parseDirectives(req['cache-control']).has('no-store')) return refuse('request-no-store');
+
+  if (ttl.force !== undefined) return forcedDecision(input, out, statusTtl ?? ttl.force, statusTtl !== undefined);
 
   const { directives: cc, targeted } = edgeDirectives(res, options.cdnId);
 
@@ -183,11 +199,9 @@ export function decideStorage(input: StorageInput): StorageDecision {
   if (req['authorization'] !== undefined && !cc.has('must-revalidate') && !cc.has('public') && !cc.has('s-maxage')) {
     return refuse('authorization');
   }
-  // §4.1: "Vary: *" never matches a later request, so storing it is pointless.
-  const vary = res['vary'];
-  if (vary !== undefined && (Array.isArray(vary) ? vary.join(',') : vary).split(',').some((v) => v.trim() === '*')) {
-    return refuse('vary-star');
-  }
+  // §4.1: "Vary: *" never matches a later request, so storing it is pointless (unless the behavior
+  // does not key on what Vary names).
+  if ((input.vary ?? 'honor') === 'honor' && varyStar(res['vary'])) return refuse('vary-star');
 
   // §5.2.2.4: no-cache means store but validate on every use; qualified, only the listed fields.
   const noCache = cc.get('no-cache');
@@ -195,8 +209,12 @@ export function decideStorage(input: StorageInput): StorageDecision {
   else out.stripFields.push(...listedFields(noCache));
 
   // A response that sets a cookie belongs to one client: sharing it would leak a session (Varnish's
-  // builtin rule). `no-cache="set-cookie"` (stripped above) makes it storable without the cookie.
-  if (res['set-cookie'] !== undefined && !out.stripFields.includes('set-cookie')) return refuse('set-cookie');
+  // builtin rule). `no-cache="set-cookie"` (stripped above) makes it storable without the cookie, and
+  // so does a behavior's `setCookie: strip`; `store` keeps it, as RFC 9111 lets a shared cache do.
+  if (res['set-cookie'] !== undefined && !out.stripFields.includes('set-cookie')) {
+    if (input.setCookie === 'strip') out.stripFields.push('set-cookie');
+    else if (input.setCookie !== 'store') return refuse('set-cookie');
+  }
 
   // §4.2.1: freshness lifetime — s-maxage, then max-age, then Expires − Date.
   let explicit = secondsToMs(deltaSeconds(cc, 's-maxage')) ?? secondsToMs(deltaSeconds(cc, 'max-age'));
@@ -208,11 +226,16 @@ export function decideStorage(input: StorageInput): StorageDecision {
   }
 
   let lifetime: number | undefined;
-  if (ttl.force !== undefined) {
-    lifetime = ttl.force;
-    out.noCache = false;
-  } else if (explicit !== undefined) {
+  if (explicit !== undefined) {
     lifetime = ttl.min !== undefined && !out.noCache ? Math.max(explicit, ttl.min) : explicit;
+  } else if (personal(req, cc)) {
+    // Web cache deception: `/account/x.css` asked with a session cookie must not be stored as the
+    // account page for everyone because a default TTL applies to `.css`. Only the origin's own
+    // explicit freshness (or public / s-maxage, or ttl.force) stores a response to such a request.
+    return refuse('personal');
+  } else if (statusTtl !== undefined) {
+    // A status the behavior lists: its lifetime stands in for heuristic freshness.
+    lifetime = statusTtl;
   } else if (HEURISTIC_STATUSES.has(status) || cc.has('public')) {
     // §4.2.2: heuristic freshness only without explicit expiry, for heuristically cacheable
     // statuses (or `public`). The behavior's default TTL takes its place when set.
@@ -226,7 +249,7 @@ export function decideStorage(input: StorageInput): StorageDecision {
       }
     }
   }
-  if (lifetime !== undefined && ttl.max !== undefined && ttl.force === undefined) lifetime = Math.min(lifetime, ttl.max);
+  if (lifetime !== undefined && ttl.max !== undefined) lifetime = Math.min(lifetime, ttl.max);
 
   const hasValidator = res['etag'] !== undefined || res['last-modified'] !== undefined;
   if (lifetime === undefined || (lifetime <= initialAge * 1000 && !hasValidator)) {
@@ -245,14 +268,40 @@ export function decideStorage(input: StorageInput): StorageDecision {
   const swr = deltaSeconds(cc, 'stale-while-revalidate');
   const sie = deltaSeconds(cc, 'stale-if-error');
   out.mustRevalidate = cc.has('must-revalidate') || cc.has('proxy-revalidate') || (cc.has('s-maxage') && swr === undefined && sie === undefined);
-  if (!out.mustRevalidate && ttl.force === undefined) {
+  if (!out.mustRevalidate) {
     out.staleWhileRevalidateMs = typeof swr === 'number' ? swr * 1000 : 0;
     out.staleIfErrorMs = Math.max(typeof sie === 'number' ? sie * 1000 : 0, options.graceMs ?? 0);
-  } else if (ttl.force !== undefined) {
-    out.mustRevalidate = false;
-    out.staleIfErrorMs = options.graceMs ?? 0;
   }
   return out;
+}
+
+/** Whether the Vary field contains `*`. */
+function varyStar(vary: string | string[] | undefined): boolean {
+  return vary !== undefined && (Array.isArray(vary) ? vary.join(',') : vary).split(',').some((v) => v.trim() === '*');
+}
+
+/**
+ * A request that carried credentials (a cookie, Authorization) whose response did not say it may be
+ * shared: `public` or `s-maxage` are the origin saying so.
+ */
+function personal(req: HeaderMap, cc: Directives): boolean {
+  return (req['cookie'] !== undefined || req['authorization'] !== undefined) && !cc.has('public') && !cc.has('s-maxage');
+}
+
+/**
+ * ttl.force: stored for `lifetimeMs` whatever Cache-Control, Expires, Surrogate-Control and Vary
+ * say — the operator's policy, not the origin's. Statuses the behavior does not list (`listed`) are
+ * stored only if cacheable by default, so a forced year never catches a 500. A cookie is still the
+ * behavior's `setCookie` decision; `grace` still lets a forced object be served while the origin is
+ * down.
+ */
+function forcedDecision(input: StorageInput, out: StorageDecision, lifetimeMs: number, listed: boolean): StorageDecision {
+  if (!listed && !HEURISTIC_STATUSES.has(input.status)) return { ...out, reason: 'status' };
+  if (input.responseHeaders['set-cookie'] !== undefined) {
+    if (input.setCookie === 'strip') out.stripFields.push('set-cookie');
+    else if (input.setCookie !== 'store') return { ...out, reason: 'set-cookie' };
+  }
+  return { ...out, storable: true, lifetimeMs, staleIfErrorMs: input.options?.graceMs ?? 0 };
 }
 
 /**
@@ -282,6 +331,21 @@ export interface RequestDirectives {
   maxStale?: number;
   minFresh?: number;
   onlyIfCached: boolean;
+}
+
+/** Only `only-if-cached`, for behaviors that ignore every other request directive. */
+const ONLY_IF_CACHED: RequestDirectives = Object.freeze({ noCache: false, noStore: false, onlyIfCached: true });
+
+/**
+ * The request directives a behavior acts on: all of them (`honor`, RFC 9111 §5.2.1), or only
+ * `only-if-cached` (`ignore`: a reload's `max-age=0`, `no-cache` or `Pragma: no-cache` is served
+ * from the cache, as Varnish, CloudFront and Fastly do by default).
+ */
+export function clientDirectives(headers: HeaderMap, mode: 'honor' | 'ignore'): RequestDirectives | undefined {
+  if (mode === 'honor') return requestDirectives(headers);
+  const cc = headers['cache-control'];
+  if (cc === undefined) return undefined;
+  return parseDirectives(cc).has('only-if-cached') ? ONLY_IF_CACHED : undefined;
 }
 
 export function requestDirectives(headers: HeaderMap): RequestDirectives | undefined {

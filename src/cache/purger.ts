@@ -3,8 +3,9 @@
 // touches that host's or tag's objects, never the whole cache — and the result is effective for the
 // very next request. A purge also holds against fetches already under way: each purge is kept for
 // a while, and an object whose fetch started before a purge that covers it is not stored.
+import { clock } from '../clock.js';
 import type { EdgeCache } from './edge-cache.js';
-import { covers, coversKey, purgeTarget, type PurgeKind, type PurgeRequest, type PurgeTarget } from './purge-target.js';
+import { covers, coversKey, purgeTarget, urlTarget, type PurgeKind, type PurgeRequest, type PurgeTarget } from './purge-target.js';
 import type { CacheMeta } from './store.js';
 
 export type { PurgeKind, PurgeRequest } from './purge-target.js';
@@ -45,17 +46,10 @@ export class Purger {
 
   async purge(request: PurgeRequest): Promise<PurgeRecord> {
     const started = performance.now();
-    const at = Date.now();
-    const target = purgeTarget(request, at);
+    const target = purgeTarget(request, clock.now());
     const soft = target.soft;
-    this.recent.push(target);
-    this.prune(at);
-    const complete = this.detachFlights(target);
-    // An object whose bytes are all in but whose write is not done goes, soft purge or not: the
-    // gate would refuse it at commit anyway. Then the tiers apply the purge to what they hold.
-    await Promise.all([...complete].map((key) => this.cache.delete(key)));
-    const purged = complete.size + (await this.cache.purge(target));
-    const record: PurgeRecord = { kind: request.kind, value: request.value, soft, at, purged, ms: performance.now() - started };
+    const purged = await this.apply(target);
+    const record: PurgeRecord = { kind: request.kind, value: request.value, soft, at: target.at, purged, ms: performance.now() - started };
     this.log.push(record);
     const total = this.totals.get(`${record.kind} ${soft ? 'soft' : 'hard'}`) ?? { purges: 0, objects: 0 };
     total.purges++;
@@ -63,6 +57,27 @@ export class Purger {
     this.totals.set(`${record.kind} ${soft ? 'soft' : 'hard'}`, total);
     if (this.log.length > this.logSize) this.log.splice(0, this.log.length - this.logSize);
     return record;
+  }
+
+  /**
+   * A successful unsafe request invalidates what is stored for its URL (RFC 9111 §4.4), and — like
+   * a purge — holds against fetches of it already under way: they take no more joiners and what
+   * they bring back is not stored, so a GET right after a PUT never gets the body from before it.
+   * Not logged as an operator's purge. Resolves with how many objects were removed.
+   */
+  invalidate(primary: string): Promise<number> {
+    return this.apply(urlTarget(primary, clock.now()));
+  }
+
+  /** Holds the purge against fetches under way and applies it to every tier; resolves with how many objects it took. */
+  private async apply(target: PurgeTarget): Promise<number> {
+    this.recent.push(target);
+    this.prune(target.at);
+    const complete = this.detachFlights(target);
+    // An object whose bytes are all in but whose write is not done goes, soft purge or not: the
+    // gate would refuse it at commit anyway. Then the tiers apply the purge to what they hold.
+    await Promise.all([...complete].map((key) => this.cache.delete(key)));
+    return complete.size + (await this.cache.purge(target));
   }
 
   /**

@@ -71,8 +71,12 @@ export interface ChunkSink {
 export interface ObjectWriter {
   /** Resolves when the chunk may be followed by another (backpressure for disk tiers). */
   write(chunk: Buffer): void | Promise<void>;
-  /** Makes the object visible; resolves false when the store refused it (for example too large). */
-  commit(): Promise<boolean>;
+  /**
+   * Makes the object visible; resolves false when the store refused it (for example too large).
+   * `stillWanted` is asked at the very moment it would become visible (a purge or an invalidation
+   * may have come while the body was being written): false drops it instead.
+   */
+  commit(stillWanted?: () => boolean): Promise<boolean>;
   /** Drops everything written so far. */
   abort(): void;
   /** True once the store gave up on this object (too large, I/O error): commit will return false. */

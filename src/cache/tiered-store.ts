@@ -47,8 +47,8 @@ export class TieredStore implements CacheStore {
         }
         return wait;
       },
-      commit: async () => {
-        const results = await Promise.all(writers.map((w) => w.commit()));
+      commit: async (stillWanted) => {
+        const results = await Promise.all(writers.map((w) => w.commit(stillWanted)));
         return results.some(Boolean);
       },
       abort: () => {

@@ -6,16 +6,14 @@ import type { EdgeConfig } from '../config/schema.js';
 import type { Edge } from '../edge.js';
 import { formatCacheStatus } from '../http/cache-status.js';
 
-export async function runDemo(listen: string, adminListen: string, runEdge: (config: EdgeConfig, onStarted?: (edge: Edge) => void) => Promise<void>): Promise<void> {
-  const origin = await startDemoOrigin({
-    onRequest: (method, path, status) => console.log(`  origin ← ${method} ${path} ${status}`),
-  });
-  const config = validateConfig(
+/** The demo's edge: every host in front of the demo blog; assets for a year, pages for a minute. */
+export function demoConfig(originUrl: string, listen: string, adminListen: string): EdgeConfig {
+  return validateConfig(
     {
       listen: { http: listen },
       admin: { listen: adminListen },
       log: { access: 'off' },
-      originGroups: { blog: { members: [{ name: 'demo-blog', url: origin.url }] } },
+      originGroups: { blog: { members: [{ name: 'demo-blog', url: originUrl }] } },
       sites: [
         {
           name: 'demo',
@@ -27,6 +25,13 @@ export async function runDemo(listen: string, adminListen: string, runEdge: (con
     },
     '(demo)',
   );
+}
+
+export async function runDemo(listen: string, adminListen: string, runEdge: (config: EdgeConfig, onStarted?: (edge: Edge) => void) => Promise<void>): Promise<void> {
+  const origin = await startDemoOrigin({
+    onRequest: (method, path, status) => console.log(`  origin ← ${method} ${path} ${status}`),
+  });
+  const config = demoConfig(origin.url, listen, adminListen);
   await runEdge(config, (edge) => {
     edge.runtime.accessLog = (ctx) => {
       const ms = (performance.now() - ctx.started).toFixed(1);

@@ -13,6 +13,7 @@ import { Edge } from '../edge.js';
 import { runDemo } from './demo.js';
 import { adminCommands } from './admin-client.js';
 import { certsCommand } from './certs.js';
+import { jobsCommand } from './jobs.js';
 import { CacheLockedError } from '../cache/dir-lock.js';
 
 const program = new Command();
@@ -74,6 +75,7 @@ type StartOptions = Omit<QuickOptions, 'origin'> & { config?: string; origin?: s
 
 adminCommands(program);
 certsCommand(program);
+jobsCommand(program);
 
 async function configFrom(opts: StartOptions): Promise<EdgeConfig> {
   if (opts.config) {

@@ -64,7 +64,7 @@ describe('valid configs', () => {
     assert.deepEqual(cfg.proxy, { maxHops: 4, cdnId: 'blotcdn', servedByHeader: true });
     const group = cfg.originGroups['main']!;
     assert.deepEqual(group.failoverOn, [500, 502, 503, 504]);
-    assert.deepEqual(group.breaker, { failures: 3, cooldown: 5000, probePath: '/' });
+    assert.deepEqual(group.breaker, { failures: 3, cooldown: 5000, probePath: '/', tripOn: [] });
     assert.equal(group.members.length, 1);
     const member = group.members[0]!;
     assert.ok(member.url instanceof URL);
@@ -77,7 +77,8 @@ describe('valid configs', () => {
     assert.equal(member.bodyTimeout, 30_000);
     assert.equal(member.connections, 128);
     assert.equal(member.insecure, false);
-    assert.deepEqual(cfg.sites, [{ hosts: ['example.com'], originGroup: 'main', behaviors: [], domainList: false, redirectToHttps: true }]);
+    assert.deepEqual(cfg.sites, [{ hosts: ['example.com'], originGroup: 'main', behaviors: [], domainList: false, redirectToHttps: true, deny: [], errorPages: {} }]);
+    assert.deepEqual(cfg.trustedProxies, []);
   });
 
   test('JSON is accepted too (YAML is a superset)', () => {
@@ -155,7 +156,7 @@ describe('refused configs name the field', () => {
 
     const ttl = base();
     ttl.sites[0].behaviors = [{ path: '/', ttl: { maxAge: '1m', force: '1m' } }];
-    assert.deepEqual(invalid(ttl), ['sites[0].behaviors[0].ttl: unknown fields "maxAge", "force"']);
+    assert.deepEqual(invalid(ttl), ['sites[0].behaviors[0].ttl: unknown field "maxAge"']);
   });
 
   test('a bad duration names its path', () => {
@@ -291,5 +292,16 @@ describe('documents that are not configs', () => {
         JSON.stringify(text),
       );
     }
+  });
+});
+
+describe('the jobs block (the publishing queue)', () => {
+  test('a folder or Redis, exactly one; redis: true needs the top-level redis', () => {
+    assert.deepEqual(validateConfig({ ...base(), jobs: { dir: '/var/lib/blotcdn/jobs' } }).jobs, { dir: '/var/lib/blotcdn/jobs', prefix: 'blotcdn:jobs' });
+    assert.equal(validateConfig({ ...base(), redis: { url: 'redis://r:6379' }, jobs: { redis: true } }).jobs?.redis, true);
+    assert.deepEqual(invalid({ ...base(), jobs: {} }), ['jobs: give exactly one of jobs.dir and jobs.redis']);
+    assert.deepEqual(invalid({ ...base(), jobs: { dir: '/a', redis: 'redis://r' } }), ['jobs: give exactly one of jobs.dir and jobs.redis']);
+    assert.deepEqual(invalid({ ...base(), jobs: { redis: true } }), ['jobs.redis: jobs.redis: true needs a top-level redis.url']);
+    assert.deepEqual(invalid({ ...base(), jobs: { redis: 'http://r' } }), ['jobs.redis: expected a redis:// URL']);
   });
 });

@@ -1,8 +1,13 @@
 // The config file's shape, validated with zod: unknown keys are refused (a typo must not silently
 // fall back to a default), durations and sizes are parsed here, and cross-references (a site naming
 // an origin group that does not exist) are checked with the path of the offending field.
+import { statSync } from 'node:fs';
 import { z } from 'zod';
 import { parseDuration, parseSize } from './units.js';
+import { parseStatusSpec } from '../policy/status-spec.js';
+import { parseRate } from '../policy/rate.js';
+import { compileTemplate } from '../policy/header-rules.js';
+import { parseRange } from '../policy/address-list.js';
 
 const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
   const out = parseDuration(value);
@@ -11,7 +16,7 @@ const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
     return z.NEVER;
   }
   return out;
-});
+}).meta({ kind: 'duration' });
 
 const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
   const out = parseSize(value);
@@ -20,7 +25,7 @@ const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
     return z.NEVER;
   }
   return out;
-});
+}).meta({ kind: 'size' });
 
 /** "host:port", "[::1]:port" or ":port" (loopback); port 0 picks a free port. */
 export const listenAddress = z.string().transform((value, ctx) => {
@@ -31,7 +36,7 @@ export const listenAddress = z.string().transform((value, ctx) => {
     return z.NEVER;
   }
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
-});
+}).meta({ kind: 'address' });
 export type ListenAddress = z.output<typeof listenAddress>;
 
 const oneOrMany = <T extends z.ZodType>(item: T) =>
@@ -107,12 +112,22 @@ export function memberName(m: Pick<OriginMemberConfig, 'name' | 'url'>): string 
 }
 
 const breaker = z.strictObject({
-  /** Consecutive failures that open the breaker. */
+  /**
+   * Consecutive failures to reach a member (refused or reset connections, TLS failures, connect and
+   * header timeouts) that open its breaker.
+   */
   failures: z.number().int().min(1).default(3),
-  /** How long an open member is skipped before a probe may close it again. */
+  /** How long an open member is skipped before a background probe asks it again (doubling while it stays down). */
   cooldown: duration.default(5_000),
-  /** Path probed (GET) in the background while open; any answer below 500 closes the breaker. */
+  /** Path probed (GET) in the background while open; any answer not listed in tripOn closes the breaker. */
   probePath: z.string().startsWith('/').default('/'),
+  /**
+   * Statuses that count as failures too (e.g. [502, 503, 504] for a member behind a load balancer).
+   * Empty by default: what the origin chose to answer — one site's 500s — says nothing about reaching it.
+   */
+  tripOn: z.array(statusCode).default([]),
+  /** With every member open, one real request per this interval still goes through as a trial (default: 1s, or the cooldown if shorter). */
+  trialInterval: duration.optional(),
 });
 
 const originGroup = z.strictObject({
@@ -131,6 +146,13 @@ const ttl = z
     default: duration.optional(),
     /** Upper bound on any freshness lifetime. */
     max: duration.optional(),
+    /**
+     * Store for this long whatever Cache-Control, Expires, Surrogate-Control and Vary say (Vary is
+     * then ignored unless the behavior's `vary` says otherwise). Only statuses cacheable by default
+     * (200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501) unless `cacheStatuses` lists others.
+     * Purges still work. Clients get the origin's headers unless `clientTtl` or a header rule says.
+     */
+    force: duration.optional(),
   })
   .refine((t) => t.min === undefined || t.max === undefined || t.min <= t.max, {
     message: 'min must not be greater than max',
@@ -142,6 +164,39 @@ const queryRule = z.union([
   z.strictObject({ allow: z.array(z.string().min(1)).min(1) }),
 ]);
 export type QueryRule = z.output<typeof queryRule>;
+
+/** `{ "200 301 404": 1y, "500-599": 0 }`: statuses (lists, ranges, `5xx`) → a duration. */
+const statusMap = <T extends z.ZodType>(value: T) =>
+  z.record(z.string(), value).superRefine((map, ctx) => {
+    for (const key of Object.keys(map)) {
+      const parsed = parseStatusSpec(key);
+      if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', path: [key], message: parsed });
+    }
+  });
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Fields the edge itself must write (framing, hop-by-hop, the Host that names the cache key). */
+const RESERVED_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'host', 'cache-status']);
+const headerName = z
+  .string()
+  .regex(HEADER_NAME, 'not a header field name')
+  .refine((n) => !RESERVED_HEADERS.has(n.toLowerCase()), { message: 'this field is written by the edge itself and cannot be changed by a rule' });
+const headerValue = z
+  .string()
+  .refine((v) => !/[\r\n\0]/.test(v), { message: 'a header value cannot contain CR, LF or NUL' })
+  .superRefine((v, ctx) => {
+    try {
+      compileTemplate(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  });
+const headerRules = z.strictObject({
+  set: z.record(headerName, headerValue).optional(),
+  add: z.record(headerName, z.union([headerValue, z.array(headerValue)])).optional(),
+  remove: z.array(headerName).optional(),
+});
+export type HeaderRulesConfig = z.output<typeof headerRules>;
 
 const behavior = z.strictObject({
   /** Path pattern: `*` matches any run of characters (slashes included), `?` one character. */
@@ -164,8 +219,62 @@ const behavior = z.strictObject({
   immutable: z.boolean().default(false),
   /** With immutable: check each body against the cacheID in its path; a mismatch is not stored. */
   verifyCacheId: z.boolean().default(false),
+  /**
+   * The request's own Cache-Control and Pragma (a browser reload's `max-age=0`, `no-cache`; any
+   * script's): `ignore` (default, as Varnish, CloudFront and Fastly do) serves what the cache holds;
+   * `honor` follows RFC 9111 §5.2.1, so any client can send every request to the origin.
+   * `only-if-cached` is honoured either way.
+   */
+  clientCacheControl: z.enum(['ignore', 'honor']).default('ignore'),
+  /**
+   * A response with Set-Cookie: `pass` (default) is not stored; `strip` is stored without the
+   * cookie (the client that fetched it still gets it); `store` is stored and replayed with it, as
+   * RFC 9111 allows a shared cache to.
+   */
+  setCookie: z.enum(['pass', 'strip', 'store']).default('pass'),
+  /**
+   * Statuses stored and for how long, like nginx's proxy_cache_valid: `{ "200 301 404": 1y,
+   * "302 400": 1h, "500-599": 0 }`. When given, statuses it does not list are not stored; a listed
+   * status is stored (even one RFC 9111 does not cache by default) for the origin's own lifetime if
+   * it gives one, else for the listed duration — or for exactly that long under ttl.force. 0: never.
+   */
+  cacheStatuses: statusMap(duration).optional(),
+  /**
+   * Which request fields the origin's Vary may split the cache on: `honor` (all it names), `ignore`
+   * (none: one copy per URL, whatever Vary says), or a list (only those). Default: `honor`, or
+   * `ignore` under ttl.force.
+   */
+  vary: z.union([z.enum(['honor', 'ignore']), z.array(z.string().regex(HEADER_NAME).transform((s) => s.toLowerCase()))]).optional(),
+  /**
+   * Freshness clients are told, whatever the origin said: `Cache-Control: public, max-age=N`
+   * (`no-cache` for 0), without Expires and Age. The stored object is not changed.
+   */
+  clientTtl: duration.optional(),
+  /** Headers added to, set on or removed from requests sent to the origin (after the site's rules). */
+  requestHeaders: headerRules.optional(),
+  /** Headers added to, set on or removed from responses to clients, hits and misses alike (after the site's rules). */
+  responseHeaders: headerRules.optional(),
 });
 export type BehaviorConfig = z.output<typeof behavior>;
+
+const addressOrNetwork = z.string().superRefine((v, ctx) => {
+  const r = parseRange(v);
+  if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: `${r} (e.g. "10.0.0.0/8", "::1")` });
+});
+
+const rateBucket = z.strictObject({
+  /** "20/s", "1200/m", "10000/h". */
+  rate: z.string().transform((v, ctx) => {
+    const out = parseRate(v);
+    if (out === undefined) {
+      ctx.addIssue({ code: 'custom', message: `not a rate: ${JSON.stringify(v)} (try "20/s" or "600/m")` });
+      return z.NEVER;
+    }
+    return out;
+  }),
+  /** Requests allowed at once above the rate. */
+  burst: z.number().int().min(1),
+});
 
 /** A label may hold `*` standing for any run of characters within it (`preview-*.blot.im`). */
 const LABEL = '[a-z0-9_*]([a-z0-9_*-]*[a-z0-9_*])?';
@@ -186,11 +295,72 @@ const site = z.strictObject({
   domainList: z.boolean().default(false),
   /** With an HTTPS listener: send plain-HTTP requests to HTTPS (default true; false keeps a host on HTTP). */
   redirectToHttps: z.boolean().default(true),
+  /**
+   * Requests answered at the edge and never forwarded: `{ path: "/wp-admin/*", status: 403 }`,
+   * `{ path: "*.php", status: 444 }` (444 closes the connection without an answer, as nginx's),
+   * `{ methods: [TRACE, PUT], status: 405 }`. First match wins; paths compare without case.
+   */
+  deny: z
+    .array(
+      z
+        .strictObject({
+          path: z.string().min(1).refine((p) => p.startsWith('/') || p.startsWith('*'), 'must start with / or *').optional(),
+          methods: z.array(z.string().regex(/^[A-Za-z]+$/, 'not a method name')).min(1).optional(),
+          status: z.union([z.number().int().min(400).max(499), z.literal(444)]).default(403),
+        })
+        .refine((r) => r.path !== undefined || r.methods !== undefined, { message: 'give a path, methods, or both' }),
+    )
+    .default([]),
+  /**
+   * Token buckets per client address and per host; over the limit: 429 with Retry-After.
+   * `exemptHits`: only requests the cache cannot answer count. `allow`: addresses never limited.
+   */
+  rateLimit: z
+    .strictObject({
+      perClient: rateBucket.optional(),
+      perHost: rateBucket.optional(),
+      exemptHits: z.boolean().default(false),
+      allow: z.array(addressOrNetwork).default([]),
+      /** Buckets kept in memory (least recently used forgotten first), per kind. */
+      maxKeys: z.number().int().min(1).default(100_000),
+    })
+    .optional(),
+  /**
+   * The site's own page for the edge's errors, by status: `{ "502-504": { file: /srv/offline.html } }`
+   * (read at start) or `{ path: /offline.html }` (this host's page as the cache holds it). Sent with
+   * the error's status and `Cache-Control: no-store`; Cache-Status still names the edge's code.
+   */
+  errorPages: statusMap(
+    z.union([
+      z.strictObject({
+        file: z.string().min(1).superRefine((file, ctx) => {
+          let size: number;
+          try {
+            size = statSync(file).size;
+          } catch (err) {
+            ctx.addIssue({ code: 'custom', message: `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
+            return;
+          }
+          if (size > 1024 * 1024) ctx.addIssue({ code: 'custom', message: `${file} is larger than 1 MiB; an error page should be small` });
+        }),
+      }),
+      z.strictObject({ path: z.string().startsWith('/') }),
+    ]),
+  ).default({}),
+  /** Header rules for every request of the site to the origin (a behavior's own come after). */
+  requestHeaders: headerRules.optional(),
+  /** Header rules for every response of the site to clients (a behavior's own come after). */
+  responseHeaders: headerRules.optional(),
 });
 export type SiteConfig = z.output<typeof site>;
 
 export const configSchema = z
   .strictObject({
+    /**
+     * Proxies in front of the edge whose word about the client is believed: their X-Forwarded-For,
+     * and a PROXY protocol header (v1, v2) on their connections. Addresses or networks.
+     */
+    trustedProxies: z.array(addressOrNetwork).default([]),
     node: z
       .strictObject({
         /** Names this node in CDN-Loop and Via; must differ between tiers. */
@@ -346,6 +516,20 @@ export const configSchema = z
         purgeChannel: z.string().min(1).default('blotcdn:purge'),
       })
       .optional(),
+    /**
+     * The publishing job queue of `blotcdn/origin` (asset and publish jobs), shown by the admin API's
+     * GET /jobs and the dashboard, and what `blotcdn jobs --config` works on: the journal folder the
+     * origin app uses (on this host), or Redis (`true`: the top-level `redis.url`).
+     */
+    jobs: z
+      .strictObject({
+        dir: z.string().min(1).optional(),
+        redis: z.union([z.literal(true), z.string().regex(/^rediss?:\/\//, 'expected a redis:// URL')]).optional(),
+        /** BullMQ's key prefix, as the origin app's queue has it. */
+        prefix: z.string().min(1).default('blotcdn:jobs'),
+      })
+      .refine((j) => (j.dir === undefined) !== (j.redis === undefined), { message: 'give exactly one of jobs.dir and jobs.redis' })
+      .optional(),
     /** The admin API and dashboard (absent: not started). */
     admin: z
       .strictObject({
@@ -377,6 +561,7 @@ export const configSchema = z
     if (listSites.length > 1) ctx.addIssue({ code: 'custom', path: ['sites', listSites[1]!, 'domainList'], message: `only one site can serve the domain list (sites[${listSites[0]}] already does)` });
     if (listSites.length > 0 && !cfg.domains) ctx.addIssue({ code: 'custom', path: ['sites', listSites[0]!, 'domainList'], message: 'domainList needs a `domains` section' });
     if (cfg.domains?.redis && !cfg.domains.redis.url && !cfg.redis) ctx.addIssue({ code: 'custom', path: ['domains', 'redis', 'url'], message: 'give domains.redis.url or a top-level redis.url' });
+    if (cfg.jobs?.redis === true && !cfg.redis) ctx.addIssue({ code: 'custom', path: ['jobs', 'redis'], message: 'jobs.redis: true needs a top-level redis.url' });
     if (cfg.tls?.store.redis === true && !cfg.redis) ctx.addIssue({ code: 'custom', path: ['tls', 'store', 'redis'], message: 'store.redis: true needs a top-level redis.url' });
     if (cfg.listen.https.length > 0 && !cfg.tls) ctx.addIssue({ code: 'custom', path: ['listen', 'https'], message: 'HTTPS listeners need a `tls` section' });
     cfg.sites.forEach((s, i) => {

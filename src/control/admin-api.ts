@@ -2,6 +2,7 @@
 // bearer token (or the dashboard's cookie, set by logging in with the token); without a token the
 // API refuses to listen anywhere but loopback. The platform's own purge call (GET /purge?host=…)
 // may instead carry its shared secret in X-Blot-Purge-Token, so the origin app needs no change.
+// GET /jobs shows the origin app's publishing queue (config `jobs`).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual, createHash } from 'node:crypto';
@@ -151,6 +152,11 @@ export class AdminApi {
         return this.purge(req, res);
       case 'POST /warm':
         return this.warm(req, res);
+      case 'GET /jobs': {
+        const report = await this.plane.jobs();
+        if (!report) throw new HttpError(404, 'no publishing queue: add a jobs section (jobs.dir or jobs.redis) to the config');
+        return json(res, 200, report);
+      }
       case 'GET /metrics': {
         const text = await this.metrics.text();
         res.writeHead(200, { 'content-type': this.metrics.contentType, 'cache-control': 'no-store' });

@@ -7,6 +7,7 @@ import type { MemoryFigure } from '../cache/memory-figure.js';
 import type { EdgeStats } from '../observe/stats.js';
 import type { MemberStatus } from '../origins/origin-group.js';
 import type { WarmResult } from '../pipeline/warm.js';
+import type { QueueReport } from '../origin-lib/index.js';
 
 export interface CertInfo {
   host: string;
@@ -40,4 +41,6 @@ export interface ControlPlane {
   /** False while a disk tier is still finding what it held (purges cannot be counted yet). */
   isReady(): boolean;
   warm(urls: string[], concurrency: number, onResult?: (r: WarmResult) => void): Promise<WarmResult[]>;
+  /** The publishing queue (config `jobs`): counts, recent publishes, failed jobs; undefined without one. */
+  jobs(): Promise<QueueReport | undefined>;
 }

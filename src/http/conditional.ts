@@ -1,6 +1,7 @@
 // Conditional requests answered by the edge (RFC 9110 §13): a client's If-None-Match or
 // If-Modified-Since that matches what the edge holds gets a 304 without touching the origin; a
 // failed If-Match / If-Unmodified-Since gets 412. Evaluated in the order of §13.2.2.
+import { parseHttpDateValue } from './http-date.js';
 import type { HeaderMap } from './headers.js';
 
 export type ConditionalResult = 'none' | 'not-modified' | 'precondition-failed';
@@ -46,14 +47,14 @@ export function evaluateConditionals(
 ): ConditionalResult {
   // Preconditions apply to successful responses only (§13.2.1).
   if (status < 200 || status >= 300) return 'none';
-  const lm = lastModified ? Date.parse(lastModified) : NaN;
+  const lm = lastModified ? parseHttpDateValue(lastModified) : NaN;
   const ifMatch = asString(req['if-match']);
   if (ifMatch !== undefined) {
     if (!strongMatch(ifMatch, etag)) return 'precondition-failed';
   } else {
     const ius = asString(req['if-unmodified-since']);
     if (ius !== undefined) {
-      const t = Date.parse(ius);
+      const t = parseHttpDateValue(ius);
       if (!Number.isNaN(t) && (Number.isNaN(lm) || lm > t)) return 'precondition-failed';
     }
   }
@@ -65,7 +66,7 @@ export function evaluateConditionals(
   if (method === 'GET' || method === 'HEAD') {
     const ims = asString(req['if-modified-since']);
     if (ims !== undefined && !Number.isNaN(lm)) {
-      const t = Date.parse(ims);
+      const t = parseHttpDateValue(ims);
       if (!Number.isNaN(t) && lm <= t) return 'not-modified';
     }
   }

@@ -64,7 +64,12 @@ export function appendListValue(value: string | string[] | undefined, item: stri
 }
 
 export interface ForwardInfo {
-  clientIp: string;
+  /**
+   * The address this request came from (the socket's peer, or the client a PROXY header named):
+   * appended to X-Forwarded-For as every proxy does. Who the client really is — what a trusted
+   * proxy's X-Forwarded-For says — is the edge's {client_ip}.
+   */
+  peer: string;
   /** Scheme the client used to reach the edge. */
   proto: 'http' | 'https';
   /** The Host (or :authority) the client sent, as sent. */
@@ -78,7 +83,7 @@ export interface ForwardInfo {
 export function forwardRequestHeaders(incoming: IncomingHttpHeaders, info: ForwardInfo): HeaderMap {
   const out = endToEnd(incoming as HeaderMap);
   out['host'] = info.host;
-  out['x-forwarded-for'] = appendListValue(out['x-forwarded-for'], info.clientIp);
+  out['x-forwarded-for'] = appendListValue(out['x-forwarded-for'], info.peer);
   out['x-forwarded-proto'] = info.proto;
   out['x-forwarded-host'] = info.host;
   out['via'] = appendListValue(out['via'], info.via);

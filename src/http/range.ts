@@ -1,6 +1,7 @@
 // Byte ranges (RFC 9110 §14): parsing `Range: bytes=…` against a known length, If-Range, and the
 // multipart/byteranges framing for several ranges. Malformed or abusive Range fields are ignored
 // (a full 200 is always a correct answer, §14.2); ranges that all fall outside the object get 416.
+import { parseHttpDateValue } from './http-date.js';
 import { randomBytes } from 'node:crypto';
 import type { HeaderMap } from './headers.js';
 import { strongMatch } from './conditional.js';
@@ -68,7 +69,8 @@ export function ifRangeAllows(req: HeaderMap, etag: string | undefined, lastModi
   if (value === undefined) return true;
   const trimmed = value.trim();
   if (trimmed.startsWith('"') || trimmed.startsWith('W/')) return strongMatch(trimmed, etag);
-  return lastModified !== undefined && Date.parse(trimmed) === Date.parse(lastModified) && !Number.isNaN(Date.parse(trimmed));
+  const date = parseHttpDateValue(trimmed);
+  return lastModified !== undefined && !Number.isNaN(date) && date === parseHttpDateValue(lastModified);
 }
 
 export interface MultipartPlan {

@@ -45,6 +45,13 @@ export function createMetrics(plane: ControlPlane): Metrics {
   mirror(registry, 'blotcdn_stored_total', 'Objects stored.', [], () => [[{}, s.stored]]);
   mirror(registry, 'blotcdn_not_stored_total', 'Origin answers not stored, by reason.', ['reason'], () => [...s.notStored].map(([reason, n]) => [{ reason }, n]));
   mirror(registry, 'blotcdn_errors_total', 'Requests that ended in an error, by code.', ['code'], () => [...s.errors].map(([code, n]) => [{ code }, n]));
+  const split = (map: Map<string, number>, a: string, b: string) =>
+    [...map].map(([key, n]) => {
+      const at = key.lastIndexOf(' ');
+      return [{ [a]: key.slice(0, at), [b]: key.slice(at + 1) }, n] as [Record<string, string>, number];
+    });
+  mirror(registry, 'blotcdn_denied_total', 'Requests refused by a deny rule, by site and status.', ['site', 'status'], () => split(s.denied, 'site', 'status'));
+  mirror(registry, 'blotcdn_rate_limited_total', 'Requests refused by a rate limit, by site and bucket (client or host).', ['site', 'bucket'], () => split(s.rateLimited, 'site', 'bucket'));
   const purges = () => [...plane.purgeTotals()].map(([k, v]) => ({ kind: k.split(' ')[0]!, mode: k.split(' ')[1]!, ...v }));
   mirror(registry, 'blotcdn_purges_total', 'Purges made, by kind and mode.', ['kind', 'mode'], () => purges().map((p) => [{ kind: p.kind, mode: p.mode }, p.purges]));
   mirror(registry, 'blotcdn_purged_objects_total', 'Objects removed or marked stale by purges.', ['kind', 'mode'], () =>

@@ -32,6 +32,10 @@ export class EdgeStats {
   stored = 0;
   readonly notStored = new Map<string, number>();
   readonly errors = new Map<string, number>();
+  /** Requests refused by deny rules, by `site status`. */
+  readonly denied = new Map<string, number>();
+  /** Requests refused by rate limits, by `site client|host`. */
+  readonly rateLimited = new Map<string, number>();
   /** Misses per URL (bounded in count and bytes: the least recently missed fall out; long URLs are cut). */
   private readonly misses = new LRUCache<string, number>({ max: 5000, maxSize: 2 * 1024 * 1024, sizeCalculation: (_n, url) => 64 + url.length });
   private readonly history: Sample[] = [];

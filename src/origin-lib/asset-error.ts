@@ -14,17 +14,37 @@ export type AssetErrorCode =
   /** Not 20 lowercase hex characters. */
   | 'invalid_cache_id'
   /** The manifest's storage failed or is closed. */
-  | 'manifest_unavailable';
+  | 'manifest_unavailable'
+  /** publish() was given something that is not a post (the message names the field). */
+  | 'invalid_post'
+  /** An image that cannot be decoded (not an image, truncated, or a format sharp cannot read). */
+  | 'image_decode'
+  /** An asset job's source file is gone. */
+  | 'source_missing'
+  /** An edge's admin API could not be reached or refused a purge or warm. */
+  | 'edge_failed'
+  /** No job with this id (or name) in the queue. */
+  | 'unknown_job'
+  /** Only failed jobs can be retried. */
+  | 'job_not_failed'
+  /** The worker stopped (or died) while running the job. */
+  | 'interrupted'
+  /** The job queue's storage failed or is closed. */
+  | 'queue_unavailable';
 
 export class AssetError extends Error {
   override readonly name = 'AssetError';
 
+  /** Retrying cannot help (a job failing with it is failed at once, not retried). */
+  readonly permanent: boolean;
+
   constructor(
     readonly code: AssetErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; permanent?: boolean },
   ) {
     super(message, options);
+    this.permanent = options?.permanent ?? false;
   }
 }
 

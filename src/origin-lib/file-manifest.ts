@@ -5,6 +5,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { Manifest, type ManifestChange } from './manifest.js';
 import { ManifestFiles } from './manifest-files.js';
 import { encodeJournal } from './manifest-format.js';
+import { catchUp } from './catch-up.js';
 
 export interface FileManifestOptions {
   /** fsync every journal write and snapshot. Off by default: a crashed process loses nothing (the
@@ -28,8 +29,7 @@ export class FileManifest extends Manifest {
   private gen = 0;
   private offset = 0;
   private snapshotBytes = 0;
-  private refreshing: Promise<void> | undefined;
-  private refreshAgain = false;
+  private readonly catchUp = catchUp(() => this.readNewRecords());
   private compacting: Promise<boolean> | undefined;
   private watcher: FSWatcher | undefined;
   private poller: NodeJS.Timeout | undefined;
@@ -58,21 +58,7 @@ export class FileManifest extends Manifest {
    * its caller sees every change made before it called.
    */
   override refresh(): Promise<void> {
-    if (this.refreshing) {
-      this.refreshAgain = true;
-      return this.refreshing;
-    }
-    this.refreshing = (async () => {
-      try {
-        do {
-          this.refreshAgain = false;
-          await this.readNewRecords();
-        } while (this.refreshAgain);
-      } finally {
-        this.refreshing = undefined;
-      }
-    })();
-    return this.refreshing;
+    return this.catchUp();
   }
 
   /** Folds the journal into a new snapshot now. False when another process is doing it. */
@@ -99,7 +85,7 @@ export class FileManifest extends Manifest {
     await super.close();
     this.watcher?.close();
     clearInterval(this.poller);
-    await this.refreshing;
+    await this.catchUp.running;
     await this.compacting?.catch(() => undefined);
   }
 

@@ -36,3 +36,21 @@ export { assetKey, normaliseBlogID, normaliseAssetPath, encodeAssetPath, isBlogI
 
 /** The one error type; `code` says which rule was broken. */
 export { AssetError, type AssetErrorCode } from './asset-error.js';
+
+/** Publishing a post: `createPublisher({ queue }).publish({ blogID, hosts, changed })` queues asset
+ *  jobs (thumbnails, web formats) and a publish job (purge, then warm every edge) and returns once
+ *  they are durably queued; `startWorker({ queue, root, manifest, edges })` runs them. */
+export { createPublisher, type Post, type Publisher, type PublisherOptions, type Published, type PublishJobData, type AssetJobData } from './publishing/publisher.js';
+export { startWorker, type PublishingWorkerOptions } from './publishing/start-worker.js';
+export { runAssetJob, thumbnailPath, type AssetJobResult, type GeneratedFile } from './publishing/asset-job.js';
+export { PLATFORM_SIZES, type ThumbnailSize, type WebFormat, type ThumbnailFormat } from './publishing/thumbnails.js';
+export { WarmQueue, type WarmQueueOptions } from './publishing/warm-queue.js';
+export type { EdgeTarget, WarmOutcome } from './publishing/edge-admin.js';
+export type { PublishJobResult } from './publishing/publish-job.js';
+export { queueReport, type QueueReport, type PublishSummary, type FailedJob } from './publishing/queue-report.js';
+
+/** The job queue: a journal in a folder (embedded default) or BullMQ on Redis, one interface. */
+export { openJobQueue, type JobQueueOptions } from './jobs/open-job-queue.js';
+export { JournalQueue, type JournalQueueOptions } from './jobs/journal-queue.js';
+export type { BullQueueOptions } from './jobs/bullmq-queue.js';
+export type { JobQueue, JobInfo, JobState, JobCounts, JobOptions, NewJob, JobHandler, JobWorker, WorkOptions, ListOptions } from './jobs/job-queue.js';

@@ -6,7 +6,7 @@ import { memberName, type EdgeConfig, type OriginMemberConfig } from '../config/
 import { BLOT_IMMUTABLE_RULES, FolderOrigin } from './folder-origin.js';
 import { HttpOrigin } from './http-origin.js';
 import type { Origin } from './origin.js';
-import { OriginGroup } from './origin-group.js';
+import { OriginGroup, type OriginGroupOptions } from './origin-group.js';
 import { S3Origin } from './s3-origin.js';
 
 export function buildMember(config: OriginMemberConfig): Origin {
@@ -44,10 +44,10 @@ export function buildMember(config: OriginMemberConfig): Origin {
   }
 }
 
-export function buildOriginGroups(config: EdgeConfig): Map<string, OriginGroup> {
+export function buildOriginGroups(config: EdgeConfig, onMemberChange?: OriginGroupOptions['onMemberChange']): Map<string, OriginGroup> {
   const groups = new Map<string, OriginGroup>();
   for (const [name, group] of Object.entries(config.originGroups)) {
-    groups.set(name, new OriginGroup(name, group.members.map(buildMember), { failoverOn: group.failoverOn, breaker: group.breaker }));
+    groups.set(name, new OriginGroup(name, group.members.map(buildMember), { failoverOn: group.failoverOn, breaker: group.breaker, onMemberChange }));
   }
   return groups;
 }

@@ -1,7 +1,7 @@
 // An HTTP(S) server as an origin, on an undici Pool: kept-alive connections, and separate connect,
 // header and body timeouts so a slow origin is told apart from a dead one. The Host the client sent
 // is kept by default (Blot picks the blog from it); a member can set its own instead.
-import { Pool, errors as undiciErrors } from 'undici';
+import { Client, Pool, errors as undiciErrors } from 'undici';
 import type { Readable } from 'node:stream';
 import { EdgeError, type ErrorCode } from '../errors.js';
 import type { OriginMemberConfig } from '../config/schema.js';
@@ -27,37 +27,66 @@ export function classifyOriginError(err: unknown): ErrorCode {
   }
 }
 
+/**
+ * A kept-alive connection the origin closed (at its own idle timeout) fails the next request sent on
+ * it before any response byte: `other side closed` on a socket that had already read a response,
+ * or a reset. The request never reached the application, so an idempotent one is sent again, once,
+ * on a fresh connection (RFC 9110 §9.2.2), and the member is not blamed for it.
+ */
+function isStaleConnection(err: unknown): boolean {
+  const e = err as { code?: string; socket?: { bytesRead?: number } } | null;
+  if (e?.code === 'UND_ERR_SOCKET') return (e.socket?.bytesRead ?? 0) > 0;
+  return e?.code === 'ECONNRESET' || e?.code === 'EPIPE';
+}
+
 export class HttpOrigin implements Origin {
   readonly name: string;
   private readonly pool: Pool;
   private readonly hostOverride: string | undefined;
   private readonly pathPrefix: string;
+  private readonly poolOptions: Pool.Options;
+  private readonly origin: string;
+  /** Requests sent again on a fresh connection after a kept-alive one turned out closed. */
+  retries = 0;
 
   constructor(config: OriginMemberConfig) {
     this.name = config.name ?? config.url.host;
     this.hostOverride = config.host === 'keep' ? undefined : config.host;
     const basePath = config.url.pathname === '/' ? '' : config.url.pathname.replace(/\/$/, '');
     this.pathPrefix = basePath + config.pathPrefix;
-    this.pool = new Pool(config.url.origin, {
+    this.poolOptions = {
       connections: config.connections,
       connect: { timeout: config.connectTimeout, rejectUnauthorized: !config.insecure },
       headersTimeout: config.headersTimeout,
       bodyTimeout: config.bodyTimeout,
       keepAliveTimeout: 30_000,
-    });
+    };
+    this.origin = config.url.origin;
+    this.pool = new Pool(this.origin, this.poolOptions);
   }
 
   async fetch(req: OriginRequest, signal?: AbortSignal): Promise<OriginResponse> {
     const started = performance.now();
     const headers = this.hostOverride ? { ...req.headers, host: this.hostOverride } : req.headers;
+    const options = {
+      method: req.method as 'GET',
+      path: this.pathPrefix + req.path,
+      headers: headers as Record<string, string | string[]>,
+      body: req.body ?? null,
+      signal,
+      // 103 Early Hints go on to the client; other interim responses stay here (RFC 9110 §15.2).
+      onInfo: req.onInfo ? (info: { statusCode: number; headers: Record<string, string | string[] | undefined> }) => info.statusCode === 103 && req.onInfo!(info.statusCode, info.headers) : undefined,
+    };
     try {
-      const res = await this.pool.request({
-        method: req.method as 'GET',
-        path: this.pathPrefix + req.path,
-        headers: headers as Record<string, string | string[]>,
-        body: req.body ?? null,
-        signal,
-      });
+      let res: Awaited<ReturnType<Pool['request']>>;
+      try {
+        res = await this.pool.request(options);
+      } catch (err) {
+        const idempotent = (req.method === 'GET' || req.method === 'HEAD') && options.body === null;
+        if (!idempotent || !isStaleConnection(err) || signal?.aborted) throw err;
+        this.retries++;
+        res = await this.once(options);
+      }
       return {
         status: res.statusCode,
         headers: res.headers,
@@ -68,6 +97,20 @@ export class HttpOrigin implements Origin {
     } catch (err) {
       if (err instanceof undiciErrors.RequestAbortedError) throw err;
       throw new EdgeError(classifyOriginError(err), `(${this.name}: ${(err as Error).message})`, { cause: err });
+    }
+  }
+
+  /** One request on a connection of its own, closed once the response body is done with. */
+  private async once(options: Parameters<Pool['request']>[0]): Promise<Awaited<ReturnType<Pool['request']>>> {
+    const { connections: _, ...clientOptions } = this.poolOptions;
+    const client = new Client(this.origin, { ...clientOptions, pipelining: 1 });
+    try {
+      const res = await client.request(options);
+      res.body.once('close', () => void client.close().catch(() => {}));
+      return res;
+    } catch (err) {
+      void client.destroy().catch(() => {});
+      throw err;
     }
   }
 

@@ -12,6 +12,8 @@ export interface OriginRequest {
   headers: HeaderMap;
   /** Request body, streamed through for methods that carry one. */
   body?: Readable | null;
+  /** Receives 103 Early Hints the origin sends before its final answer (forwarded to the client). */
+  onInfo?: (status: number, headers: HeaderMap) => void;
 }
 
 export interface OriginAttempt {

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { EdgeCache } from '../cache/edge-cache.js';
+import type { Purger } from '../cache/purger.js';
 import type { Flight } from '../cache/flight.js';
 import type { PolicyOptions, RequestDirectives } from '../cache/policy.js';
 import type { StoredObject } from '../cache/store.js';
@@ -14,6 +15,11 @@ import type { Behavior, Site, SiteTable } from '../sites/site-table.js';
 import type { EdgeStats } from '../observe/stats.js';
 import type { Compressor } from '../cache/compression.js';
 import type { EventLog } from '../observe/event-log.js';
+import type { ClientIp } from '../policy/client-ip.js';
+import type { RuleVariables } from '../policy/header-rules.js';
+import type { Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { clock } from '../clock.js';
 
 export type EdgeRequest = IncomingMessage | Http2ServerRequest;
 export type EdgeResponse = ServerResponse | Http2ServerResponse;
@@ -25,6 +31,8 @@ export type Outcome = 'hit' | 'stale' | 'revalidated' | 'miss' | 'pass' | 'synth
 export interface EdgeRuntime {
   sites: SiteTable;
   cache: EdgeCache;
+  /** Purges, and invalidations after unsafe requests (which hold against fetches under way too). */
+  purger: Purger;
   stats: EdgeStats;
   nodeId: string;
   /** RFC 9211 cache identifier and RFC 8586 cdn-id. */
@@ -44,13 +52,15 @@ export interface EdgeRuntime {
   events: EventLog;
   /** The port plain-HTTP requests are redirected to (undefined: no HTTPS listener, no redirects). */
   httpsPort: number | undefined;
+  /** Who the client is (the socket's peer, or what a trusted proxy says). */
+  clientIp: ClientIp;
   /** Answers ACME HTTP-01 challenges (undefined without TLS). */
   acme: { answerHttp01(host: string, path: string): Promise<string | undefined> } | undefined;
 }
 
-export class RequestContext {
+export class RequestContext implements RuleVariables {
   readonly started = performance.now();
-  readonly startedAt = Date.now();
+  readonly startedAt = clock.now();
   method: string;
   scheme: 'http' | 'https';
   /** The Host / :authority as the client sent it. */
@@ -75,6 +85,8 @@ export class RequestContext {
   cacheStatus: CacheStatus = {};
   object: StoredObject | undefined;
   flight: Flight | undefined;
+  /** This request's own response headers when they differ from what was stored (fields kept out of the store). */
+  ownHeaders: string[] | undefined;
   originRes: OriginResponse | undefined;
   attempts: OriginAttempt[] | undefined;
   member: string | undefined;
@@ -86,6 +98,10 @@ export class RequestContext {
   /** Milliseconds from the start of the request to the origin's response head. */
   originMs: number | undefined;
   logged = false;
+  /** The site's rate limits were applied to this request. */
+  rateChecked = false;
+  private client: string | undefined;
+  private id: string | undefined;
 
   constructor(
     readonly req: EdgeRequest,
@@ -97,7 +113,15 @@ export class RequestContext {
     this.scheme = scheme;
   }
 
+  /** The client's address (trusted-proxy aware), worked out once. */
   get clientIp(): string {
-    return this.req.socket?.remoteAddress ?? '';
+    this.client ??= this.edge.clientIp.of(this.req.socket as Socket | undefined, this.req.headers);
+    return this.client;
+  }
+
+  /** A unique id for this request (logs, {request_id} in header rules), made when first asked for. */
+  get requestId(): string {
+    this.id ??= randomUUID();
+    return this.id;
   }
 }

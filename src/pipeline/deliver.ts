@@ -4,6 +4,7 @@
 // from what it holds, and adds Age and Cache-Status.
 import type { ServerResponse } from 'node:http';
 import { currentAge } from '../cache/policy.js';
+import { clock } from '../clock.js';
 import type { ChunkSink, StoredObject } from '../cache/store.js';
 import { formatCacheStatus } from '../http/cache-status.js';
 import { evaluateConditionals, NOT_MODIFIED_FIELDS } from '../http/conditional.js';
@@ -32,6 +33,23 @@ export function deliver(ctx: RequestContext): 'done' | Promise<'done'> {
   }
 }
 
+/**
+ * The header list a response starts from: the object's (or the origin's) fields and Age, with the
+ * site's and behavior's response rules applied, then Cache-Status (which no rule may touch).
+ */
+function responseHeaders(ctx: RequestContext, base: readonly string[], age: number | undefined): string[] {
+  const rules = ctx.behavior?.responseRules;
+  let headers: string[];
+  if (rules === undefined) {
+    headers = base.slice();
+    if (age !== undefined) headers.push('age', String(age));
+  } else {
+    headers = rules.applyFlat(age === undefined ? base : [...base, 'age', String(age)], ctx);
+  }
+  headers.push('cache-status', formatCacheStatus(ctx.edge.cdnId, ctx.cacheStatus));
+  return headers;
+}
+
 /** Bodyless statuses never carry Content-Length or a body (RFC 9110 §8.6, §15.3.5, §15.4.5). */
 function bodyless(status: number): boolean {
   return status === 204 || status === 304 || status < 200;
@@ -44,9 +62,7 @@ function hasConditionals(h: ServerResponse['req']['headers']): boolean {
 /** A hit: the hot path. Synchronous when the body is in memory. */
 function deliverObject(ctx: RequestContext, object: StoredObject): 'done' | Promise<'done'> {
   const meta = object.meta;
-  const headers = meta.headers.slice();
-  const age = Math.floor(currentAge(meta, Date.now()));
-  headers.push('age', String(age), 'cache-status', formatCacheStatus(ctx.edge.cdnId, ctx.cacheStatus));
+  const headers = responseHeaders(ctx, meta.headers, Math.floor(currentAge(meta, clock.now())));
   const reqHeaders = ctx.req.headers;
   if (hasConditionals(reqHeaders)) {
     const result = evaluateConditionals(ctx.method, reqHeaders, meta.status, meta.etag, meta.lastModified);
@@ -62,8 +78,9 @@ function deliverObject(ctx: RequestContext, object: StoredObject): 'done' | Prom
 function deliverFlight(ctx: RequestContext): 'done' | Promise<'done'> {
   const flight = ctx.flight!;
   const head = flight.head!;
-  const headers = head.headers.slice();
-  headers.push('cache-status', formatCacheStatus(ctx.edge.cdnId, ctx.cacheStatus));
+  // The origin's Age (and the time it took to arrive) is the object's age already (§4.2.3).
+  const age = flight.meta === undefined ? undefined : Math.floor(currentAge(flight.meta, clock.now()));
+  const headers = responseHeaders(ctx, ctx.ownHeaders ?? head.headers, age);
   if (hasConditionals(ctx.req.headers)) {
     const result = evaluateConditionals(ctx.method, ctx.req.headers, head.status, head.etag, head.lastModified);
     if (result !== 'none') return finishEmpty(ctx, result === 'not-modified' ? 304 : 412, headers);
@@ -234,8 +251,7 @@ async function stream(ctx: RequestContext, res: EdgeResponse, parts: (Buffer | A
 function deliverOrigin(ctx: RequestContext): Promise<'done'> | 'done' {
   const res = ctx.res!;
   const origin = ctx.originRes!;
-  const headers = clientHeaders(ctx, origin.headers);
-  headers.push('cache-status', formatCacheStatus(ctx.edge.cdnId, ctx.cacheStatus));
+  const headers = responseHeaders(ctx, clientHeaders(ctx, origin.headers), undefined);
   ctx.status = origin.status;
   res.writeHead(origin.status, headers as unknown as Record<string, string>);
   if (ctx.method === 'HEAD' || bodyless(origin.status)) {

@@ -2,11 +2,13 @@
 // for the same key, and read the body as it streams in. Only one origin request is made per key at
 // a time; joiners of a response that turns out not storable go to the origin themselves.
 import { Flight } from '../cache/flight.js';
-import { canServeStaleOnError } from '../cache/policy.js';
+import { canServeStaleOnError, currentAge, usability } from '../cache/policy.js';
+import { clock } from '../clock.js';
 import { Uncacheable } from '../cache/single-flight.js';
 import { toEdgeError, type EdgeError } from '../errors.js';
 import type { RequestContext } from './context.js';
 import { originRequest } from './origin-request.js';
+import { checkRateLimit } from './admission.js';
 
 /** A flight ended by a revalidation (304): the stored object is fresh again, look it up anew. */
 export class LookupAgain extends Error {
@@ -20,6 +22,7 @@ const MAX_RESTARTS = 3;
 
 export async function fetch(ctx: RequestContext): Promise<'store' | 'deliver' | 'fetch' | 'lookup' | 'synth'> {
   const { cache, stats } = ctx.edge;
+  checkRateLimit(ctx, true);
   if (!ctx.noCoalesce) {
     const running = cache.flights.get(ctx.key);
     if (running !== undefined && running.joinable) return join(ctx, running);
@@ -65,12 +68,22 @@ async function join(ctx: RequestContext, flight: Flight): Promise<'deliver' | 'f
     ctx.key = mine;
     return restart(ctx);
   }
+  // A response on its way is reused by the same rules as a stored one (RFC 9111 §4, §4.2.4): one
+  // that must be validated first (no-cache, max-age=0), or that this client's own directives
+  // refuse, is not handed over — this request asks the origin itself.
+  const meta = flight.meta;
+  const now = clock.now();
+  if (meta !== undefined && usability(meta, now, ctx.reqDirectives) === 'revalidate') {
+    ctx.noCoalesce = true;
+    ctx.cacheStatus = { fwd: ctx.cacheStatus.fwd ?? 'miss', detail: 'not-reusable' };
+    return 'fetch';
+  }
   ctx.flight = flight;
   ctx.member = head.member;
   if (flight.hasAllBytes) {
     // Every byte is in (the store is only finishing its write): this is a hit in all but name.
     ctx.outcome = 'hit';
-    ctx.cacheStatus = { hit: true, ttl: head.freshUntil === undefined ? undefined : (head.freshUntil - Date.now()) / 1000 };
+    ctx.cacheStatus = { hit: true, ttl: meta === undefined ? undefined : meta.lifetimeMs / 1000 - currentAge(meta, now) };
     return 'deliver';
   }
   ctx.outcome = 'miss';
@@ -89,7 +102,7 @@ function restart(ctx: RequestContext): 'lookup' | 'fetch' {
 /** The origin failed: serve the stale object if RFC 5861 stale-if-error (or grace) allows. */
 export function staleOrError(ctx: RequestContext, error: EdgeError): 'deliver' | 'synth' {
   const object = ctx.object;
-  if (object !== undefined && canServeStaleOnError(object.meta, Date.now())) {
+  if (object !== undefined && canServeStaleOnError(object.meta, clock.now())) {
     ctx.outcome = 'stale';
     ctx.cacheStatus = { fwd: 'stale', detail: 'stale-if-error' };
     ctx.error = error;

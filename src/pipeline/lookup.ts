@@ -8,6 +8,7 @@ import type { RequestContext } from './context.js';
 import { refreshInBackground } from './refresh.js';
 import { asEncoded, encodedKey } from '../cache/compression.js';
 import { negotiateEncoding } from '../cache/vary.js';
+import { clock } from '../clock.js';
 
 export function hash(ctx: RequestContext): 'lookup' {
   ctx.primary = primaryKey(ctx.scheme, ctx.host, ctx.path, ctx.query);
@@ -41,7 +42,7 @@ export function lookup(ctx: RequestContext): 'deliver' | 'fetch' | Promise<'deli
 }
 
 function classify(ctx: RequestContext, object: StoredObject | undefined): 'deliver' | 'fetch' | Promise<'deliver'> {
-  const now = Date.now();
+  const now = clock.now();
   if (object !== undefined) {
     ctx.object = object;
     const meta = object.meta;

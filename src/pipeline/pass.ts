@@ -7,10 +7,12 @@ import { toEdgeError } from '../errors.js';
 import { firstValue } from '../http/headers.js';
 import type { RequestContext } from './context.js';
 import { originRequest } from './origin-request.js';
+import { checkRateLimit } from './admission.js';
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 export async function pass(ctx: RequestContext): Promise<'deliver' | 'synth'> {
+  checkRateLimit(ctx, true);
   const res = ctx.res;
   const abort = new AbortController();
   // The client left before the origin answered: stop the origin request too.
@@ -36,7 +38,6 @@ export async function pass(ctx: RequestContext): Promise<'deliver' | 'synth'> {
 
 /** The target URI, and Location / Content-Location when they name the same host (§4.4). */
 async function invalidateAfterUnsafe(ctx: RequestContext): Promise<void> {
-  const { cache } = ctx.edge;
   const targets = new Set([primaryKey(ctx.scheme, ctx.host, ctx.path, ctx.query)]);
   for (const field of ['location', 'content-location']) {
     const value = firstValue(ctx.originRes!.headers[field]);
@@ -48,5 +49,5 @@ async function invalidateAfterUnsafe(ctx: RequestContext): Promise<void> {
       // not a URL: nothing to invalidate
     }
   }
-  for (const key of targets) await cache.invalidate(key);
+  for (const key of targets) await ctx.edge.purger.invalidate(key);
 }

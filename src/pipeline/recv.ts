@@ -4,11 +4,12 @@
 import { EdgeError } from '../errors.js';
 import { countLoopEntries } from '../http/headers.js';
 import { filterQuery } from '../cache/cache-key.js';
-import { requestDirectives } from '../cache/policy.js';
+import { clientDirectives } from '../cache/policy.js';
 import { normaliseHost } from '../sites/host.js';
 import { behaviorFor, type Site } from '../sites/site-table.js';
 import type { TLSSocket } from 'node:tls';
 import type { RequestContext } from './context.js';
+import { checkDeny, checkRateLimit } from './admission.js';
 
 const CACHEABLE_METHODS = new Set(['GET', 'HEAD']);
 
@@ -69,6 +70,8 @@ function chooseBehavior(ctx: RequestContext, site: Site | undefined): RecvNext {
     const { hops, sameNode } = countLoopEntries(loop, edge.cdnId, edge.nodeId);
     if (sameNode || hops >= edge.maxHops) throw new EdgeError('loop_detected');
   }
+  checkDeny(ctx);
+  checkRateLimit(ctx, false);
   if (ctx.scheme === 'http' && edge.httpsPort !== undefined && site.redirectToHttps) return 'redirect';
 
   const behavior = behaviorFor(site, ctx.path);
@@ -83,6 +86,6 @@ function chooseBehavior(ctx: RequestContext, site: Site | undefined): RecvNext {
     ctx.cacheStatus.fwd = 'bypass';
     return 'pass';
   }
-  ctx.reqDirectives = requestDirectives(ctx.req.headers);
+  ctx.reqDirectives = clientDirectives(ctx.req.headers, behavior.clientCacheControl);
   return 'hash';
 }

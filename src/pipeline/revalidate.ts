@@ -1,11 +1,11 @@
 // Freshening a stored object from a 304 (RFC 9111 §4.3.4): the new response's header fields replace
 // the stored ones (except Content-Length and fields the edge keeps to itself, §3.2), and freshness
 // is computed again from the merged fields as if the response had just arrived.
-import { decideStorage, freshnessMeta } from '../cache/policy.js';
+import { freshnessMeta } from '../cache/policy.js';
 import type { CacheMeta } from '../cache/store.js';
 import { endToEnd, firstValue, joinValues, type HeaderMap } from '../http/headers.js';
 import type { RequestContext } from './context.js';
-import { parseTags } from './store.js';
+import { decideForBehavior, parseTags } from './store.js';
 import { addVaryAcceptEncoding } from '../cache/compression.js';
 
 /** Fields a 304 must not change in the stored response. */
@@ -56,16 +56,7 @@ export function refreshedMeta(ctx: RequestContext, meta: CacheMeta, update: Head
   // Surrogate-Control is kept apart from the client's fields: the 304's, else the stored one.
   const surrogateControl = joinValues(update['surrogate-control']) ?? meta.surrogateControl;
   const merged = surrogateControl === undefined ? flatToMap(headers) : { ...flatToMap(headers), 'surrogate-control': surrogateControl };
-  const decision = decideStorage({
-    method: 'GET',
-    status: meta.status,
-    requestHeaders: ctx.req.headers,
-    responseHeaders: merged,
-    requestTime: ctx.startedAt,
-    responseTime: now,
-    ttl: ctx.behavior!.ttl,
-    options: { ...ctx.edge.policy, graceMs: ctx.behavior!.grace },
-  });
+  const decision = decideForBehavior(ctx, meta.status, merged, now);
   if (!decision.storable && !REQUEST_ONLY.has(decision.reason!)) return { kind: 'unstorable' };
   // Fields the response says must not be stored stay out, whatever the 304 carried (§5.2.2.4, §5.2.2.7).
   if (decision.stripFields.length > 0) headers = withoutFields(headers, new Set(decision.stripFields));

@@ -3,7 +3,7 @@
 // readers get it from the flight, and it becomes visible in the store only once it arrived whole —
 // a body cut short never becomes a cached object.
 import type { Readable } from 'node:stream';
-import { decideStorage, freshnessMeta, canServeStaleOnError, permanentDecision, type NoStoreReason } from '../cache/policy.js';
+import { decideStorage, freshnessMeta, canServeStaleOnError, permanentDecision, type NoStoreReason, type StorageDecision } from '../cache/policy.js';
 import { CacheIdCheck, cacheIdOfPath, immutableHeaders, YEAR_MS } from '../cache/permanent-url.js';
 import { Uncacheable } from '../cache/single-flight.js';
 import type { Flight } from '../cache/flight.js';
@@ -15,9 +15,11 @@ import { EdgeError } from '../errors.js';
 import { discardBody } from '../origins/origin.js';
 import { firstValue, joinValues, type HeaderMap } from '../http/headers.js';
 import type { EdgeRuntime, RequestContext } from './context.js';
+import type { VaryPolicy } from '../sites/site-table.js';
 import { LookupAgain } from './fetch.js';
 import { clientHeaders } from './origin-request.js';
 import { refreshedMeta } from './revalidate.js';
+import { clock } from '../clock.js';
 
 /** How far the fastest reader may run ahead of the slowest when nothing is being stored. */
 const STREAM_WINDOW = 1024 * 1024;
@@ -45,7 +47,7 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
   const { edge } = ctx;
   const res = ctx.originRes!;
   const flight = ctx.flight!;
-  const now = Date.now();
+  const now = clock.now();
 
   // RFC 9111 §4.3.4: a 304 to our revalidation freshens the stored object.
   if (res.status === 304 && ctx.object !== undefined) {
@@ -84,29 +86,29 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
   const permanent = behavior.immutable && res.status === 200 && (!behavior.verifyCacheId || expectedId !== undefined);
   const decision = permanent
     ? permanentDecision(res.headers, ctx.startedAt, now, YEAR_MS, behavior.grace)
-    : decideStorage({
-        method: 'GET',
-        status: res.status,
-        requestHeaders: ctx.req.headers,
-        responseHeaders: res.headers,
-        requestTime: ctx.startedAt,
-        responseTime: now,
-        ttl: behavior.ttl,
-        options: { ...edge.policy, graceMs: behavior.grace },
-      });
-  let vary = parseVary(res.headers['vary']);
-  const compressible = edge.compressor !== undefined && isEdgeCompressible(res.status, res.headers);
-  // The edge asked for identity and does Accept-Encoding itself: the origin's Vary on it is moot.
-  if (compressible && vary !== '*') vary = vary.filter((name) => name !== 'accept-encoding');
+    : decideForBehavior(ctx, res.status, res.headers, now);
+  let vary = keyedVary(parseVary(res.headers['vary']), behavior.vary);
   const lengthHeader = firstValue(res.headers['content-length']);
   const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
+  // Only what the edge may really serve compressed gets its Vary: Accept-Encoding (a length not
+  // announced may turn out either way).
+  const sizeOk = (o: { minSize: number; maxSize: number }) => length === undefined || (length >= o.minSize && length <= o.maxSize);
+  const compressible = edge.compressor !== undefined && isEdgeCompressible(res.status, res.headers) && sizeOk(edge.compressor.options);
+  // The edge asked for identity and does Accept-Encoding itself: the origin's Vary on it is moot.
+  if (compressible && vary !== '*') vary = vary.filter((name) => name !== 'accept-encoding');
   let writer: ObjectWriter | undefined;
   let meta: CacheMeta | undefined;
   let reason: NoStoreReason | undefined = decision.reason;
   if (decision.storable && vary !== '*' && !ctx.reqDirectives?.noStore) {
-    let headers = clientHeaders(ctx, res.headers, decision.stripFields, true);
-    if (permanent) headers = immutableHeaders(headers);
-    if (compressible) addVaryAcceptEncoding(headers);
+    const storedHeaders = (strip: readonly string[]) => {
+      const out = clientHeaders(ctx, res.headers, strip, true);
+      if (compressible) addVaryAcceptEncoding(out);
+      return permanent ? immutableHeaders(out) : out;
+    };
+    const headers = storedHeaders(decision.stripFields);
+    // Fields kept out of the store (qualified no-cache/private, a stripped cookie) still reach the
+    // client whose request fetched them (RFC 9111 §5.2.2.4, §5.2.2.7).
+    if (decision.stripFields.length > 0) ctx.ownHeaders = storedHeaders([]);
     meta = {
       key: edge.cache.variantKey(ctx.primary, vary, ctx.req.headers),
       primary: ctx.primary,
@@ -139,7 +141,7 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
   }
 
   flight.start(
-    { key: meta.key, vary: meta.vary, member: ctx.member, status: res.status, headers: meta.headers, length, etag: meta.etag, lastModified: meta.lastModified, freshUntil: meta.freshUntil },
+    { key: meta.key, vary: meta.vary, member: ctx.member, status: res.status, headers: meta.headers, length, etag: meta.etag, lastModified: meta.lastModified },
     writer.readBack,
   );
   // The client that caused the miss accepts br or gzip: make that copy as soon as the object is in.
@@ -151,6 +153,32 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
   ctx.outcome = 'miss';
   ctx.cacheStatus.stored = true;
   return 'deliver';
+}
+
+/** RFC 9111's storage decision for a response to this request, under its behavior's rules. */
+export function decideForBehavior(ctx: RequestContext, status: number, responseHeaders: HeaderMap, now: number): StorageDecision {
+  const behavior = ctx.behavior!;
+  return decideStorage({
+    method: 'GET',
+    status,
+    requestHeaders: ctx.req.headers,
+    responseHeaders,
+    requestTime: ctx.startedAt,
+    responseTime: now,
+    ttl: behavior.ttl,
+    options: { ...ctx.edge.policy, graceMs: behavior.grace },
+    clientCacheControl: behavior.clientCacheControl,
+    setCookie: behavior.setCookie,
+    statuses: behavior.statuses,
+    vary: typeof behavior.vary === 'string' ? behavior.vary : 'some',
+  });
+}
+
+/** The request fields a response is keyed on: what its Vary names, as far as the behavior allows. */
+function keyedVary(vary: string[] | '*', policy: VaryPolicy): string[] | '*' {
+  if (policy === 'honor') return vary;
+  if (policy === 'ignore' || vary === '*') return [];
+  return vary.filter((name) => policy.has(name));
 }
 
 /** A 200 of a compressible type, not encoded already, whose origin allows transformation. */

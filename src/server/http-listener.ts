@@ -1,8 +1,11 @@
 // A plain-HTTP listener for the edge, with a graceful stop: stop accepting, let in-flight requests
 // finish (idle keep-alive connections are closed at once), then cut whatever is left after the
-// grace period. Requests Node's parser refuses get a short 400 instead of a bare reset.
+// grace period. Requests Node's parser refuses get a short 400 instead of a bare reset. With
+// trusted proxies configured, connections are accepted by a front net server first, which reads a
+// PROXY protocol header from trusted peers before Node's HTTP parser sees the connection.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { acceptConnection } from './proxy-protocol.js';
 import type { Duplex } from 'node:stream';
 import type { ListenAddress } from '../config/schema.js';
 
@@ -15,11 +18,17 @@ export function badRequestResponse(detail: string): string {
 
 export class HttpListener {
   readonly server: Server;
+  private readonly front: NetServer | undefined;
+  /** Connections the front handed to the HTTP server (it does not count them itself). */
+  private readonly handed = new Set<Socket>();
+  private onDrained: (() => void) | undefined;
   private bound: AddressInfo | undefined;
 
   constructor(
     private readonly address: ListenAddress,
     handler: RequestHandler,
+    /** Peers whose PROXY protocol header is read (none: connections go straight to HTTP). */
+    trusted?: (address: string) => boolean,
   ) {
     this.server = createServer(
       {
@@ -39,15 +48,32 @@ export class HttpListener {
       const detail = err.code === 'HPE_HEADER_OVERFLOW' ? 'The request headers are too large.' : 'The request could not be parsed.';
       socket.end(badRequestResponse(detail));
     });
+    if (trusted) {
+      this.front = createNetServer((socket) => {
+        this.handed.add(socket);
+        socket.once('close', () => {
+          this.handed.delete(socket);
+          if (this.handed.size === 0) this.onDrained?.();
+        });
+        acceptConnection(socket, trusted, (s) => {
+          this.server.emit('connection', s);
+          // Bytes read while looking for a PROXY header were put back; let the parser have them.
+          s.resume();
+        });
+      });
+    }
   }
 
   listen(): Promise<AddressInfo> {
+    const listening: NetServer = this.front ?? this.server;
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(this.address.port, this.address.host, () => {
-        this.server.off('error', onError);
-        this.bound = this.server.address() as AddressInfo;
+      listening.once('error', onError);
+      listening.listen(this.address.port, this.address.host, () => {
+        listening.off('error', onError);
+        this.bound = listening.address() as AddressInfo;
+        // Node starts its HTTP timeout checks on the server's 'listening': the front listens for it.
+        if (this.front) this.server.emit('listening');
         resolve(this.bound);
       });
     });
@@ -59,14 +85,24 @@ export class HttpListener {
 
   /** Stops accepting; in-flight requests get `graceMs` to finish before their connections are cut. */
   close(graceMs: number): Promise<void> {
+    const front = this.front;
     return new Promise((resolve) => {
-      if (!this.server.listening) return resolve();
+      if (!(front ?? this.server).listening) return resolve();
       const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
       timer.unref();
-      this.server.close(() => {
+      const done = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      if (front === undefined) this.server.close(done);
+      else {
+        // The HTTP server never listened itself: close the front, stop the server's timers, and
+        // wait for the connections it was handed to finish.
+        front.close();
+        this.server.close(() => undefined);
+        this.onDrained = done;
+        if (this.handed.size === 0) done();
+      }
       this.server.closeIdleConnections();
     });
   }

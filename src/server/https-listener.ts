@@ -10,6 +10,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { createServer as createTlsServer, type SecureContext, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { ListenAddress } from '../config/schema.js';
 import { MAX_HELLO_BYTES, parseClientHello } from '../tls/client-hello.js';
+import { acceptConnection } from './proxy-protocol.js';
 
 export type HttpsRequestHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
 
@@ -40,6 +41,8 @@ export interface HttpsListenerOptions {
   idleTimeoutMs?: number;
   /** Look for TLS-ALPN-01 validation connections (default true; off saves a peek per connection). */
   acmeTlsAlpn?: boolean;
+  /** Peers whose PROXY protocol header is read before TLS (trusted proxies). */
+  trusted?: (address: string) => boolean;
 }
 
 export class HttpsListener {
@@ -95,7 +98,17 @@ export class HttpsListener {
       this.challenge = createTlsServer({ ALPNProtocols: ['acme-tls/1'], minVersion: 'TLSv1.2', SNICallback: tls.alpnChallengeCallback ?? refuse, handshakeTimeout: 10_000 });
       // The CA only needs the handshake; close as soon as it is done.
       this.challenge.on('secureConnection', (socket: TLSSocket) => socket.end());
-      this.front = createNetServer({ pauseOnConnect: false }, (socket) => this.route(socket));
+    }
+    const trusted = options.trusted;
+    if (this.challenge || trusted) {
+      // A front reads what must be read before TLS starts (a trusted proxy's PROXY header, the
+      // ClientHello of a TLS-ALPN-01 validation); connections it does not read go on untouched.
+      const next = (socket: Socket) => (this.challenge ? this.route(socket) : this.server.emit('connection', socket));
+      this.front = createNetServer({ pauseOnConnect: false }, (socket) => {
+        this.track(socket);
+        if (trusted) acceptConnection(socket, trusted, next);
+        else next(socket);
+      });
     } else {
       this.server.on('connection', (socket: Socket) => this.track(socket));
     }
@@ -103,7 +116,6 @@ export class HttpsListener {
 
   /** Reads the ClientHello, then hands the connection (bytes put back) to the challenge or main server. */
   private route(socket: Socket): void {
-    this.track(socket);
     let buffered: Buffer = Buffer.alloc(0);
     const timer = setTimeout(() => socket.destroy(), this.options.handshakeTimeoutMs ?? 30_000);
     const done = () => {

@@ -4,6 +4,7 @@
 // is remembered only briefly, and a host that was allowed keeps being allowed through errors for
 // `staleIfError` — so a flaky domain list does not take customers' sites offline.
 import type { DomainSource } from './domain-source.js';
+import { clock } from '../clock.js';
 
 export interface CachedDomainOptions {
   /** How long an "allowed" answer is reused (ms). */
@@ -60,14 +61,14 @@ export class CachedDomainSource implements DomainSource {
   /** The remembered answer, if there is a current one (no question asked): the request path's fast way. */
   peek(host: string): boolean | undefined {
     const entry = this.entries.get(host);
-    if (entry === undefined || Date.now() >= entry.expires) return undefined;
+    if (entry === undefined || clock.now() >= entry.expires) return undefined;
     this.counts.hits++;
     return entry.allowed;
   }
 
   lookup(host: string): Promise<boolean> {
     const entry = this.entries.get(host);
-    if (entry && Date.now() < entry.expires) {
+    if (entry && clock.now() < entry.expires) {
       this.counts.hits++;
       return Promise.resolve(entry.allowed);
     }
@@ -85,13 +86,13 @@ export class CachedDomainSource implements DomainSource {
   private async ask(host: string, previous: Entry | undefined): Promise<boolean> {
     try {
       const allowed = await this.source.lookup(host);
-      const now = Date.now();
+      const now = clock.now();
       const expires = now + (allowed ? this.positiveTtl : this.negativeTtl);
       this.remember(host, { allowed, expires, staleUntil: allowed ? expires + this.staleIfError : 0 });
       return allowed;
     } catch (err) {
       this.counts.errors++;
-      const now = Date.now();
+      const now = clock.now();
       // Keep a recent "yes" through the outage; otherwise "no" for a moment, then ask again.
       const stale = previous !== undefined && previous.allowed && now < previous.staleUntil;
       this.remember(host, { allowed: stale, expires: now + this.errorTtl, staleUntil: stale ? previous.staleUntil : 0 });

@@ -1,10 +1,16 @@
 // Host → Site, and path → Behavior. A site answers for exact names, one-label wildcards
 // (`*.blot.im` matches `a.blot.im`, not `a.b.blot.im`, as in TLS certificates) or `*` for any host.
 // Each site's behaviors are ordered path rules; the first that matches decides the origin group,
-// TTL bounds, query handling and bypass, and a site always ends with a catch-all default.
+// the cache policy and the header rules, and a site always ends with a catch-all default. Sites
+// and behaviors are compiled from the config in build-sites.ts.
 import type { Origin } from '../origins/origin.js';
 import type { TtlRules } from '../cache/policy.js';
-import { compilePathPattern, type PathTest } from './path-pattern.js';
+import type { AddressList } from '../policy/address-list.js';
+import type { DenyRules } from '../policy/deny-rules.js';
+import type { HeaderRules } from '../policy/header-rules.js';
+import type { RateLimiter } from '../policy/rate-limiter.js';
+import type { StatusTable } from '../policy/status-spec.js';
+import type { PathTest } from './path-pattern.js';
 
 export type QueryKeyRule = { mode: 'all' } | { mode: 'none' } | { mode: 'allow'; names: ReadonlySet<string> };
 
@@ -21,6 +27,36 @@ export interface Behavior {
   /** Permanent URLs: a year, immutable, skipped by host and tag purges. */
   immutable: boolean;
   verifyCacheId: boolean;
+  clientCacheControl: 'ignore' | 'honor';
+  setCookie: SetCookieMode;
+  /** Statuses stored and their lifetimes (ms); undefined: RFC 9111's defaults. */
+  statuses: StatusTable<number> | undefined;
+  /** Request fields Vary may split the cache on. */
+  vary: VaryPolicy;
+  /** The site's request header rules, then the behavior's. */
+  requestRules: HeaderRules | undefined;
+  /** The site's response header rules, then the behavior's (and clientTtl's). */
+  responseRules: HeaderRules | undefined;
+}
+
+export type SetCookieMode = 'pass' | 'strip' | 'store';
+export type VaryPolicy = 'honor' | 'ignore' | ReadonlySet<string>;
+
+export interface SiteRateLimit {
+  perClient: RateLimiter | undefined;
+  perHost: RateLimiter | undefined;
+  /** Only requests the cache cannot answer count. */
+  exemptHits: boolean;
+  /** Addresses never limited. */
+  allow: AddressList;
+}
+
+export interface ErrorPage {
+  /** A file read at start… */
+  body?: Buffer;
+  contentType?: string;
+  /** …or this host's page at this path, as the cache holds it. */
+  path?: string;
 }
 
 export interface Site {
@@ -32,53 +68,15 @@ export interface Site {
   domainList: boolean;
   /** Plain-HTTP requests are redirected to HTTPS (when the edge has an HTTPS listener). */
   redirectToHttps: boolean;
+  deny: DenyRules | undefined;
+  rateLimit: SiteRateLimit | undefined;
+  errorPages: StatusTable<ErrorPage> | undefined;
 }
 
 /** The platform's domain list, as the site table asks it: a cached answer at once, or a lookup. */
 export interface DomainList {
   peek(host: string): boolean | undefined;
   lookup(host: string): Promise<boolean>;
-}
-
-export interface BehaviorInput {
-  path: string;
-  origin: Origin;
-  ttl: TtlRules;
-  query: 'all' | 'none' | { allow: string[] };
-  bypass: boolean;
-  grace?: number;
-  immutable?: boolean;
-  verifyCacheId?: boolean;
-}
-
-export function compileBehavior(input: BehaviorInput): Behavior {
-  const query: QueryKeyRule =
-    typeof input.query === 'string' ? { mode: input.query } : { mode: 'allow', names: new Set(input.query.allow) };
-  return {
-    pattern: input.path,
-    matches: compilePathPattern(input.path),
-    origin: input.origin,
-    ttl: input.ttl,
-    query,
-    bypass: input.bypass,
-    grace: input.grace ?? 0,
-    immutable: input.immutable === true,
-    verifyCacheId: input.verifyCacheId === true,
-  };
-}
-
-export function buildSite(
-  name: string,
-  hosts: string[],
-  origin: Origin,
-  behaviors: BehaviorInput[],
-  options: { grace?: number; domainList?: boolean; redirectToHttps?: boolean } = {},
-): Site {
-  const compiled = behaviors.map(compileBehavior);
-  if (!behaviors.some((b) => b.path === '*')) {
-    compiled.push(compileBehavior({ path: '*', origin, ttl: {}, query: 'all', bypass: false, grace: options.grace ?? 0 }));
-  }
-  return { name, hosts, origin, behaviors: compiled, domainList: options.domainList ?? false, redirectToHttps: options.redirectToHttps ?? true };
 }
 
 export function behaviorFor(site: Site, path: string): Behavior {
