@@ -2,7 +2,7 @@
 // why, and touches nothing (the first edge's write in progress completes and is served); a lock
 // left by a killed edge is taken over; a folder deleted under a running edge is recreated, logged
 // and counted. Real `blotcdn` processes, real files.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,9 +15,17 @@ import { waitFor } from './helpers/wait.js';
 const SIZE = 4 * 1024 * 1024;
 const CHUNK = 64 * 1024;
 
+/** Every process started, killed when the test file ends (a start that fails to listen included). */
+const running: Running[] = [];
+after(() => {
+  for (const r of running) r.child.kill('SIGKILL');
+});
+
 async function startEdge(originUrl: string, dir: string, extra: string[] = []): Promise<{ run: Running; url: string }> {
   const run = runCli(['start', '--origin', originUrl, '--listen', '127.0.0.1:0', '--cache-dir', dir, '--access-log', 'off', ...extra]);
-  const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/);
+  running.push(run);
+  // Generous: a loaded machine takes its time to load the CLI through tsx.
+  const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/, 60_000);
   return { run, url: url! };
 }
 
@@ -26,13 +34,8 @@ test("a second edge on a folder in use refuses and disturbs nothing; a dead edge
   const payload = Buffer.alloc(SIZE, 7);
   const origin = await startOrigin(streamSlowly(payload, CHUNK, 15));
   const dir = await mkdtemp(join(tmpdir(), 'blotcdn-lock-'));
-  const running: Running[] = [];
-  t.after(async () => {
-    for (const r of running) r.child.kill('SIGKILL');
-    await origin.close();
-  });
+  t.after(() => origin.close());
   const first = await startEdge(origin.url, dir);
-  running.push(first.run);
   const slow = get(`${first.url}/slow`);
   await waitFor(async () => (await readdir(join(dir, 'tmp'))).length > 0, 'the first edge is writing into tmp/');
 
@@ -50,7 +53,6 @@ test("a second edge on a folder in use refuses and disturbs nothing; a dead edge
   first.run.child.kill('SIGKILL');
   await first.run.exited;
   const third = await startEdge(origin.url, dir);
-  running.push(third.run);
   const again = await get(`${third.url}/slow`);
   assert.match(String(again.headers['cache-status']), /hit/, 'the lock of the killed edge was taken over, its cache kept');
   assert.equal(again.body.length, SIZE);
@@ -63,10 +65,7 @@ test('the cache folder deleted under a running edge is recreated, logged and cou
   });
   const dir = await mkdtemp(join(tmpdir(), 'blotcdn-deleted-'));
   const edge = await startEdge(origin.url, dir, ['--admin', '127.0.0.1:0']);
-  t.after(async () => {
-    edge.run.child.kill('SIGKILL');
-    await origin.close();
-  });
+  t.after(() => origin.close());
   const [, admin] = await edge.run.waitFor(/admin API and dashboard on (http:\/\/[^/\s]+)/);
   assert.equal((await get(`${edge.url}/before`)).status, 200);
 
