@@ -223,7 +223,7 @@ export class Edge implements ControlPlane {
   }
 
   memory(): MemoryFigure {
-    return memoryFigure(this.store, this.runtime.cache, this.purger);
+    return memoryFigure(this.store, this.runtime.cache, this.purger, this.runtime.compressor);
   }
 
   originStatus(): { group: string; members: ReturnType<OriginGroup["status"]> }[] {

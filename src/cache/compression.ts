@@ -98,10 +98,15 @@ function compressor(encoding: Encoding): Transform {
 }
 
 /** Makes compressed copies in the background: one job per copy, a few at a time. */
+/** Copies waiting their turn at most; past it a request is dropped (a later hit asks again). */
+export const MAX_QUEUED = 256;
+
 export class Compressor {
   private readonly running = new Set<string>();
   private readonly queue: (() => Promise<void>)[] = [];
   private active = 0;
+  /** Body bytes the waiting jobs hold (the objects they were asked with). */
+  queuedBytes = 0;
   /** Copies made, for the admin API. */
   made = 0;
 
@@ -113,12 +118,22 @@ export class Compressor {
   /** Asks for a compressed copy of `identity` (nothing happens if one is on its way). */
   request(identity: StoredObject, encoding: Encoding): void {
     const key = encodedKey(identity.meta.key, encoding);
-    if (this.running.has(key) || identity.meta.size > this.options.maxSize) return;
+    if (this.running.has(key) || identity.meta.size > this.options.maxSize || this.queue.length >= MAX_QUEUED) return;
     this.running.add(key);
     // A purge after this moment must win over the copy being made from the object looked up now.
     const since = clock.now();
-    this.queue.push(() => this.make(identity, encoding, key, since).finally(() => this.running.delete(key)));
+    const held = identity.body?.length ?? 0;
+    this.queuedBytes += held;
+    this.queue.push(() => {
+      this.queuedBytes -= held;
+      return this.make(identity, encoding, key, since).finally(() => this.running.delete(key));
+    });
     this.next();
+  }
+
+  /** Copies waiting or being made. */
+  get pending(): number {
+    return this.running.size;
   }
 
   private next(): void {

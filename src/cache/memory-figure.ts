@@ -1,6 +1,7 @@
 // The memory figure the admin API shows (`GET /stats` → memory): each structure of the cache that
 // grows with distinct keys, how many entries it holds, the bound it is held to, and the bytes it
 // takes — beside the process's own figures, so an operator can see where memory goes.
+import { MAX_QUEUED, type Compressor } from './compression.js';
 import type { EdgeCache } from './edge-cache.js';
 import type { Purger } from './purger.js';
 import type { CacheStore } from './store.js';
@@ -22,7 +23,7 @@ export interface MemoryFigure {
   process: NodeJS.MemoryUsage;
 }
 
-export function memoryFigure(store: CacheStore, cache: EdgeCache, purger: Purger): MemoryFigure {
+export function memoryFigure(store: CacheStore, cache: EdgeCache, purger: Purger, compressor?: Compressor): MemoryFigure {
   const parts: Record<string, MemoryPart> = {};
   let perObject: { bytes: number; entries: number };
   if (store instanceof TieredStore) {
@@ -47,6 +48,7 @@ export function memoryFigure(store: CacheStore, cache: EdgeCache, purger: Purger
   // A flight's chunks are bounded by its retain limit; counted here is its bookkeeping.
   parts.flights = { entries: own.flights.count, max: own.flights.max, bytes: own.flights.count * 2048 };
   parts.heldPurges = { entries: purger.active, max: purger.maxHeld, bytes: purger.heldBytes };
+  if (compressor) parts.compressionQueue = { entries: compressor.pending, max: MAX_QUEUED + compressor.options.concurrency, bytes: compressor.queuedBytes };
   // The memory tier's index is within its byte budget (each object is charged a fixed overhead).
   const bytes = Object.entries(parts).reduce((n, [name, p]) => (name === 'memoryIndex' ? n : n + p.bytes), 0);
   return { bytes, parts, indexBytesPerObject: perObject.entries === 0 ? 0 : Math.round(perObject.bytes / perObject.entries), process: process.memoryUsage() };
