@@ -24,7 +24,8 @@ export async function readSnapshot(dir: string, index: ObjectIndex): Promise<num
     let crc = 0;
     // Each part is read straight into the buffer it will live in: no second copy of the columns.
     const read = async (length: number, check = true): Promise<Buffer> => {
-      const buf = Buffer.alloc(length);
+      // Not zero-filled first (it is read over whole), and an ArrayBuffer of its own: aligned for any typed array.
+      const buf = Buffer.allocUnsafeSlow(length);
       const { bytesRead } = await fh.read(buf, 0, length, at);
       if (bytesRead !== length) throw new Error('snapshot cut short');
       at += length;
@@ -39,7 +40,6 @@ export async function readSnapshot(dir: string, index: ObjectIndex): Promise<num
     const columns: ArrayBuffer[] = [];
     for (const n of lengths) {
       const column = await read(n);
-      // Buffer.alloc gives each its own ArrayBuffer, aligned for any typed array.
       columns.push(column.buffer as ArrayBuffer);
       await read(pad8(n) - n);
     }

@@ -273,11 +273,19 @@ export class ObjectIndex {
     for (const [s, t] of state.overflow) this.overflow.set(s, Uint32Array.from(t));
     this.varyLists.clear();
     state.vary.forEach((names, id) => this.varyLists.set(id, names));
-    this.tables.resize(cap, hwm, this.flags, F_USED, this.chain, 'rebuild');
+    // A full snapshot gets room to grow now, so the journal replayed next (or the first stores)
+    // do not grow the columns and rebuild the tables a second time.
+    if (hwm >= cap && cap < this.maxEntries) this.growColumns(Math.min(this.maxEntries, Math.ceil(cap * 1.25)));
+    this.tables.resize(this.cap, hwm, this.flags, F_USED, this.chain, 'rebuild');
   }
 
   /** Resizes the columns to `cap` slots (keeping what they hold) and the tables to match. */
   grow(cap: number, reset = false): void {
+    this.growColumns(cap, reset);
+    this.tables.resize(cap, this.hwm, this.flags, F_USED, this.chain, reset ? 'empty' : 'keep');
+  }
+
+  private growColumns(cap: number, reset = false): void {
     const old = reset ? undefined : this.columns();
     const make = <T extends { set(a: ArrayLike<number>): void }>(C: new (n: number) => T, per: number, i: number): T => {
       const a = new C(cap * per);
@@ -296,7 +304,6 @@ export class ObjectIndex {
     this.vary = make(Uint16Array, 1, 9);
     this.flags = make(Uint8Array, 1, 10);
     this.cap = cap;
-    this.tables.resize(cap, this.hwm, this.flags, F_USED, this.chain, reset ? 'empty' : 'keep');
   }
 }
 
