@@ -170,6 +170,7 @@ export class IndexFile {
   /** The folder was lost: start over with an empty index, a fresh snapshot and journal. */
   async reset(index: ObjectIndex): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await this.snapshotting?.catch(() => {}); // one of the index before the loss: let it settle first
     await this.snapshot(index);
   }
 }
