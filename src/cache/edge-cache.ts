@@ -25,7 +25,7 @@ export interface EdgeCacheLimits {
   maxFlights: number;
 }
 
-export const DEFAULT_LIMITS: EdgeCacheLimits = { hitForMissMs: 30_000, hitForMissEntries: 100_000, maxVariants: 64, maxKeyLength: 8192, maxFlights: 10_000 };
+export const DEFAULT_LIMITS: EdgeCacheLimits = { hitForMissMs: 30_000, hitForMissEntries: 100_000, maxVariants: 64, maxKeyLength: 16_384, maxFlights: 10_000 };
 
 /** Why the cache refused an object the origin allowed it to store. */
 export type Refusal = 'too-many-variants' | 'key-too-long';

@@ -500,8 +500,8 @@ export const configSchema = z
         /** Bounds on what the cache keeps per key; past them an object is not stored (counted by reason). */
         limits: z
           .strictObject({
-            /** Longest cache key stored (scheme, host, path, query and Vary values). */
-            maxKeyLength: size.default(8192),
+            /** Longest cache key stored (scheme, host, path, query and Vary values); above proxy.maxTargetLength, so any URL a client may send can be stored. */
+            maxKeyLength: size.default(16_384),
             /** Most variants (Vary) stored per URL. */
             maxVariants: z.number().int().min(1).max(10_000).default(64),
             /** Fetches coalesced at once; past it, requests fetch on their own. */
