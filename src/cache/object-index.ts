@@ -273,10 +273,7 @@ export class ObjectIndex {
     for (const [s, t] of state.overflow) this.overflow.set(s, Uint32Array.from(t));
     this.varyLists.clear();
     state.vary.forEach((names, id) => this.varyLists.set(id, names));
-    // A full snapshot gets room to grow now, so the journal replayed next (or the first stores)
-    // do not grow the columns and rebuild the tables a second time.
-    if (hwm >= cap && cap < this.maxEntries) this.growColumns(Math.min(this.maxEntries, Math.ceil(cap * 1.25)));
-    this.tables.resize(this.cap, hwm, this.flags, F_USED, this.chain, 'rebuild');
+    this.tables.resize(cap, hwm, this.flags, F_USED, this.chain, 'rebuild');
   }
 
   /** Resizes the columns to `cap` slots (keeping what they hold) and the tables to match. */
