@@ -12,6 +12,8 @@ import { Compressor } from './cache/compression.js';
 import { Purger, type PurgeRecord, type PurgeRequest } from './cache/purger.js';
 import type { CacheStore } from './cache/store.js';
 import { TieredStore } from './cache/tiered-store.js';
+import { memoryFigure, type MemoryFigure } from './cache/memory-figure.js';
+import { ERRORS } from './errors.js';
 import { AdminApi } from './control/admin-api.js';
 import { RedisPurgeBus, type PurgeBus } from './control/purge-bus.js';
 import { JobQueueView } from './control/job-queue-view.js';
@@ -74,12 +76,15 @@ export class Edge implements ControlPlane {
     const events = createEventLog(config.log.events === 'stderr');
     this.tasks = new TaskRunner({ compress: config.cache.compression.concurrency, warm: config.admin?.warmConcurrency ?? 16, refresh: 64 });
     this.origins = this.buildOrigins(config, events);
-    let cache: EdgeCache | undefined;
-    this.store = buildStore(config.cache, (key) => cache?.forget(key));
-    cache = new EdgeCache(this.store);
+    this.stats = new EdgeStats();
+    this.store = buildStore(config.cache, (code, detail) => {
+      events.warn({ code, ...detail }, ERRORS[code].message);
+      this.stats.bump(this.stats.errors, code);
+    });
+    const limits = config.cache.limits;
+    const cache = new EdgeCache(this.store, { ...limits, hitForMissMs: limits.hitForMiss });
     this.purger = new Purger(cache);
     this.nodeId = config.node.id ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-');
-    this.stats = new EdgeStats();
     this.accessLog = createAccessLog(config.log.access);
     const cdnId = config.proxy.cdnId;
     const compression = config.cache.compression;
@@ -184,13 +189,14 @@ export class Edge implements ControlPlane {
     handleRequest(new RequestContext(req, res, this.runtime, 'https'));
   };
 
-  /** Resolves once a disk tier has found what it held before a restart (lookups work before). */
+  /**
+   * Resolves once a disk tier's index is whole (at once from its snapshot; after reading every
+   * file when there is none). Lookups work before; purges are answered after.
+   */
   ready(): Promise<void> {
-    return (this.store.ready ?? Promise.resolve())
-      .then(() => this.runtime.cache.loadIndex())
-      .then(() => {
-        this.indexed = true;
-      });
+    return (this.store.ready ?? Promise.resolve()).then(() => {
+      this.indexed = true;
+    });
   }
 
   async start(): Promise<void> {
@@ -290,7 +296,12 @@ export class Edge implements ControlPlane {
   cacheStats(): ReturnType<ControlPlane['cacheStats']> {
     const cache = this.runtime.cache;
     const tiers = this.store instanceof TieredStore ? this.store.tierStats() : undefined;
-    return { total: this.store.stats(), tiers, flights: cache.flights.size, indexed: cache.index.size, tags: cache.index.tags };
+    const disk = this.store instanceof TieredStore ? this.store.disk.startup : undefined;
+    return { total: this.store.stats(), tiers, flights: cache.flights.size, indexed: this.store.footprint().entries, ...(disk ? { diskIndexLoad: disk } : {}) };
+  }
+
+  memory(): MemoryFigure {
+    return memoryFigure(this.store, this.runtime.cache, this.purger, this.runtime.compressor);
   }
 
   originStatus(): { group: string; members: ReturnType<OriginGroup["status"]> }[] {

@@ -102,7 +102,14 @@ function compressor(encoding: Encoding): Transform {
  * Makes compressed copies in the background: one `compress` task per copy on the edge's task
  * runner (deduplicated by the copy's key; `cache.compression.concurrency` at a time).
  */
+/** Copies waiting their turn at most; past it a request is dropped (a later hit asks again). */
+export const MAX_QUEUED = 256;
+
 export class Compressor {
+  /** Copies waiting or being made. */
+  pending = 0;
+  /** Body bytes the waiting copies hold (the objects they were asked with). */
+  queuedBytes = 0;
   /** Copies made, for the admin API. */
   made = 0;
 
@@ -115,10 +122,19 @@ export class Compressor {
   /** Asks for a compressed copy of `identity` (nothing happens if one is on its way). */
   request(identity: StoredObject, encoding: Encoding): void {
     const key = encodedKey(identity.meta.key, encoding);
-    if (identity.meta.size > this.options.maxSize || this.tasks.isRunning('compress', key)) return;
+    if (identity.meta.size > this.options.maxSize || this.tasks.isRunning('compress', key) || this.pending >= MAX_QUEUED + this.options.concurrency) return;
     // A purge after this moment must win over the copy being made from the object looked up now.
     const since = clock.now();
-    void this.tasks.run('compress', key, () => this.make(identity, encoding, key, since)).catch(() => {});
+    const held = identity.body?.length ?? 0;
+    this.pending++;
+    this.queuedBytes += held;
+    void this.tasks
+      .run('compress', key, () => {
+        this.queuedBytes -= held;
+        return this.make(identity, encoding, key, since);
+      })
+      .catch(() => {})
+      .finally(() => this.pending--);
   }
 
   private async make(identity: StoredObject, encoding: Encoding, key: string, since: number): Promise<void> {

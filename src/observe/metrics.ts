@@ -108,6 +108,9 @@ export function createMetrics(plane: ControlPlane): Metrics {
     return Object.entries(c.tiers ?? { total: c.total }).map(([tier, st]) => [{ tier }, st.maxBytes]);
   });
   gauge(registry, 'blotcdn_flights', 'Origin fetches under way that requests can join.', [], () => [[{}, plane.cacheStats().flights]]);
+  gauge(registry, 'blotcdn_cache_memory_bytes', 'Memory the cache keeps per structure (indexes, hit-for-miss, flights, held purges).', ['part'], () =>
+    Object.entries(plane.memory().parts).map(([part, p]) => [{ part }, p.bytes]),
+  );
   gauge(registry, 'blotcdn_origin_member_up', '1 when an origin member takes traffic, 0 while its breaker is open.', ['group', 'member'], () =>
     plane.originStatus().flatMap((g) => g.members.map((m) => [{ group: g.group, member: m.name }, m.state === 'closed' ? 1 : 0] as [Record<string, string>, number])),
   );

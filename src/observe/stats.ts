@@ -42,8 +42,8 @@ export class EdgeStats {
   readonly denied = new Map<string, number>();
   /** Requests refused by rate limits, by `site client|host`. */
   readonly rateLimited = new Map<string, number>();
-  /** Misses per URL (bounded: the least recently missed fall out). */
-  private readonly misses = new LRUCache<string, number>({ max: 5000 });
+  /** Misses per URL (bounded in count and bytes: the least recently missed fall out; long URLs are cut). */
+  private readonly misses = new LRUCache<string, number>({ max: 5000, maxSize: 2 * 1024 * 1024, sizeCalculation: (_n, url) => 64 + url.length });
   private readonly history: Sample[] = [];
   private stopSample: (() => void) | undefined;
 
@@ -68,6 +68,8 @@ export class EdgeStats {
 
   /** Called for requests the cache could not answer (misses and revalidations). */
   missed(url: string): void {
+    // A copy, not a slice: V8's substrings keep their whole parent string alive.
+    if (url.length > 512) url = `${Buffer.from(url.slice(0, 512), 'latin1').toString('latin1')}…`;
     this.misses.set(url, (this.misses.get(url) ?? 0) + 1);
   }
 

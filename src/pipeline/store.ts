@@ -131,7 +131,7 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
       ...freshnessMeta(decision, now),
     };
     writer = edge.cache.writer(meta, flight.startedAt);
-    if (writer === undefined) reason = 'too-large';
+    if (writer === undefined) reason = edge.cache.refusal(meta) ?? 'too-large';
     else flight.meta = meta;
   } else if (ctx.reqDirectives?.noStore) reason = 'request-no-store';
 
