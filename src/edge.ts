@@ -129,6 +129,8 @@ export class Edge implements ControlPlane {
     try {
       // Other nodes' purges apply here from the start (a purge is never broadcast onwards again).
       await this.bus?.start((request) => this.purger.purge(request));
+      // Hosts the platform adds are served from their first request on (domains.redis.watch).
+      await this.domainList?.start();
       await this.tls?.manager.start();
       for (const listener of this.https) await listener.listen();
       // Plain-HTTP requests are redirected to the (first) HTTPS listener's port.
@@ -140,6 +142,10 @@ export class Edge implements ControlPlane {
           listen: admin.listen,
           token: admin.token ?? (process.env[admin.tokenEnv] || undefined),
           purgeToken: admin.purgeToken ?? (process.env[admin.purgeTokenEnv] || undefined),
+          purgeListen: admin.purgeListen,
+          allowedHosts: admin.allowedHosts,
+          retryAfterSeconds: Math.ceil(admin.retryAfter / 1000),
+          softPurge: admin.softPurge,
           warmConcurrency: admin.warmConcurrency,
         });
         await this.admin.listen();
@@ -227,6 +233,14 @@ export class Edge implements ControlPlane {
 
   isReady(): boolean {
     return this.indexed;
+  }
+
+  inspect(host: string): string[] {
+    return this.runtime.cache.index.keysForHost(host).sort();
+  }
+
+  rehydrate(): Promise<void> {
+    return this.runtime.cache.loadIndex();
   }
 
   jobs(): Promise<QueueReport | undefined> {

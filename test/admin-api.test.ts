@@ -86,13 +86,18 @@ test('the platform purge call answers one line per host, counting the www twin',
   }
   await new Promise((r) => setTimeout(r, 20));
   const noSecret = await request(`${admin}/purge?host=example.com`);
-  assert.equal(noSecret.status, 401);
+  assert.equal(noSecret.status, 403);
+  assert.equal(JSON.parse(noSecret.text).code, 'purge_secret_wrong');
   const wrongSecret = await request(`${admin}/purge?host=example.com`, { headers: { 'x-blot-purge-token': 'wrong' } });
-  assert.equal(wrongSecret.status, 401);
+  assert.equal(wrongSecret.status, 403);
+  const adminToken = await request(`${admin}/purge?host=example.com`, { headers: auth });
+  assert.equal(adminToken.status, 403, 'the admin token is not the purge secret');
   const res = await request(`${admin}/purge?host=example.com&host=other.test&host=nothing.test`, { headers: { 'x-blot-purge-token': PURGE_TOKEN } });
   assert.equal(res.status, 200);
   assert.equal(res.headers['content-type'], 'text/plain; charset=utf-8');
   assert.equal(res.text, 'example.com: 3\nother.test: 1\nnothing.test: 0\n');
+  const none = await request(`${admin}/purge?nothing=1`, { headers: { 'x-blot-purge-token': PURGE_TOKEN } });
+  assert.equal(none.text, 'no hosts were purged\n', "as the platform's proxy answers a call without hosts");
   assert.match(String((await get(`${edge.url}/c`, { host: 'www.example.com' })).headers['cache-status']), /fwd=miss/);
 });
 
@@ -102,7 +107,8 @@ test('the platform purge call says 503 with Retry-After while the cache cannot c
   try {
     const res = await request(`${admin}/purge?host=example.com`, { headers: { 'x-blot-purge-token': PURGE_TOKEN } });
     assert.equal(res.status, 503);
-    assert.equal(res.headers['retry-after'], '1');
+    assert.equal(res.headers['retry-after'], '30', 'the platform retries after the Retry-After its proxy always gave');
+    assert.equal(JSON.parse(res.text).code, 'not_ready');
   } finally {
     edge.edge.isReady = ready;
   }
@@ -119,7 +125,9 @@ test('POST /purge takes each kind, hard or soft, and refuses nonsense with 400',
   assert.equal((await api('/purge', { method: 'POST', body: {} })).status, 400);
   assert.equal((await api('/purge', { method: 'POST', body: { host: 'not a host!' } })).status, 400);
   assert.equal((await api('/purge', { method: 'POST', body: { tag: 42 } })).status, 400);
-  assert.equal((await request(`${admin}/purge`, { method: 'POST', body: '{oops', headers: auth })).status, 400);
+  assert.equal((await request(`${admin}/purge`, { method: 'POST', body: '{oops', headers: { ...auth, 'content-type': 'application/json' } })).status, 400);
+  const refused = await api('/purge', { method: 'POST', body: {} });
+  assert.deepEqual(Object.keys(JSON.parse(refused.text)), ['code', 'message'], 'errors are {code, message}');
   const log = JSON.parse((await api('/purges')).text);
   assert.equal(log[0].value, 'https://purge.test/p1', 'newest first');
 });

@@ -21,9 +21,9 @@ async function call(opts: AdminTarget, method: 'GET' | 'POST', path: string, bod
   try {
     data = JSON.parse(text);
   } catch {
-    data = { error: text };
+    data = { message: text };
   }
-  if (res.statusCode >= 400) throw new Error(`admin API ${method} ${path}: ${res.statusCode} ${data?.error ?? text}`);
+  if (res.statusCode >= 400) throw new Error(`admin API ${method} ${path}: ${res.statusCode} ${data?.code ? `${data.code}: ` : ''}${data?.message ?? text}`);
   return data;
 }
 

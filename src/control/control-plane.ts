@@ -30,6 +30,10 @@ export interface ControlPlane {
   certs(): Promise<CertInfo[]>;
   /** False while a disk tier is still finding what it held (purges cannot be counted yet). */
   isReady(): boolean;
+  /** The keys cached for a host (the platform's GET /inspect). */
+  inspect(host: string): string[];
+  /** Reads the per-host index again from what the store holds (the platform's GET /rehydrate). */
+  rehydrate(): Promise<void>;
   warm(urls: string[], concurrency: number, onResult?: (r: WarmResult) => void): Promise<WarmResult[]>;
   /** The publishing queue (config `jobs`): counts, recent publishes, failed jobs; undefined without one. */
   jobs(): Promise<QueueReport | undefined>;
