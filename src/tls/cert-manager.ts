@@ -246,8 +246,8 @@ export class CertManager implements RenewalHost {
     return this.challenges.alpnSniCallback;
   }
 
-  stats(): CertCounters & { cached: number; pending: number } {
-    return { ...this.report.counts, cached: this.memory.size, pending: this.obtainer.pending };
+  stats(): CertCounters & { cached: number; pending: number; statics?: StaticCertificates['counts'] } {
+    return { ...this.report.counts, cached: this.memory.size, pending: this.obtainer.pending, statics: this.options.statics && { ...this.options.statics.counts } };
   }
 
   /** Every certificate from files, in the store and in memory, with its dates. */

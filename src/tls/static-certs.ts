@@ -39,6 +39,8 @@ interface Entry {
 }
 
 export class StaticCertificates {
+  /** Pairs read and put in service, replaced by a change, and refused (the old one stayed). */
+  readonly counts = { loaded: 0, replaced: 0, refused: 0 };
   private readonly entries: Entry[];
   private readonly watchers: FSWatcher[] = [];
   private readonly defaultListeners: (() => void)[] = [];
@@ -83,6 +85,7 @@ export class StaticCertificates {
           if (entry.cert && certId(entry.cert) === certId(cert) && entry.cert.keyPem === cert.keyPem) continue;
           this.install(entry, cert, 'replaced');
         } catch (err) {
+          this.counts.refused++;
           this.options.onEvent?.({ type: 'refused', hosts: entry.config.hosts, file: entry.config.cert, error: (err as Error).message });
         }
       }
@@ -131,6 +134,7 @@ export class StaticCertificates {
   }
 
   private install(entry: Entry, cert: StoredCert, type: 'loaded' | 'replaced'): void {
+    this.counts[type]++;
     entry.cert = cert;
     entry.context = createSecureContext({ minVersion: 'TLSv1.2', ...this.options.tlsOptions, cert: cert.certPem, key: cert.keyPem });
     this.options.onEvent?.({ type, hosts: entry.config.hosts, file: entry.config.cert, id: certId(cert), notAfter: cert.notAfter });
