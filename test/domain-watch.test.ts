@@ -44,7 +44,7 @@ const status = async (edge: TestEdge, host: string) => (await get(`${edge.url}/`
 test('without keyspace events (Redis default), a host published on the channel is served at once', async (t) => {
   const edge = await edgeWith({ enableKeyspaceEvents: false });
   t.after(() => edge.stop());
-  assert.equal((await app.config('GET', 'notify-keyspace-events'))[1], '', 'left as it was');
+  assert.equal(((await app.config('GET', 'notify-keyspace-events')) as string[])[1], '', 'left as it was');
   assert.equal(await status(edge, 'published.test'), 421);
   await app.set('domain:published.test', BLOG);
   assert.equal(await status(edge, 'published.test'), 421, 'no notification: the cached "no" stands');
@@ -55,7 +55,7 @@ test('without keyspace events (Redis default), a host published on the channel i
 test('with keyspace events (turned on by the edge), an added host is served at its first request, a removed one refused at once', async (t) => {
   const edge = await edgeWith({ enableKeyspaceEvents: true });
   t.after(() => edge.stop());
-  assert.match(String((await app.config('GET', 'notify-keyspace-events'))[1]), /^(?=.*K)(?=.*\$)(?=.*g)(?=.*x)/);
+  assert.match(String(((await app.config('GET', 'notify-keyspace-events')) as string[])[1]), /^(?=.*K)(?=.*\$)(?=.*g)(?=.*x)/);
   assert.equal(await status(edge, 'new-domain.test'), 421, 'not on the list yet (and the "no" is cached for 10 minutes)');
   await app.set('domain:new-domain.test', BLOG);
   const first = await get(`${edge.url}/`, { host: 'new-domain.test' });
