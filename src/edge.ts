@@ -145,7 +145,6 @@ export class Edge implements ControlPlane {
           purgeListen: admin.purgeListen,
           allowedHosts: admin.allowedHosts,
           retryAfterSeconds: Math.ceil(admin.retryAfter / 1000),
-          softPurge: admin.softPurge,
           warmConcurrency: admin.warmConcurrency,
         });
         await this.admin.listen();

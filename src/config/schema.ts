@@ -555,8 +555,6 @@ export const configSchema = z
         allowedHosts: z.array(z.string().regex(/^[a-z0-9.-]+$/i, 'a host name, without port').transform((h) => h.toLowerCase())).default([]),
         /** Retry-After of the platform's routes while the cache index is being read after a start. */
         retryAfter: duration.default(30_000),
-        /** The platform's GET /purge marks pages stale instead of removing them: fetched again by the next reader, served stale only if the app fails. */
-        softPurge: z.boolean().default(false),
       })
       .optional(),
     log: z

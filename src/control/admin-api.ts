@@ -28,8 +28,6 @@ export interface AdminOptions {
   allowedHosts?: string[];
   /** Retry-After (seconds) of the platform's routes while the edge is not ready. */
   retryAfterSeconds?: number;
-  /** The platform's purge marks pages stale instead of removing them. */
-  softPurge?: boolean;
   /** Most URLs warmed at once. */
   warmConcurrency: number;
 }
@@ -71,7 +69,7 @@ export class AdminApi {
     }
     this.metrics = createMetrics(plane);
     this.allowedHosts = new Set((options.allowedHosts ?? []).map((h) => h.toLowerCase()));
-    this.platform = new PlatformRoutes(plane, { purgeToken: options.purgeToken, retryAfterSeconds: options.retryAfterSeconds ?? 30, soft: options.softPurge ?? false });
+    this.platform = new PlatformRoutes(plane, { purgeToken: options.purgeToken, retryAfterSeconds: options.retryAfterSeconds ?? 30 });
     this.server = createServer((req, res) => void this.handle(req, res).catch((err: unknown) => sendError(res, err)));
     this.purgeServers = purgeListen.map(() => createServer((req, res) => void this.handlePlatform(req, res).catch((err: unknown) => sendError(res, err))));
   }

@@ -17,8 +17,6 @@ export interface PlatformOptions {
   purgeToken: string | undefined;
   /** Seconds in Retry-After while the edge is not ready. */
   retryAfterSeconds: number;
-  /** Mark purged pages stale instead of removing them (served only if the app then fails, within grace). */
-  soft: boolean;
 }
 
 /** Most hosts in one call (the app sends at most 10). */
@@ -70,7 +68,7 @@ export class PlatformRoutes {
       let n = 0;
       for (const h of new Set([host, twinHost(host)].filter((x): x is string => x !== undefined))) {
         try {
-          n += (await this.plane.purge({ kind: 'host', value: h, soft: this.options.soft })).purged;
+          n += (await this.plane.purge({ kind: 'host', value: h })).purged;
         } catch (err) {
           throw badRequest((err as Error).message);
         }
