@@ -1,0 +1,147 @@
+// A small simulator of the Blot app, for end-to-end tests of blotcdn as its proxy and CDN. It keeps
+// the platform's contract: blogs are written to Redis as the app writes them (`domain:{host}` →
+// blog_…, the www/apex twin too; custom-domain certificates in `ssl:{host}:latest`); it picks the blog
+// from the Host it is sent and serves pages whose asset URLs are absolute `https://cdn.{host}/…`
+// (thumbnails, template files, versioned folder files); on the CDN host it serves what the bucket
+// does not hold, redirects `/` home and answers `/health`; a publish changes pages, uploads the
+// post's thumbnail to the bucket and calls the purge endpoint the app's way (PurgeClient). It can
+// go down (connections refused) and come back on the same port.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Redis } from 'ioredis';
+import type { IssuedPair } from './test-ca.js';
+import { PurgeClient, type PurgeClientOptions } from './blot-purge-client.js';
+import type { S3Server } from './s3-server.js';
+
+export interface Blog {
+  id: string;
+  handle: string;
+  hosts: string[];
+  posts: { slug: string; title: string }[];
+}
+
+export interface BlotAppOptions extends Omit<PurgeClientOptions, 'redis'> {
+  redis: Redis;
+  bucket: S3Server;
+  /** The platform's host (blot.im). */
+  platform: string;
+}
+
+const html = (title: string, body: string) => `<!doctype html><html><head><title>${title}</title></head><body>${body}</body></html>`;
+
+export class BlotApp {
+  readonly purge: PurgeClient;
+  readonly blogs = new Map<string, Blog>();
+  /** Every request the app answered, as `host path`. */
+  readonly seen: string[] = [];
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  constructor(private readonly o: BlotAppOptions) {
+    this.purge = new PurgeClient(o);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get cdn(): string {
+    return `cdn.${this.o.platform}`;
+  }
+
+  /** Answers on `port` (0: a free one the first time; the same one when it comes back). */
+  async up(): Promise<void> {
+    const server = createServer((req, res) => void this.handle(req, res).catch((err: unknown) => res.destroy(err as Error)));
+    server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+  }
+
+  /** Stops answering: connections are refused until up() again. */
+  async down(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    for (const s of this.sockets) s.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
+
+  /** A blog as the app creates one: its Redis keys, and for a custom domain the certificate it holds. */
+  async addBlog(handle: string, options: { domain?: string; cert?: IssuedPair } = {}): Promise<Blog> {
+    const id = `blog_${Buffer.from(handle.padEnd(16, '.')).toString('hex').slice(0, 32)}`;
+    const hosts = [`${handle}.${this.o.platform}`];
+    if (options.domain) hosts.push(options.domain, `www.${options.domain}`);
+    const blog: Blog = { id, handle, hosts, posts: [{ slug: 'hello', title: 'Hello' }] };
+    this.blogs.set(id, blog);
+    await this.o.bucket.put(`${id}/_thumbnails/hello/small.jpg`, `jpeg bytes of ${id}/hello`, { 'content-type': 'image/jpeg' });
+    for (const host of hosts) await this.o.redis.set(`domain:${host}`, id);
+    if (options.domain && options.cert) {
+      const value = JSON.stringify({ fullchain_pem: options.cert.certPem, privkey_pem: options.cert.keyPem });
+      for (const host of hosts.slice(1)) await this.o.redis.set(`ssl:${host}:latest`, value);
+    }
+    return blog;
+  }
+
+  /**
+   * A new post: the pages change, its thumbnail goes to the bucket (unless `thumbnail: 'app'`), then
+   * the blog's hosts are purged the app's way. Resolves with the purge's failure, if any proxy failed.
+   */
+  async publish(blog: Blog, title: string, options: { thumbnail?: 'bucket' | 'app' } = {}): Promise<Error | undefined> {
+    const slug = title.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+    blog.posts.unshift({ slug, title });
+    if (options.thumbnail !== 'app') await this.o.bucket.put(`${blog.id}/_thumbnails/${slug}/small.jpg`, `jpeg bytes of ${blog.id}/${slug}`, { 'content-type': 'image/jpeg' });
+    return this.purge.flush(blog.hosts).then(() => undefined, (err: Error) => err);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const host = (req.headers.host ?? '').toLowerCase();
+    const path = (req.url ?? '/').split('?')[0]!;
+    this.seen.push(`${host} ${path}`);
+    const send = (status: number, type: string, body: string, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    if (host === this.cdn) return this.cdnHost(path, send);
+    if (host === this.o.platform || host === `www.${this.o.platform}`) {
+      return send(200, 'text/html', html('Blot', `<h1>Blot</h1><p>${path}</p>`), { 'set-cookie': 'session=anonymous; HttpOnly', 'cache-control': 'private' });
+    }
+    if (host.startsWith('preview-')) return send(200, 'text/html', html('Preview', `<p>preview of ${host}</p>`), { 'cache-control': 'no-cache' });
+    const blogID = await this.o.redis.get(`domain:${host}`);
+    const blog = blogID ? this.blogs.get(blogID) : undefined;
+    if (!blog) return send(404, 'text/html', html('No blog', `<p>There is no blog at ${host}</p>`));
+    // What reaches the app from the proxy: it logs these (and decides about HTTPS itself).
+    const seenBy = `proto=${req.headers['x-forwarded-proto']} ip=${req.headers['x-real-ip']} id=${req.headers['x-request-id'] ? 'yes' : 'no'}`;
+    if (path === '/random') return send(302, 'text/plain', '', { location: `/${blog.posts[Math.floor(Math.random() * blog.posts.length)]!.slug}` });
+    if (path.startsWith('/draft/stream/')) return send(200, 'text/event-stream', `data: ${path} changed\n\n`, { 'cache-control': 'no-cache' });
+    // Blot sends no long freshness for HTML: the proxy's policy keeps it.
+    const page = (title: string, body: string) => send(200, 'text/html; charset=utf-8', html(title, body), { 'cache-control': 'no-cache' });
+    const cdn = `https://${this.cdn}`;
+    const assets = `<link rel="stylesheet" href="${cdn}/template/ab/cd/style.css"><script src="${cdn}/folder/v-1a2b3c4d/${blog.id}/app.js"></script>`;
+    const item = (p: Blog['posts'][number]) => `<li><a href="/${p.slug}">${p.title}</a><img src="${cdn}/${blog.id}/_thumbnails/${p.slug}/small.jpg"></li>`;
+    if (path === '/') return page(`${blog.handle}`, `${assets}<ul>${blog.posts.map(item).join('')}</ul><!-- ${seenBy} -->`);
+    const post = blog.posts.find((p) => `/${p.slug}` === path);
+    if (post) return page(post.title, `${assets}<h1>${post.title}</h1>${item(post)}<p>${blog.posts.length} posts on this blog</p>`);
+    return send(404, 'text/html', html('Not found', '<p>No such page</p>'));
+  }
+
+  private cdnHost(path: string, send: (status: number, type: string, body: string, headers?: Record<string, string>) => void): void {
+    if (path === '/') return send(301, 'text/plain', '', { location: `https://${this.o.platform}/` });
+    if (path === '/health') return send(200, 'text/plain', 'ok');
+    const thumb = /^\/(blog_[0-9a-f]{32})\/_thumbnails\/(.+)$/.exec(path);
+    // The app's own copy of what the bucket lacks.
+    if (thumb) return send(200, 'image/jpeg', `jpeg bytes of ${thumb[1]}/${thumb[2]!.replace('/small.jpg', '')} from the app`);
+    if (path.startsWith('/template/')) return send(200, 'text/css', `/* ${path} */ body { margin: 0 }`);
+    if (path.startsWith('/folder/v-') || path.startsWith('/documentation/v-')) return send(200, 'text/javascript', `// ${path}`);
+    return send(404, 'text/plain', 'not found');
+  }
+
+  async close(): Promise<void> {
+    this.purge.close();
+    await this.down();
+  }
+}
