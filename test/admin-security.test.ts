@@ -107,7 +107,8 @@ fetch('http://127.0.0.1:${adminPort}/purge', { method: 'POST', mode: 'no-cors', 
   await page.goto(`http://attacker.example:${(attacker.address() as AddressInfo).port}/`);
   await page.waitForSelector('body[data-fetched="yes"]');
   const frame = page.frame({ name: 'result' })!;
-  await frame.waitForSelector('body:has-text("code")');
+  await frame.waitForURL(/\/purge$/);
+  await frame.waitForLoadState();
   const answer = JSON.parse((await frame.textContent('body')) ?? '') as { code: string; message: string };
   assert.equal(answer.code, 'admin_cross_origin', answer.message);
   assert.match(answer.message, /Origin: "http:\/\/attacker\.example:\d+"/);
