@@ -5,7 +5,10 @@
 // (thumbnails, template files, versioned folder files); on the CDN host it serves what the bucket
 // does not hold, redirects `/` home and answers `/health`; a publish changes pages, uploads the
 // post's thumbnail to the bucket and calls the purge endpoint the app's way (PurgeClient). It can
-// go down (connections refused) and come back on the same port.
+// go down (connections refused) and come back on the same port. A blog has the platform's page
+// shapes — index pages of 10 posts (`/`, `/page/N`), post pages linking their neighbours, tag pages,
+// the feed and the archive — and, when the app is told to (`surrogateKeys`), each page names what it
+// shows in Surrogate-Key, so a publish can purge only the pages that changed.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Redis } from 'ioredis';
@@ -13,11 +16,29 @@ import type { IssuedPair } from './test-ca.js';
 import { PurgeClient, type PurgeClientOptions } from './blot-purge-client.js';
 import type { S3Server } from './s3-server.js';
 
+export interface Post {
+  slug: string;
+  title: string;
+  tags: string[];
+}
+
 export interface Blog {
   id: string;
   handle: string;
   hosts: string[];
-  posts: { slug: string; title: string }[];
+  /** Newest first. */
+  posts: Post[];
+}
+
+const PER_PAGE = 10;
+
+/** What a new post changes on its blog: every index page (they shift), the post and its older neighbour, its tags' pages, feed, archive. */
+export function changedBy(blog: Blog): { pages: string[]; tags: string[]; keys: string[] } {
+  const [post, previous] = blog.posts;
+  const indexPages = Array.from({ length: Math.ceil(blog.posts.length / PER_PAGE) - 1 }, (_, i) => `/page/${i + 2}`);
+  const pages = [...indexPages, '/archives', `/${post!.slug}`, ...(previous ? [`/${previous.slug}`] : [])];
+  const keys = ['list', ...(previous ? [`post:${previous.slug}`] : []), ...post!.tags.map((t) => `tag:${t}`)];
+  return { pages, tags: post!.tags, keys };
 }
 
 export interface BlotAppOptions extends Omit<PurgeClientOptions, 'redis'> {
@@ -25,6 +46,8 @@ export interface BlotAppOptions extends Omit<PurgeClientOptions, 'redis'> {
   bucket: S3Server;
   /** The platform's host (blot.im). */
   platform: string;
+  /** Pages name what they show in Surrogate-Key (an app that publishes with blotcdn/origin). */
+  surrogateKeys?: boolean;
 }
 
 const html = (title: string, body: string) => `<!doctype html><html><head><title>${title}</title></head><body>${body}</body></html>`;
@@ -72,11 +95,14 @@ export class BlotApp {
   }
 
   /** A blog as the app creates one: its Redis keys, and for a custom domain the certificate it holds. */
-  async addBlog(handle: string, options: { domain?: string; cert?: IssuedPair } = {}): Promise<Blog> {
+  async addBlog(handle: string, options: { domain?: string; cert?: IssuedPair; posts?: number; tags?: number } = {}): Promise<Blog> {
     const id = `blog_${Buffer.from(handle.padEnd(16, '.')).toString('hex').slice(0, 32)}`;
     const hosts = [`${handle}.${this.o.platform}`];
     if (options.domain) hosts.push(options.domain, `www.${options.domain}`);
-    const blog: Blog = { id, handle, hosts, posts: [{ slug: 'hello', title: 'Hello' }] };
+    // Older posts (no thumbnails in the bucket: the app serves them), then `hello`, the newest.
+    const tags = Array.from({ length: options.tags ?? 1 }, (_, i) => `topic-${i + 1}`);
+    const older = Array.from({ length: (options.posts ?? 1) - 1 }, (_, i) => ({ slug: `post-${i + 1}`, title: `Post ${i + 1}`, tags: [tags[i % tags.length]!] })).reverse();
+    const blog: Blog = { id, handle, hosts, posts: [{ slug: 'hello', title: 'Hello', tags: [tags[0]!] }, ...older] };
     this.blogs.set(id, blog);
     await this.o.bucket.put(`${id}/_thumbnails/hello/small.jpg`, `jpeg bytes of ${id}/hello`, { 'content-type': 'image/jpeg' });
     for (const host of hosts) await this.o.redis.set(`domain:${host}`, id);
@@ -91,11 +117,24 @@ export class BlotApp {
    * A new post: the pages change, its thumbnail goes to the bucket (unless `thumbnail: 'app'`), then
    * the blog's hosts are purged the app's way. Resolves with the purge's failure, if any proxy failed.
    */
-  async publish(blog: Blog, title: string, options: { thumbnail?: 'bucket' | 'app' } = {}): Promise<Error | undefined> {
-    const slug = title.toLowerCase().replace(/[^a-z0-9]+/g, '-');
-    blog.posts.unshift({ slug, title });
+  async publish(blog: Blog, title: string, options: { thumbnail?: 'bucket' | 'app'; tags?: string[]; purge?: boolean } = {}): Promise<Error | undefined> {
+    this.addPost(blog, title, options.tags);
+    const slug = blog.posts[0]!.slug;
     if (options.thumbnail !== 'app') await this.o.bucket.put(`${blog.id}/_thumbnails/${slug}/small.jpg`, `jpeg bytes of ${blog.id}/${slug}`, { 'content-type': 'image/jpeg' });
+    if (options.purge === false) return undefined;
     return this.purge.flush(blog.hosts).then(() => undefined, (err: Error) => err);
+  }
+
+  /** The post alone: the blog's pages change (what publish does before it purges). */
+  addPost(blog: Blog, title: string, tags = blog.posts[0]!.tags): void {
+    blog.posts.unshift({ slug: title.toLowerCase().replace(/[^a-z0-9]+/g, '-'), title, tags });
+  }
+
+  /** Every page of a blog (on one host): index pages, posts, tag pages, feed, archive. */
+  pagesOf(blog: Blog): string[] {
+    const tags = [...new Set(blog.posts.flatMap((p) => p.tags))];
+    const indexPages = Array.from({ length: Math.ceil(blog.posts.length / PER_PAGE) - 1 }, (_, i) => `/page/${i + 2}`);
+    return ['/', ...indexPages, ...blog.posts.map((p) => `/${p.slug}`), ...tags.map((t) => `/tagged/${t}`), '/feed.rss', '/archives'];
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -119,13 +158,27 @@ export class BlotApp {
     if (path === '/random') return send(302, 'text/plain', '', { location: `/${blog.posts[Math.floor(Math.random() * blog.posts.length)]!.slug}` });
     if (path.startsWith('/draft/stream/')) return send(200, 'text/event-stream', `data: ${path} changed\n\n`, { 'cache-control': 'no-cache' });
     // Blot sends no long freshness for HTML: the proxy's policy keeps it.
-    const page = (title: string, body: string) => send(200, 'text/html; charset=utf-8', html(title, body), { 'cache-control': 'no-cache' });
+    const page = (title: string, body: string, keys: string[], type = 'text/html; charset=utf-8') =>
+      send(200, type, type.startsWith('text/html') ? html(title, body) : body, { 'cache-control': 'no-cache', ...(this.o.surrogateKeys ? { 'surrogate-key': keys.join(' ') } : {}) });
     const cdn = `https://${this.cdn}`;
     const assets = `<link rel="stylesheet" href="${cdn}/template/ab/cd/style.css"><script src="${cdn}/folder/v-1a2b3c4d/${blog.id}/app.js"></script>`;
-    const item = (p: Blog['posts'][number]) => `<li><a href="/${p.slug}">${p.title}</a><img src="${cdn}/${blog.id}/_thumbnails/${p.slug}/small.jpg"></li>`;
-    if (path === '/') return page(`${blog.handle}`, `${assets}<ul>${blog.posts.map(item).join('')}</ul><!-- ${seenBy} -->`);
-    const post = blog.posts.find((p) => `/${p.slug}` === path);
-    if (post) return page(post.title, `${assets}<h1>${post.title}</h1>${item(post)}<p>${blog.posts.length} posts on this blog</p>`);
+    const item = (p: Post) => `<li><a href="/${p.slug}">${p.title}</a><img src="${cdn}/${blog.id}/_thumbnails/${p.slug}/small.jpg"></li>`;
+    const list = (posts: Post[]) => `<ul>${posts.map(item).join('')}</ul>`;
+    const n = path === '/' ? 1 : Number(/^\/page\/(\d+)$/.exec(path)?.[1] ?? NaN);
+    if (n >= 1 && (n - 1) * PER_PAGE < blog.posts.length) {
+      return page(`${blog.handle}`, `${assets}${list(blog.posts.slice((n - 1) * PER_PAGE, n * PER_PAGE))}<!-- ${seenBy} -->`, ['list']);
+    }
+    if (path === '/feed.rss') return page('', `<rss>${blog.posts.slice(0, PER_PAGE).map((p) => `<item>${p.title}</item>`).join('')}</rss>`, ['list'], 'application/rss+xml');
+    if (path === '/archives') return page('Archives', blog.posts.map((p) => p.title).join(', '), ['list']);
+    const tag = /^\/tagged\/(.+)$/.exec(path)?.[1];
+    if (tag && blog.posts.some((p) => p.tags.includes(tag))) return page(tag, list(blog.posts.filter((p) => p.tags.includes(tag))), [`tag:${tag}`]);
+    const at = blog.posts.findIndex((p) => `/${p.slug}` === path);
+    if (at >= 0) {
+      const post = blog.posts[at]!;
+      const newer = blog.posts[at - 1];
+      const links = `${newer ? `<a rel="next" href="/${newer.slug}">${newer.title}</a>` : ''}<a rel="prev" href="/${blog.posts[at + 1]?.slug ?? ''}">older</a>`;
+      return page(post.title, `${assets}<h1>${post.title}</h1>${item(post)}${links}`, [`post:${post.slug}`]);
+    }
     return send(404, 'text/html', html('Not found', '<p>No such page</p>'));
   }
 
