@@ -18,8 +18,9 @@ import { folder } from './scenarios/folder.js';
 import { assets } from './scenarios/assets.js';
 import { tls } from './scenarios/tls.js';
 import { publish } from './scenarios/publish.js';
+import { blotPublish } from './scenarios/blot-publish.js';
 
-const SCENARIOS: Scenario[] = [hits, coalescing, disk, purge, folder, assets, tls, publish];
+const SCENARIOS: Scenario[] = [hits, coalescing, disk, purge, folder, assets, tls, publish, blotPublish];
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 async function main(): Promise<void> {
