@@ -13,6 +13,7 @@ import { startOrigin, type TestOrigin } from './helpers/origin.js';
 import { startEdge, type TestEdge } from './helpers/edge.js';
 import { get, request } from './helpers/client.js';
 import { runCliToEnd } from './helpers/cli.js';
+import { waitFor } from './helpers/wait.js';
 
 const TOKEN = 'test-admin-token-123';
 const PURGE_TOKEN = 'platform-purge-secret';
@@ -111,6 +112,65 @@ test('the platform purge call says 503 with Retry-After while the cache cannot c
     assert.equal(JSON.parse(res.text).code, 'not_ready');
   } finally {
     edge.edge.isReady = ready;
+  }
+});
+
+test('GET /inspect lists what is cached for a host; GET /rehydrate reads the index again; both behind the purge secret', async () => {
+  const secret = { 'x-blot-purge-token': PURGE_TOKEN };
+  for (const path of ['/one', '/two?x=1']) await get(`${edge.url}${path}`, { host: 'inspect.test' });
+  await waitFor(() => edge.edge.inspect('inspect.test').length === 2, 'both pages stored');
+  const listed = await request(`${admin}/inspect?host=inspect.test`, { headers: secret });
+  assert.equal(listed.status, 200);
+  assert.equal(listed.text, 'http://inspect.test/one\nhttp://inspect.test/two?x=1\n');
+  assert.equal((await request(`${admin}/inspect?host=nothing.test`, { headers: secret })).text, '');
+  assert.equal((await request(`${admin}/inspect`, { headers: secret })).status, 400);
+  assert.equal((await request(`${admin}/inspect?host=inspect.test`, { headers: auth })).status, 403, 'the admin token does not open it');
+  const again = await request(`${admin}/rehydrate`, { headers: secret });
+  assert.equal(again.status, 200);
+  assert.equal(again.text, 'OK\n');
+  assert.equal((await request(`${admin}/inspect?host=inspect.test`, { headers: secret })).text, listed.text, 'the same keys after the index was read again');
+  assert.equal((await request(`${admin}/rehydrate`)).status, 403);
+});
+
+test('without a purge secret the platform routes are refused, not open; the purge listener needs one; the two secrets must differ', async (t) => {
+  const open = await startEdge({
+    admin: { listen: '127.0.0.1:0', tokenEnv: 'BLOTCDN_TEST_UNSET_TOKEN', purgeTokenEnv: 'BLOTCDN_TEST_UNSET_PURGE' },
+    originGroups: { g: { members: [{ url: origin.url }] } },
+    sites: [{ hosts: ['*'], originGroup: 'g' }],
+  });
+  t.after(() => open.stop());
+  await get(`${open.url}/x`, { host: 'secretless.test' });
+  for (const headers of [{}, { 'x-blot-purge-token': 'anything-at-all' }]) {
+    const res = await request(`${open.adminUrl}/purge?host=secretless.test`, { headers });
+    assert.equal(res.status, 403);
+    assert.equal(JSON.parse(res.text).code, 'purge_secret_unset');
+  }
+  assert.match(String((await get(`${open.url}/x`, { host: 'secretless.test' })).headers['cache-status']), /^blotcdn; hit/, 'nothing purged');
+  const base = { originGroups: { g: { members: [{ url: origin.url }] } }, sites: [{ hosts: ['*'], originGroup: 'g' }], log: { access: 'off' as const, events: 'off' as const } };
+  const listener = new Edge(validateConfig({ listen: { http: '127.0.0.1:0' }, admin: { listen: '127.0.0.1:0', purgeListen: '127.0.0.1:0', purgeTokenEnv: 'BLOTCDN_TEST_UNSET_PURGE' }, ...base }));
+  await assert.rejects(listener.start(), /admin.purgeListen needs a purge secret/);
+  const same = new Edge(validateConfig({ listen: { http: '127.0.0.1:0' }, admin: { listen: '127.0.0.1:0', token: 'one-secret-for-all', purgeToken: 'one-secret-for-all' }, ...base }));
+  await assert.rejects(same.start(), /must differ from the admin token/);
+});
+
+test('a purge listener answers the platform routes with the secret, and nothing else', async (t) => {
+  const withListener = await startEdge({
+    admin: { listen: '127.0.0.1:0', token: TOKEN, purgeToken: PURGE_TOKEN, purgeListen: '127.0.0.1:0' },
+    originGroups: { g: { members: [{ url: origin.url }] } },
+    sites: [{ hosts: ['*'], originGroup: 'g' }],
+  });
+  t.after(() => withListener.stop());
+  const purgeUrl = `http://127.0.0.1:${withListener.edge.admin!.purgeAddresses[0]!.port}`;
+  await get(`${withListener.url}/y`, { host: 'listener.test' });
+  await waitFor(() => withListener.edge.inspect('listener.test').length === 1, 'the page stored');
+  // A container's name as Host is fine here: the secret is a header no web page can send cross-site.
+  const res = await request(`${purgeUrl}/purge?host=listener.test`, { headers: { 'x-blot-purge-token': PURGE_TOKEN, host: 'blotcdn-edge:8077' } });
+  assert.equal(res.text, 'listener.test: 1\n');
+  assert.equal((await request(`${purgeUrl}/purge?host=listener.test`)).status, 403);
+  for (const path of ['/stats', '/dashboard', '/metrics']) {
+    const other = await request(`${purgeUrl}${path}`, { headers: { authorization: `Bearer ${TOKEN}`, 'x-blot-purge-token': PURGE_TOKEN } });
+    assert.equal(other.status, 404, path);
+    assert.equal(JSON.parse(other.text).code, 'admin_not_found');
   }
 });
 
