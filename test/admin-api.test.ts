@@ -140,7 +140,7 @@ test('without a purge secret the platform routes are refused, not open; the purg
   });
   t.after(() => open.stop());
   await get(`${open.url}/x`, { host: 'secretless.test' });
-  for (const headers of [{}, { 'x-blot-purge-token': 'anything-at-all' }]) {
+  for (const headers of [{}, { 'x-blot-purge-token': 'anything-at-all' }] as Record<string, string>[]) {
     const res = await request(`${open.adminUrl}/purge?host=secretless.test`, { headers });
     assert.equal(res.status, 403);
     assert.equal(JSON.parse(res.text).code, 'purge_secret_unset');
