@@ -85,6 +85,8 @@ test('handles, preview hosts, made-up names and no SNI get the wildcard; none ca
   assert.equal(stats().issued, 0);
   assert.equal(stats().failures, 0);
   assert.ok(stats().staticHits >= 4);
+  // Not even on request (`blotcdn certs issue`, renewal).
+  await assert.rejects(edge.edge.tls!.manager.obtain('alice.blot.test', 'forced'), /covered by a static certificate/);
 });
 
 test('a custom domain on the list, which no pattern covers, is ordered from the ACME server', async () => {

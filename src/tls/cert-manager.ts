@@ -207,6 +207,7 @@ export class CertManager implements RenewalHost {
    * renewal and the CLI. Rejects on failure (AcmeLimitError when a limit refused the order).
    */
   async obtain(host: string, need: Need): Promise<StoredCert> {
+    if (this.options.statics?.covering(host).covered) throw new Error(`${host} is covered by a static certificate (tls.certificates): it is never ordered`);
     const cert = await this.obtainer.obtain(host, need);
     this.remember(host, cert);
     return cert;
