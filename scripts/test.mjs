@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // `npm test`: runs every test file (unit tests beside the code in src/, scenario tests in test/)
 // with Node's own test runner and tsx for TypeScript. Extra arguments are passed through, e.g.
-// `npm test -- test/failover.test.ts` or `npm test -- --test-name-pattern=breaker`.
+// `npm test -- test/failover.test.ts` or `npm test -- --test-name-pattern=breaker`. First it makes
+// sure the Debian programs those tests start are installed (see preflight.mjs).
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { preflight } from './preflight.mjs';
 
 function find(dir, out = []) {
   for (const name of readdirSync(dir)) {
@@ -16,11 +19,18 @@ function find(dir, out = []) {
   return out;
 }
 
+const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const files = args.filter((a) => a.endsWith('.ts'));
 const flags = args.filter((a) => !a.endsWith('.ts'));
 const targets = files.length > 0 ? files : [...find('src'), ...find('test')].sort();
 const concurrency = process.env.TEST_CONCURRENCY ?? '3';
+
+const problem = preflight(targets, root);
+if (problem !== undefined) {
+  console.error(problem);
+  process.exit(1);
+}
 
 const child = spawn(
   process.execPath,

@@ -89,6 +89,9 @@ export class Edge implements ControlPlane {
       accessLog: log ? (ctx) => log.write(ctx) : undefined,
       events,
       httpsPort: undefined,
+      listenerPort: (scheme) => (scheme === 'https' ? this.https[0]?.addressInfo?.port : this.http[0]?.addressInfo?.port),
+      maxTargetLength: config.proxy.maxTargetLength,
+      abandonedFillLimit: config.proxy.abandonedFillLimit,
       acme: this.tls?.manager,
       clientIp: new ClientIp(new AddressList(config.trustedProxies)),
     };

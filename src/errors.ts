@@ -18,6 +18,8 @@ export const ERRORS = {
     message: 'This edge does not serve the requested host.',
   },
   missing_host: { status: 400, source: 'client', message: 'The request has no Host.' },
+  uri_too_long: { status: 414, source: 'client', message: 'The request-target is too long.' },
+  http_version: { status: 505, source: 'client', message: 'Only HTTP/1.0, HTTP/1.1 and HTTP/2 are spoken here.' },
   misdirected: {
     status: 421,
     source: 'client',
@@ -73,6 +75,11 @@ export const ERRORS = {
     status: 502,
     source: 'origin',
     message: 'The origin closed the connection before the response was complete.',
+  },
+  client_gone: {
+    status: 499,
+    source: 'client',
+    message: 'The client went away before it was answered.',
   },
   internal: { status: 500, source: 'internal', message: 'The edge failed to handle the request.' },
 

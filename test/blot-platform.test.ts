@@ -17,7 +17,6 @@ import { blotExample } from './helpers/blot-example.js';
 import { BlotApp, type Blog } from './helpers/blot-app.js';
 import { get, httpsGet } from './helpers/client.js';
 import { startPebble, type TestPebble } from './helpers/pebble.js';
-import { freePort } from './helpers/ports.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { startS3Server, type S3Server } from './helpers/s3-server.js';
 import { scratch } from './helpers/scratch.js';
@@ -39,6 +38,7 @@ let carol: Blog;
 
 interface Node {
   id: string;
+  /** Ports: 0 until the first start binds them; a restart takes the same ones (the app's URLs name them). */
   http: number;
   https: number;
   purge: number;
@@ -46,6 +46,8 @@ interface Node {
   edge?: Edge;
 }
 const nodes: Node[] = [];
+/** BLOT_REVERSE_PROXY_URLS: filled in once the edges have their ports. */
+const proxies: string[] = [];
 const purgeUrl = (n: Node) => `http://127.0.0.1:${n.purge}`;
 
 async function startNode(n: Node): Promise<Edge> {
@@ -56,6 +58,9 @@ async function startNode(n: Node): Promise<Edge> {
   });
   n.edge = new Edge(config);
   await n.edge.start();
+  n.http = n.edge.httpAddresses[0]!.port;
+  n.https = n.edge.httpsAddresses[0]!.port;
+  n.purge = n.edge.admin!.purgeAddresses[0]!.port;
   return n.edge;
 }
 
@@ -73,20 +78,20 @@ before(async () => {
   await writeFile(join(dir, 'letsencrypt-domain.key'), wildcard.keyPem);
   await writeFile(join(dir, 'acme-ca.pem'), pebble.apiCa);
   trust = [ca.certPem, await pebble.root()];
-  // Edge a answers pebble's HTTP-01 validations; b answers them through the shared store too.
-  for (const [id, http] of [['edge-a', pebble.httpPort], ['edge-b', await freePort()]] as const) {
-    nodes.push({ id, http, https: await freePort(), purge: await freePort(), disk: await s.temp(`blotcdn-${id}-`) });
-  }
+  for (const id of ['edge-a', 'edge-b']) nodes.push({ id, http: 0, https: 0, purge: 0, disk: await s.temp(`blotcdn-${id}-`) });
   appRedis = new Redis(redis.url);
   s.defer(async () => appRedis.disconnect());
   // BLOT_REVERSE_PROXY_URLS: each edge's purge listener. The retry interval is 30 s in production.
-  app = new BlotApp({ redis: appRedis, bucket, platform: 'blot.im', proxies: nodes.map(purgeUrl), token: SECRET, retryIntervalMs: 100 });
+  app = new BlotApp({ redis: appRedis, bucket, platform: 'blot.im', proxies, token: SECRET, retryIntervalMs: 100 });
   await app.up();
   s.defer(() => app.close());
   process.env.BLOTCDN_PURGE_TOKEN = SECRET;
   s.defer(async () => void delete process.env.BLOTCDN_PURGE_TOKEN);
   for (const n of nodes) await startNode(n);
   s.defer(() => Promise.all(nodes.map((n) => n.edge?.stop())));
+  proxies.push(...nodes.map(purgeUrl));
+  // pebble validates HTTP-01 at edge a; the challenge answers are in the shared store, so either would do.
+  pebble.routeHttp01(nodes[0]!.http);
   alice = await app.addBlog('alice');
   carol = await app.addBlog('carol', { domain: 'carol-writes.com', cert: await ca.issue(['carol-writes.com', 'www.carol-writes.com']) });
 });

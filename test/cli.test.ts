@@ -82,7 +82,7 @@ test('check-config accepts a valid file and refuses a broken one naming the fiel
 
   const missing = await runCliToEnd(['check-config', join(dir, 'nope.yaml')]);
   assert.equal(missing.code, 1);
-  assert.match(missing.output, /cannot read the file: ENOENT/);
+  assert.match(missing.output, /^blotcdn: no config file at \S+nope\.yaml: give the path of a YAML or JSON config/);
 });
 
 test('--help is there for every command', async () => {

@@ -135,8 +135,10 @@ test('through a real edge, raw request lines with every trick get a refusal, nev
     const answer = await rawRequest(edge.port, `GET ${path} HTTP/1.1\r\nHost: cdn.test\r\nConnection: close\r\n\r\n`);
     const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
     assert.ok(!answer.includes(SECRET), `${JSON.stringify(path)} leaked the secret through the edge`);
-    // The edge may refuse a request line before any origin sees it; otherwise the origin's status comes through.
-    assert.ok(status === expected || status === 400, `${JSON.stringify(path)}: ${status}, expected ${expected}\n${answer.slice(0, 300)}`);
+    // The edge may refuse a request line before any origin sees it, or make its path canonical first
+    // (dot segments removed: the origin then looks inside its root and finds nothing, 404);
+    // otherwise the origin's status comes through.
+    assert.ok(status === expected || status === 400 || status === 404, `${JSON.stringify(path)}: ${status}, expected ${expected}\n${answer.slice(0, 300)}`);
   }
   const fine = await rawRequest(edge.port, 'GET /dir/page.txt HTTP/1.1\r\nHost: cdn.test\r\nConnection: close\r\n\r\n');
   assert.match(fine, /^HTTP\/1\.1 200/);

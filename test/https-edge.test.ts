@@ -32,15 +32,15 @@ before(async () => {
   await client.set('domain:custom.test', 'blog_0123456789abcdef0123456789abcdef');
   client.disconnect();
   origin = await startOrigin((req, res) => {
-    const body = `${req.headers.host} ${req.url} via ${req.headers['x-forwarded-proto']}`;
+    // The host name only: the edge sends its listener's (free, non-default) port with it.
+    const body = `${req.headers.host?.replace(/:\d+$/, '')} ${req.url} via ${req.headers['x-forwarded-proto']}`;
     res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=300', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   });
   const dir = await mkdtemp(join(tmpdir(), 'blotcdn-https-'));
   await writeFile(join(dir, 'acme-ca.pem'), pebble.apiCa);
   edge = await startEdge({
-    // pebble validates HTTP-01 on this port: the edge's HTTP listener is there.
-    listen: { http: `127.0.0.1:${pebble.httpPort}`, https: '127.0.0.1:0' },
+    listen: { http: '127.0.0.1:0', https: '127.0.0.1:0' },
     admin: { listen: '127.0.0.1:0' },
     log: { access: 'off', events: process.env.DEBUG_EVENTS ? 'stderr' : 'off' },
     redis: { url: redis.url },
@@ -56,6 +56,8 @@ before(async () => {
     ],
   });
   httpsPort = edge.edge.httpsAddresses[0]!.port;
+  // pebble validates HTTP-01 at the edge's HTTP listener.
+  pebble.routeHttp01(edge.port);
   root = await pebble.root();
 });
 
@@ -94,7 +96,7 @@ test('a first HTTPS request for a site host gets its certificate at the handshak
 });
 
 test('plain HTTP redirects to HTTPS, except on a site kept on HTTP', async () => {
-  const http = `http://127.0.0.1:${pebble.httpPort}`;
+  const http = edge.url;
   const redirected = await get(`${http}/some/page?x=1`, { host: 'a.blot.test' });
   assert.equal(redirected.status, 301);
   assert.equal(redirected.headers.location, `https://a.blot.test:${httpsPort}/some/page?x=1`);
@@ -136,7 +138,7 @@ test("a custom domain on the platform's Redis list is served and certified; one 
   assert.equal(custom.text, 'custom.test / via https');
   const off = await handshake(httpsPort, 'nope.test', [root]);
   assert.equal(off.authorized, false, 'a host off the list gets no certificate (only the default one)');
-  const offHttp = await get(`http://127.0.0.1:${pebble.httpPort}/`, { host: 'nope.test' });
+  const offHttp = await get(`${edge.url}/`, { host: 'nope.test' });
   assert.equal(offHttp.status, 421);
   assert.ok(!origin.requests.some((r) => r.headers.host === 'nope.test'), 'and nothing is forwarded for it');
 });

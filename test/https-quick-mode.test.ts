@@ -21,7 +21,7 @@ test('blotcdn start --https --acme-directory --allow-host', async (t) => {
     [
       'start',
       '--origin', origin.url,
-      '--listen', `127.0.0.1:${pebble.httpPort}`,
+      '--listen', '127.0.0.1:0',
       '--https', '127.0.0.1:0',
       '--acme-directory', pebble.directoryUrl,
       '--allow-host', 'shop.quick.test', 'blog.quick.test',
@@ -35,6 +35,8 @@ test('blotcdn start --https --acme-directory --allow-host', async (t) => {
     await origin.close();
     await pebble.stop();
   });
+  const [, httpPort] = await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
+  pebble.routeHttp01(Number(httpPort));
   const [, port] = await run.waitFor(/listening on https:\/\/127\.0\.0\.1:(\d+)/);
   const root = await pebble.root();
   const allowed = await handshake(Number(port), 'shop.quick.test', [root]);

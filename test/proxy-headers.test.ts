@@ -4,6 +4,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startOrigin, type TestOrigin } from './helpers/origin.js';
+import { startRelay } from './helpers/relay.js';
 import { startEdge, type TestEdge } from './helpers/edge.js';
 import { get, rawRequest, request } from './helpers/client.js';
 
@@ -67,13 +68,14 @@ test('hop-by-hop response fields and Surrogate-Control do not reach the client',
   assert.equal(res.headers['via'], '1.1 edge-a');
 });
 
-test('the origin gets the original Host, X-Forwarded-*, Via and CDN-Loop', async () => {
+test('the origin gets the Host the key names (with the listener port), X-Forwarded-*, Via and CDN-Loop', async () => {
   const res = await get(`${edge.url}/fwd`, { host: 'keep.test', 'x-forwarded-for': '203.0.113.7', via: '1.1 upstream' });
-  assert.equal(res.text, 'host=keep.test');
+  // The listener is not on port 80, so its real port goes with the name.
+  assert.equal(res.text, `host=keep.test:${edge.port}`);
   const seen = origin.requests.at(-1)!.headers;
   assert.equal(seen['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
   assert.equal(seen['x-forwarded-proto'], 'http');
-  assert.equal(seen['x-forwarded-host'], 'keep.test');
+  assert.equal(seen['x-forwarded-host'], `keep.test:${edge.port}`);
   assert.equal(seen['via'], '1.1 upstream, 1.1 edge-a');
   assert.equal(seen['cdn-loop'], 'blotcdn; node=edge-a');
 });
@@ -81,7 +83,7 @@ test('the origin gets the original Host, X-Forwarded-*, Via and CDN-Loop', async
 test('a member can set its own Host instead of keeping the client’s', async () => {
   const res = await get(`${edge.url}/h`, { host: 'set.test' });
   assert.equal(res.text, 'host=internal.blot.im');
-  assert.equal(origin.requests.at(-1)!.headers['x-forwarded-host'], 'set.test');
+  assert.equal(origin.requests.at(-1)!.headers['x-forwarded-host'], `set.test:${edge.port}`);
 });
 
 test('CDN-Loop: a request that already passed this node, or too many of ours, is refused', async () => {
@@ -98,16 +100,18 @@ test('CDN-Loop: a request that already passed this node, or too many of ours, is
 });
 
 test('two edges pointed at each other stop the loop instead of spinning', async (t) => {
-  // edge B's origin is edge A's port, and A's origin is B: a misconfiguration that must end quickly.
-  const a = await startEdge({ node: { id: 'loop-a' }, originGroups: { g: { members: [{ url: 'http://127.0.0.1:1' }] } }, sites: [{ hosts: ['*'], originGroup: 'g' }] });
-  const b = await startEdge({ node: { id: 'loop-b' }, originGroups: { g: { members: [{ url: a.url }] } }, sites: [{ hosts: ['*'], originGroup: 'g' }] });
-  await a.stop();
-  const a2 = await startEdge({ node: { id: 'loop-a' }, listen: { http: `127.0.0.1:${a.port}` }, originGroups: { g: { members: [{ url: b.url }] } }, sites: [{ hosts: ['*'], originGroup: 'g' }] });
+  // edge B's origin is edge A, and A's origin is B: a misconfiguration that must end quickly. B
+  // needs A's address before A exists: a relay holds it, then passes B's requests on to A.
+  const toA = await startRelay();
+  const b = await startEdge({ node: { id: 'loop-b' }, originGroups: { g: { members: [{ url: `http://127.0.0.1:${toA.port}` }] } }, sites: [{ hosts: ['*'], originGroup: 'g' }] });
+  const a = await startEdge({ node: { id: 'loop-a' }, originGroups: { g: { members: [{ url: b.url }] } }, sites: [{ hosts: ['*'], originGroup: 'g' }] });
+  toA.to(a.port);
   t.after(async () => {
-    await a2.stop();
+    await a.stop();
     await b.stop();
+    await toA.close();
   });
-  const res = await get(`${a2.url}/spin`);
+  const res = await get(`${a.url}/spin`);
   assert.equal(res.status, 508);
 });
 

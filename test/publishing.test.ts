@@ -47,7 +47,8 @@ async function queueFor(backend: 'journal' | 'bullmq'): Promise<JobQueue> {
 async function blogOrigin(): Promise<TestOrigin & { version: { n: number } }> {
   const version = { n: 1 };
   const origin = await startOrigin((req, res) => {
-    const body = `<html>${req.headers.host}${req.url} v${version.n}</html>`;
+    // The host name only: the edge sends its listener's (free, non-default) port with it.
+    const body = `<html>${req.headers.host?.replace(/:\d+$/, '')}${req.url} v${version.n}</html>`;
     res.writeHead(200, { 'content-type': 'text/html', 'cache-control': 'max-age=300', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   });

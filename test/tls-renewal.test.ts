@@ -39,7 +39,7 @@ describe('short-lived certificates', { concurrency: true }, () => {
       store: new FsCertStore(await tmp()),
       names: ['*.alpn.test'],
       http01: false,
-      httpsPort: pebble.tlsPort,
+      tlsAlpn01: true,
       issuer: { challenges: ['tls-alpn-01'] },
     });
     nodes.push(node);

@@ -47,7 +47,7 @@ before(async () => {
   await install(await ca.issue(['*.blot.test', 'blot.test']));
   await writeFile(join(dir, 'acme-ca.pem'), pebble.apiCa);
   edge = await startEdge({
-    listen: { http: `127.0.0.1:${pebble.httpPort}`, https: '127.0.0.1:0' },
+    listen: { http: '127.0.0.1:0', https: '127.0.0.1:0' },
     redis: { url: redis.url },
     domains: { redis: {} },
     tls: {
@@ -63,6 +63,7 @@ before(async () => {
     ],
   });
   s.defer(() => edge.stop());
+  pebble.routeHttp01(edge.port); // pebble's HTTP-01 validations reach the edge's HTTP listener
   port = edge.edge.httpsAddresses[0]!.port;
   trust = [ca.certPem, await pebble.root()];
 });

@@ -14,7 +14,6 @@ import { createPublisher, FileManifest, openJobQueue, startWorker } from '../../
 import { blotExample } from '../../test/helpers/blot-example.js';
 import { BlotApp, changedBy, type Blog } from '../../test/helpers/blot-app.js';
 import { get } from '../../test/helpers/client.js';
-import { freePort } from '../../test/helpers/ports.js';
 import { startRedis } from '../../test/helpers/redis.js';
 import { startS3Server } from '../../test/helpers/s3-server.js';
 import { fmt, type BenchContext, type Scenario } from '../lib/scenario.js';
@@ -51,21 +50,22 @@ async function measure(variant: Variant, redisUrl: string, ctx: BenchContext): P
   const redis = new Redis(redisUrl);
   await redis.flushall();
   const bucket = await startS3Server({ bucket: 'blot-cdn-assets', missingAs403: true });
-  const purgePorts = [await freePort(), await freePort()];
   const tags = variant === 'tag purge + warm';
-  const app = new BlotApp({ redis, bucket, platform: 'blot.im', proxies: purgePorts.map((p) => `http://127.0.0.1:${p}`), token: SECRET, retryIntervalMs: 0, surrogateKeys: tags });
+  const proxies: string[] = []; // BLOT_REVERSE_PROXY_URLS, once the edges listen
+  const app = new BlotApp({ redis, bucket, platform: 'blot.im', proxies, token: SECRET, retryIntervalMs: 0, surrogateKeys: tags });
   const edges: Edge[] = [];
   try {
     await app.up();
     const blog: Blog = await app.addBlog('bench', { posts: POSTS, tags: TAGS });
     const host = blog.hosts[0]!;
-    for (const [i, port] of purgePorts.entries()) {
+    for (const i of [1, 2]) {
       const config = await blotExample(tags ? 'blot-tags.yaml' : 'blot.yaml', {
-        nodeId: `edge-${i + 1}`, redisUrl, appUrl: app.url, bucketEndpoint: bucket.endpoint, diskDir: join(dir, `disk-${i}`), http: '127.0.0.1:0', purge: `127.0.0.1:${port}`,
+        nodeId: `edge-${i}`, redisUrl, appUrl: app.url, bucketEndpoint: bucket.endpoint, diskDir: join(dir, `disk-${i}`), http: '127.0.0.1:0', purge: '127.0.0.1:0',
       });
       const edge = new Edge(config);
       await edge.start();
       edges.push(edge);
+      proxies.push(`http://127.0.0.1:${edge.admin!.purgeAddresses[0]!.port}`);
     }
     const urls = edges.map((e) => `http://127.0.0.1:${e.httpAddresses[0]!.port}`);
     const readAll = async (pages: string[]) => {

@@ -111,20 +111,21 @@ export const tls: Scenario = {
     const peers: Peer[] = [];
     try {
       await writeFile(join(dir, 'acme-ca.pem'), pebble.apiCa);
-      const httpsPort = await freePort();
+      const [httpPort, httpsPort] = [await freePort(), await freePort()];
       const blotcdn = await startBlotcdn(ctx.originUrl, {
         configYaml: (originUrl, port) => `
-listen: { http: "127.0.0.1:${pebble.httpPort}", https: "127.0.0.1:${httpsPort}" }
+listen: { http: "127.0.0.1:${httpPort}", https: "127.0.0.1:${httpsPort}" }
 log: { access: "off", events: "off" }
 tls:
   store: { dir: "${join(dir, 'certs')}" }
   acme: { directory: "${pebble.directoryUrl}", ca: "${join(dir, 'acme-ca.pem')}", challenges: [http-01], pollMin: 100ms }
 originGroups: { o: { members: [ { url: "${originUrl}" } ] } }
 sites: [ { hosts: ["${HOST}", "*.${HOST}"], originGroup: o, redirectToHttps: false } ]
-# ${port} (plain HTTP is pebble's validation port here)
+# ${port} (plain HTTP answers pebble's HTTP-01 validations, relayed to it)
 `,
-        port: pebble.httpPort,
+        port: httpPort,
       });
+      pebble.routeHttp01(httpPort);
       blotcdn.httpsPort = httpsPort;
       peers.push(blotcdn);
       const root = await pebble.root();

@@ -68,7 +68,35 @@ export class Flight {
   private drainWaiters: (() => void)[] = [];
   private headWaiters: { resolve: (h: FlightHead) => void; reject: (e: unknown) => void }[] = [];
 
+  /** Requests still waiting on this fetch (clients that have not gone away). */
+  private interest = 0;
+  /** A fetch the edge itself wants (warming, a refresh): never unwanted. */
+  private pinned = false;
+  /** Called when the last waiting client goes away (a reset stream, a closed connection). */
+  onUnwanted: (() => void) | undefined;
+
   constructor(readonly key: string) {}
+
+  /** A client waits on this fetch; the returned function says it went away. */
+  addInterest(): () => void {
+    this.interest++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.interest === 0 && !this.pinned) this.onUnwanted?.();
+    };
+  }
+
+  /** The edge itself wants this fetch done, whoever else waits. */
+  pin(): void {
+    this.pinned = true;
+  }
+
+  /** Nobody waits for it any more (and the edge did not ask for it itself). */
+  get unwanted(): boolean {
+    return this.interest === 0 && !this.pinned;
+  }
 
   // ---- written by the fetch ----
 

@@ -4,26 +4,57 @@ import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { request } from 'undici';
+import { CliError } from './fail.js';
 
 interface AdminTarget {
   admin: string;
 }
 
+/** `--admin` as given: a URL, or `host:port` as `start --admin` spells it. */
+function adminBase(value: string): URL {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  let url: URL | undefined;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new CliError(`--admin ${JSON.stringify(value)} is not an admin API address: give http://host:port (or set BLOTCDN_ADMIN_URL)`);
+  }
+  return url;
+}
+
+/** One admin API call; an edge that does not answer or refuses becomes one line saying what to do. */
 async function call(opts: AdminTarget, method: 'GET' | 'POST', path: string, body?: unknown): Promise<any> {
+  const base = adminBase(opts.admin);
   const token = process.env.BLOTCDN_ADMIN_TOKEN;
-  const res = await request(new URL(path, opts.admin), {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let res: Awaited<ReturnType<typeof request>>;
+  try {
+    res = await request(new URL(path, base), {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? 'connection refused' : (err as Error).message;
+    throw new CliError(`cannot reach the edge's admin API at ${base.origin} (${reason}): is blotcdn running with an admin listener there? Point --admin or BLOTCDN_ADMIN_URL at it`);
+  }
   const text = await res.body.text();
   let data: any;
   try {
     data = JSON.parse(text);
   } catch {
-    data = { message: text };
+    data = { error: text };
   }
-  if (res.statusCode >= 400) throw new Error(`admin API ${method} ${path}: ${res.statusCode} ${data?.code ? `${data.code}: ` : ''}${data?.message ?? text}`);
+  if (res.statusCode >= 400) {
+    // Admin API errors carry {code, message} (or {error} from older edges).
+    const said = String(data?.message ?? data?.error ?? text).trim();
+    if (res.statusCode === 401 || res.statusCode === 403) {
+      throw new CliError(`the admin API at ${base.origin} refused the request (${res.statusCode}: ${said}): set BLOTCDN_ADMIN_TOKEN to the edge's admin token`);
+    }
+    throw new CliError(`the admin API refused ${method} ${path} (${res.statusCode}): ${said}`);
+  }
   return data;
 }
 
@@ -58,7 +89,7 @@ export function adminCommands(program: Command): void {
     if (opts.prefix) body.prefix = opts.prefix;
     if (opts.host) body.host = opts.host;
     if (opts.tag) body.tag = opts.tag;
-    if (Object.keys(body).length === 1) throw new Error('say what to purge: URLs, --prefix, --host or --tag');
+    if (Object.keys(body).length === 1) throw new CliError('say what to purge: URLs, --prefix, --host or --tag (see blotcdn purge --help)');
     const result = await call(opts, 'POST', '/purge', body);
     for (const p of result.purges) console.log(`${p.kind} ${p.value}: ${p.purged} ${p.soft ? 'marked stale' : 'removed'} (${p.ms.toFixed(1)} ms)`);
   });
@@ -73,15 +104,17 @@ export function adminCommands(program: Command): void {
   ).action(async (urls: string[], opts: AdminTarget & { file?: string; concurrency: string }) => {
     const list = [...urls];
     if (opts.file) list.push(...(await readFile(opts.file, 'utf8')).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')));
-    if (list.length === 0) throw new Error('give URLs or --file');
+    const concurrency = Number(opts.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new CliError(`--concurrency ${JSON.stringify(opts.concurrency)}: give a whole number of URLs fetched at once, 1 or more`);
+    if (list.length === 0) throw new CliError('say what to warm: URLs, or --file with one URL per line (see blotcdn warm --help)');
     const bar = list.length > 1 && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'warming [{bar}] {value}/{total} {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
     bar?.start(list.length, 0);
     const counts: Record<string, number> = {};
     const failures: string[] = [];
     // Batches keep each API call short and let the bar move.
-    const batch = Math.max(Number(opts.concurrency) * 4, 16);
+    const batch = Math.max(concurrency * 4, 16);
     for (let i = 0; i < list.length; i += batch) {
-      const { results } = await call(opts, 'POST', '/warm', { urls: list.slice(i, i + batch), concurrency: Number(opts.concurrency) });
+      const { results } = await call(opts, 'POST', '/warm', { urls: list.slice(i, i + batch), concurrency });
       for (const r of results) {
         counts[r.result] = (counts[r.result] ?? 0) + 1;
         if (r.result === 'error' || r.result === 'not-stored') failures.push(`${r.url}: ${r.result}${r.error ? ` (${r.error})` : r.status ? ` (${r.status})` : ''}`);

@@ -1,22 +1,9 @@
 // `blotcdn certs list|show HOST|issue HOST|renew HOST`: the certificate store seen and worked from
 // the command line, through the same CertManager, CertStore and AcmeIssuer the edge uses. `issue`
 // and `renew` place real orders: the CA's challenge is answered by a running edge that shares the
-// store (tokens are written there), so point these commands at the store your edges use.
-import { readFile } from 'node:fs/promises';
+// store (tokens are written there), so point these commands at the store your edges use. The work
+// is in cert-work.ts, loaded when a certs command runs, so other commands start without it.
 import { Command, Option } from 'commander';
-import { Redis } from 'ioredis';
-import { CachedDomainSource } from '../sites/cached-domains.js';
-import { RedisDomainSource } from '../sites/redis-domains.js';
-import { AcmeIssuer } from '../tls/acme-issuer.js';
-import { CertManager } from '../tls/cert-manager.js';
-import type { CertStore, ChallengeKind, StoredCert } from '../tls/cert-store.js';
-import { certDetails, coversHost, renewalTime } from '../tls/certificate.js';
-import { FsCertStore } from '../tls/fs-cert-store.js';
-import { certifiableHost, HostPolicy } from '../tls/host-policy.js';
-import { RedisCertStore } from '../tls/redis-cert-store.js';
-import { buildDomainList, buildTls, declaredHosts } from '../tls/build-tls.js';
-import { loadConfigFile } from '../config/load.js';
-import { createEventLog } from '../observe/event-log.js';
 
 export interface CertsOptions {
   /** An edge config: its tls section (store, ACME, limits) and its sites' hosts and domain list. */
@@ -54,106 +41,6 @@ function acmeOptions(cmd: Command): Command {
     .option('--allow-host <name>', 'host or *.wildcard certificates may be issued for (repeatable)', collect);
 }
 
-/** What a certs command works on; close() when done. */
-interface Workbench {
-  store: CertStore;
-  manager: CertManager;
-  issuer?: AcmeIssuer;
-  close(): Promise<void>;
-}
-
-/** The same parts a running edge builds from the same config. */
-async function workbenchFromConfig(file: string, needIssuer: boolean): Promise<Workbench> {
-  const config = await loadConfigFile(file);
-  if (!config.tls) throw new Error(`${file} has no tls section`);
-  const events = createEventLog(false);
-  const domainList = buildDomainList(config, events);
-  const tls = buildTls(config, declaredHosts(config), domainList, events)!;
-  if (needIssuer && !tls.issuer) throw new Error(`${file} has no tls.acme section: nothing to issue with`);
-  return {
-    store: tls.store,
-    manager: tls.manager,
-    issuer: tls.issuer,
-    close: async () => {
-      await tls.stop();
-      await domainList?.close();
-    },
-  };
-}
-
-async function workbench(opts: CertsOptions, needIssuer: boolean): Promise<Workbench> {
-  if (opts.config) return workbenchFromConfig(opts.config, needIssuer);
-  if (!opts.store === !opts.redis) throw new Error('give exactly one of --store DIR or --redis URL (or --config FILE)');
-  let redis: Redis | undefined;
-  let store: CertStore;
-  if (opts.redis) {
-    redis = new Redis(opts.redis, { maxRetriesPerRequest: 2, lazyConnect: true });
-    await redis.connect();
-    store = new RedisCertStore(redis, { prefix: opts.redisPrefix, legacyKey: opts.platformCerts ? undefined : false });
-  } else {
-    store = new FsCertStore(opts.store!);
-  }
-  const sources = redis && opts.domainList ? [new CachedDomainSource(new RedisDomainSource(redis))] : [];
-  const policy = new HostPolicy({ names: opts.allowHost ?? [], sources });
-  let issuer: AcmeIssuer | undefined;
-  if (needIssuer) {
-    if (!opts.acmeDirectory) throw new Error('--acme-directory URL is needed to issue');
-    const challenges = (opts.challenge ?? []).map((c) => {
-      if (c !== 'http-01' && c !== 'tls-alpn-01') throw new Error(`unknown challenge type ${c} (http-01 or tls-alpn-01)`);
-      return c as ChallengeKind;
-    });
-    issuer = new AcmeIssuer({ directoryUrl: opts.acmeDirectory, store, email: opts.acmeEmail, challenges, caCert: opts.acmeCa ? await readFile(opts.acmeCa, 'utf8') : undefined });
-  }
-  const manager = new CertManager({ store, policy, issuer });
-  return {
-    store,
-    manager,
-    issuer,
-    close: async () => {
-      await store.close();
-      redis?.disconnect();
-    },
-  };
-}
-
-const day = 86_400_000;
-const when = (d: Date | number) => new Date(d).toISOString().replace('T', ' ').replace(/:\d\d\.\d+Z$/, 'Z');
-const daysLeft = (notAfter: number) => ((notAfter - Date.now()) / day).toFixed(1);
-
-function hostArg(raw: string): string {
-  const host = certifiableHost(raw);
-  if (!host) throw new Error(`not a host name a certificate can be issued for: ${JSON.stringify(raw)}`);
-  return host;
-}
-
-export function describeCert(host: string, cert: StoredCert): string {
-  const d = certDetails(cert);
-  const state = Date.now() >= cert.notAfter ? 'EXPIRED' : coversHost(cert, host) ? 'valid' : 'does not cover this host';
-  return [
-    `host:        ${host}`,
-    `state:       ${state}`,
-    `names:       ${d.names.join(', ') || '(none)'}`,
-    `not before:  ${when(d.notBefore)}`,
-    `not after:   ${when(d.notAfter)} (${daysLeft(cert.notAfter)} days left)`,
-    `renew from:  ${when(renewalTime(cert))}`,
-    `issuer:      ${d.issuer}`,
-    `serial:      ${d.serial}`,
-    `key:         ${d.keyType}`,
-    `chain:       ${d.chainLength} certificate(s)`,
-    `sha-256:     ${d.fingerprint256}`,
-    `source:      ${cert.source}`,
-  ].join('\n');
-}
-
-async function run<T>(opts: CertsOptions, needIssuer: boolean, fn: (w: Workbench) => Promise<T>): Promise<T> {
-  const w = await workbench(opts, needIssuer);
-  try {
-    return await fn(w);
-  } finally {
-    await w.close();
-  }
-}
-
 /** Adds `certs` and its subcommands to `program`; output goes to `out` (stdout by default). */
 export function certsCommand(program: Command, out: (line: string) => void = (l) => console.log(l)): Command {
   const certs = program.command('certs').description('List, inspect, issue and renew TLS certificates in the certificate store.');
@@ -161,51 +48,26 @@ export function certsCommand(program: Command, out: (line: string) => void = (l)
   storeOptions(certs.command('list'))
     .description('Every stored certificate with its expiry date.')
     .action((opts: CertsOptions) =>
-      run(opts, false, async ({ manager }) => {
-        const rows = await manager.list();
-        if (rows.length === 0) return out('no certificates');
-        const width = Math.max(4, ...rows.map((r) => r.host.length));
-        out(`${'HOST'.padEnd(width)}  ${'EXPIRES (UTC)'.padEnd(17)}  ${'DAYS'.padStart(6)}  ${'RENEW FROM (UTC)'.padEnd(17)}  SOURCE    ISSUER`);
-        for (const r of rows) {
-          out(`${r.host.padEnd(width)}  ${when(r.notAfter)}  ${daysLeft(r.notAfter.getTime()).padStart(6)}  ${when(r.renewAt)}  ${r.source.padEnd(8)}  ${r.issuer}`);
-        }
-      }),
+      import('./cert-work.js').then((w) => w.listCerts(opts, out)),
     );
 
   storeOptions(certs.command('show'))
     .description('Details of the certificate stored for HOST.')
     .argument('<host>')
     .action((raw: string, opts: CertsOptions) =>
-      run(opts, false, async ({ store }) => {
-        const host = hostArg(raw);
-        const cert = await store.getCert(host);
-        if (!cert) throw new Error(`no certificate stored for ${host}`);
-        out(describeCert(host, cert));
-      }),
+      import('./cert-work.js').then((w) => w.showCert(raw, opts, out)),
     );
 
   acmeOptions(certs.command('issue'))
     .description('Obtain a certificate for HOST unless a valid one is stored (an edge sharing the store answers the challenge).')
     .argument('<host>')
-    .action((raw: string, opts: CertsOptions) => obtainCommand(raw, opts, 'missing', out));
+    .action((raw: string, opts: CertsOptions) => import('./cert-work.js').then((w) => w.obtainCert(raw, opts, 'missing', out)));
 
   acmeOptions(certs.command('renew'))
     .description('Obtain a new certificate for HOST now, replacing the stored one.')
     .argument('<host>')
-    .action((raw: string, opts: CertsOptions) => obtainCommand(raw, opts, 'forced', out));
+    .action((raw: string, opts: CertsOptions) => import('./cert-work.js').then((w) => w.obtainCert(raw, opts, 'forced', out)));
 
   return certs;
 }
 
-function obtainCommand(raw: string, opts: CertsOptions, need: 'missing' | 'forced', out: (line: string) => void): Promise<void> {
-  return run(opts, true, async ({ manager, store, issuer }) => {
-    const host = hostArg(raw);
-    if (!(await manager.policy.allows(host))) throw new Error(`${host} is not allowed: add --allow-host ${host} (or put it on the domain list)`);
-    const before = await store.getCert(host);
-    const started = Date.now();
-    const cert = await manager.obtain(host, need);
-    const ordered = (issuer?.stats().issued ?? 0) > 0;
-    const verb = !ordered ? 'already has a valid certificate' : need === 'forced' || before ? 'renewed' : 'issued';
-    out(`${host}: ${verb}, expires ${when(cert.notAfter)} (${daysLeft(cert.notAfter)} days)${ordered ? ` in ${Date.now() - started} ms` : ''}`);
-  });
-}

@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { loadConfigFile } from '../config/load.js';
+import { CliError } from './fail.js';
 import { jobQueueFromConfig } from '../control/job-queue-view.js';
 import { FileManifest, openJobQueue, queueReport, RedisManifest, startWorker, type JobInfo, type JobQueue, type Manifest, type WebFormat } from '../origin-lib/index.js';
 
@@ -29,10 +30,10 @@ function queueOptions(cmd: Command): Command {
 async function openQueue(flags: QueueFlags): Promise<JobQueue> {
   if (flags.config) {
     const config = await loadConfigFile(flags.config);
-    if (!config.jobs) throw new Error(`${flags.config} has no jobs section`);
+    if (!config.jobs) throw new CliError(`${flags.config} has no jobs section`);
     return jobQueueFromConfig(config);
   }
-  if (!flags.dir === !flags.redis) throw new Error('give exactly one of --dir DIR or --redis URL (or --config FILE)');
+  if (!flags.dir === !flags.redis) throw new CliError('give exactly one of --dir DIR or --redis URL (or --config FILE)');
   return flags.redis ? openJobQueue({ redis: flags.redis, prefix: flags.prefix }) : openJobQueue({ dir: flags.dir! });
 }
 
@@ -99,7 +100,7 @@ export function jobsCommand(program: Command, out: (line: string) => void = (l) 
     .action((id: string, opts: QueueFlags) =>
       withQueue(opts, async (queue) => {
         const job = await queue.get(id);
-        if (!job) throw new Error(`no job ${id}`);
+        if (!job) throw new CliError(`no job ${id}`);
         out(describeJob(job));
       }),
     );
@@ -111,7 +112,7 @@ export function jobsCommand(program: Command, out: (line: string) => void = (l) 
     .action((ids: string[], opts: QueueFlags & { allFailed?: boolean }) =>
       withQueue(opts, async (queue) => {
         const targets = opts.allFailed ? (await queue.list({ states: ['failed'], limit: 100_000 })).map((j) => j.id) : ids;
-        if (targets.length === 0) throw new Error(opts.allFailed ? 'no failed jobs' : 'give job ids or --all-failed');
+        if (targets.length === 0) throw new CliError(opts.allFailed ? 'no failed jobs' : 'give job ids or --all-failed');
         for (const id of targets) {
           await queue.retry(id);
           out(`${id}: queued again`);
@@ -129,9 +130,9 @@ export function jobsCommand(program: Command, out: (line: string) => void = (l) 
     .option('--formats <list>', 'web formats tried for each thumbnail', 'webp,avif')
     .option('--lock-ms <ms>', "with --redis: a running job's lock (a dead worker's jobs run again once it lapses)", '30000')
     .action(async (opts: QueueFlags & { root: string; manifest?: string; manifestRedis?: string; edge?: string[]; concurrency: string; formats: string; lockMs: string }) => {
-      if (!opts.manifest === !opts.manifestRedis) throw new Error('give exactly one of --manifest DIR or --manifest-redis URL');
+      if (!opts.manifest === !opts.manifestRedis) throw new CliError('give exactly one of --manifest DIR or --manifest-redis URL');
       const formats = opts.formats.split(',').map((f) => f.trim()).filter(Boolean);
-      for (const f of formats) if (f !== 'webp' && f !== 'avif') throw new Error(`unknown format ${f} (webp, avif)`);
+      for (const f of formats) if (f !== 'webp' && f !== 'avif') throw new CliError(`unknown format ${f} (webp, avif)`);
       const queue = opts.redis ? await openJobQueue({ redis: opts.redis, prefix: opts.prefix, lockMs: Number(opts.lockMs) }) : await openQueue(opts);
       const manifest: Manifest = opts.manifest ? await FileManifest.open(opts.manifest) : await RedisManifest.open({ url: opts.manifestRedis! });
       const token = process.env.BLOTCDN_ADMIN_TOKEN || undefined;

@@ -94,7 +94,7 @@ describe('valid configs', () => {
     input.sites[0].hosts = ['Example.COM', '*.blot.im'];
     input.sites[0].behaviors = [{ path: '/static/*', ttl: { min: '1h', max: '1y', default: 30 }, query: 'none' }];
     const cfg = validateConfig(input);
-    assert.deepEqual(cfg.listen.http, [{ host: '127.0.0.1', port: 8080 }]);
+    assert.deepEqual(cfg.listen.http, [{ port: 8080 }], '":8080" is every interface, as Caddy and nginx read it');
     assert.equal(cfg.cache.memory.maxSize, 1024 ** 3);
     assert.equal(cfg.cache.memory.maxObjectSize, 4096);
     assert.equal(cfg.originGroups['main']!.breaker.cooldown, 60_000);
@@ -104,6 +104,26 @@ describe('valid configs', () => {
     assert.deepEqual(b.ttl, { min: 3_600_000, max: 31_557_600_000, default: 30_000 });
     assert.equal(b.query, 'none');
     assert.equal(b.bypass, false);
+  });
+
+  test('listen addresses: a port alone or ":port" is every interface; a host keeps its interface', () => {
+    const http = (value: unknown) => {
+      const input = base();
+      input.listen = { http: value };
+      return validateConfig(input).listen.http;
+    };
+    assert.deepEqual(http('8080'), [{ port: 8080 }]);
+    assert.deepEqual(http(8080), [{ port: 8080 }]);
+    assert.deepEqual(http(':8080'), [{ port: 8080 }]);
+    assert.deepEqual(http('127.0.0.1:8080'), [{ host: '127.0.0.1', port: 8080 }]);
+    assert.deepEqual(http('0.0.0.0:80'), [{ host: '0.0.0.0', port: 80 }]);
+    assert.deepEqual(http('[::1]:8080'), [{ host: '::1', port: 8080 }]);
+    assert.deepEqual(http(['[::]:8080', 'localhost:0']), [{ host: '::', port: 8080 }, { host: 'localhost', port: 0 }]);
+    for (const bad of ['', ':', 'host', '8080:', '1.2.3.4:70000', 'a:b:8080']) {
+      assert.throws(() => http(bad), /listen\.http(\[0\])?: not a listen address/, JSON.stringify(bad));
+    }
+    const input = base();
+    assert.deepEqual(validateConfig({ ...input, admin: {} }).admin?.listen, { host: '127.0.0.1', port: 8081 }, 'the admin API stays on loopback by default');
   });
 
   test('loadConfigFile reads and validates a file', async () => {
@@ -254,7 +274,7 @@ describe('refused configs name the field', () => {
       [(c) => (c.sites[0].hosts = ['exa mple.com']), /^sites\[0\]\.hosts\[0\]: not a host name/],
       [(c) => (c.originGroups.main.members[0].url = 'ftp://x'), /^originGroups\.main\.members\[0\]\.url: unsupported origin scheme ftp:/],
       [(c) => (c.originGroups.main.members[0].url = 'not a url'), /^originGroups\.main\.members\[0\]\.url: not a URL/],
-      [(c) => (c.listen = { http: 'nowhere' }), /^listen\.http: /],
+      [(c) => (c.listen = { http: 'nowhere' }), /^listen\.http\[0\]: not a listen address: "nowhere"/],
       [(c) => (c.originGroups.main.members = []), /^originGroups\.main\.members: an origin group needs at least one member/],
       [(c) => (c.sites = []), /^sites: at least one site is needed/],
       [(c) => (c.sites[0].behaviors = [{ path: 'static/*' }]), /^sites\[0\]\.behaviors\[0\]\.path: must start with \/ or \*/],

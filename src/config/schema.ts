@@ -27,20 +27,30 @@ const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
   return out;
 }).meta({ kind: 'size' });
 
-/** "host:port", "[::1]:port" or ":port" (loopback); port 0 picks a free port. */
-export const listenAddress = z.string().transform((value, ctx) => {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim());
+/**
+ * "host:port" or "[::1]:port"; "port" or ":port" alone means every interface, as Caddy and nginx read
+ * it (host left undefined: Node then listens on "::" and also takes IPv4, or on 0.0.0.0 where the
+ * machine has no IPv6). Port 0 picks a free port.
+ */
+export const listenAddress = z.union([z.string(), z.number()]).transform((raw, ctx): { host?: string; port: number } => {
+  const value = String(raw).trim();
+  const m = /^(?:(?:\[([^\]]+)\]|([^:]*)):)?(\d{1,5})$/.exec(value);
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) {
-    ctx.addIssue({ code: 'custom', message: `not a listen address: ${JSON.stringify(value)} (expected host:port)` });
+    ctx.addIssue({ code: 'custom', message: `not a listen address: ${JSON.stringify(raw)} (expected host:port, or :port for every interface)` });
     return z.NEVER;
   }
-  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+  const host = m[1] ?? m[2];
+  return host ? { host, port } : { port };
 }).meta({ kind: 'address' });
 export type ListenAddress = z.output<typeof listenAddress>;
 
-const oneOrMany = <T extends z.ZodType>(item: T) =>
-  z.union([item, z.array(item)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
+/** One listen address or a list of them; each is checked on its own, so an error names its index. */
+const listenAddresses = z
+  .union([z.string(), z.number(), z.array(z.union([z.string(), z.number()]))])
+  .transform((v) => (Array.isArray(v) ? v : [v]))
+  .pipe(z.array(listenAddress))
+  .meta({ kind: 'address | address[]' });
 
 const statusCode = z.number().int().min(100).max(599);
 
@@ -250,6 +260,12 @@ const behavior = z.strictObject({
    * (`no-cache` for 0), without Expires and Age. The stored object is not changed.
    */
   clientTtl: duration.optional(),
+  /**
+   * Request fields the cache keys on, whatever the origin's Vary says: each value gets its own copy.
+   * The only way to let through a field the edge otherwise removes because an origin might reflect
+   * it unkeyed (X-Forwarded-Port, X-Original-URL, X-HTTP-Method-Override…; see docs/SECURITY.md).
+   */
+  keyHeaders: z.array(z.string().regex(HEADER_NAME, 'not a header field name').transform((s) => s.toLowerCase())).default([]),
   /** Headers added to, set on or removed from requests sent to the origin (after the site's rules). */
   requestHeaders: headerRules.optional(),
   /** Headers added to, set on or removed from responses to clients, hits and misses alike (after the site's rules). */
@@ -368,8 +384,8 @@ export const configSchema = z
       })
       .prefault({}),
     listen: z.strictObject({
-      http: oneOrMany(listenAddress).default([]),
-      https: oneOrMany(listenAddress).default([]),
+      http: listenAddresses.default([]),
+      https: listenAddresses.default([]),
     }),
     /** The platform's list of hosts it serves (custom domains): in Redis, or asked of the origin. */
     domains: z
@@ -511,6 +527,13 @@ export const configSchema = z
         cdnId: z.string().regex(/^[A-Za-z0-9._-]+$/).default('blotcdn'),
         /** Add the member that answered as `X-Served-By-Origin`. */
         servedByHeader: z.boolean().default(true),
+        /** Longest request-target (path and query) accepted; longer ones get 414. It bounds every cache key. */
+        maxTargetLength: z.number().int().min(256).max(65_536).default(8192),
+        /**
+         * A fetch whose clients have all gone away is finished (and stored) only up to this size; a
+         * larger one is cancelled. Before the origin answers, such a fetch is always cancelled.
+         */
+        abandonedFillLimit: size.default(16 * 1024 * 1024),
       })
       .prefault({}),
     /** Redis, for running many edge nodes: purges are published to every node through it. */
@@ -550,7 +573,7 @@ export const configSchema = z
          * Listeners answering only the platform's GET /purge, /inspect and /rehydrate (with the purge
          * secret): where the app's BLOT_REVERSE_PROXY_URLS point, e.g. this node's private address.
          */
-        purgeListen: oneOrMany(listenAddress).default([]),
+        purgeListen: listenAddresses.default([]),
         /** Names the admin listener answers to besides IP addresses and localhost (DNS rebinding guard). */
         allowedHosts: z.array(z.string().regex(/^[a-z0-9.-]+$/i, 'a host name, without port').transform((h) => h.toLowerCase())).default([]),
         /** Retry-After of the platform's routes while the cache index is being read after a start. */

@@ -57,8 +57,8 @@ export class AdminApi {
     private readonly plane: ControlPlane,
     private readonly options: AdminOptions,
   ) {
-    if (!options.token && !LOOPBACK.test(options.listen.host)) {
-      throw new Error(`the admin API on ${options.listen.host} needs a token (admin.token or BLOTCDN_ADMIN_TOKEN); without one it only listens on loopback`);
+    if (!options.token && !LOOPBACK.test(options.listen.host ?? '')) {
+      throw new Error(`the admin API on ${options.listen.host ?? 'every interface'} needs a token (admin.token or BLOTCDN_ADMIN_TOKEN); without one it only listens on loopback`);
     }
     const purgeListen = options.purgeListen ?? [];
     if (purgeListen.length > 0 && !options.purgeToken) {

@@ -63,6 +63,46 @@ export function appendListValue(value: string | string[] | undefined, item: stri
   return existing ? `${existing}, ${item}` : item;
 }
 
+/**
+ * Request fields an origin framework may believe and reflect into a response (a scheme, a port, a
+ * host, a path, a method, a client address) that no cache key names: a reader who sends them could
+ * make the origin build a page for everyone else (web cache poisoning; the list is Param Miner's and
+ * the published poisoning research's). The edge removes them — X-Forwarded-Proto/Host/For are its
+ * own to write — unless a behavior names one in its key (`keyHeaders`).
+ */
+export const UNKEYED_REFLECTED: ReadonlySet<string> = new Set([
+  'forwarded',
+  'x-forwarded-scheme',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-server',
+  'x-forwarded-ssl',
+  'x-forwarded-path',
+  'x-forwarded-uri',
+  'front-end-https',
+  'x-url-scheme',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-uri',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-host',
+  'x-original-host',
+  'x-forwarded-by',
+  'x-real-ip',
+  'true-client-ip',
+  'x-client-ip',
+  'client-ip',
+  'x-cluster-client-ip',
+  'x-originating-ip',
+  'x-remote-ip',
+  'x-remote-addr',
+  'x-original-remote-addr',
+  'x-proxyuser-ip',
+  'x-wap-profile',
+]);
+
 export interface ForwardInfo {
   /**
    * The address this request came from (the socket's peer, or the client a PROXY header named):
@@ -77,11 +117,13 @@ export interface ForwardInfo {
   /** This node's Via pseudonym and CDN-Loop entry. */
   via: string;
   cdnLoop: string;
+  /** Fields removed on the way (UNKEYED_REFLECTED, less those a behavior keys on). */
+  drop?: ReadonlySet<string>;
 }
 
 /** Request headers for the origin: end-to-end fields plus the proxy's own. */
 export function forwardRequestHeaders(incoming: IncomingHttpHeaders, info: ForwardInfo): HeaderMap {
-  const out = endToEnd(incoming as HeaderMap);
+  const out = endToEnd(incoming as HeaderMap, info.drop ?? UNKEYED_REFLECTED);
   out['host'] = info.host;
   out['x-forwarded-for'] = appendListValue(out['x-forwarded-for'], info.peer);
   out['x-forwarded-proto'] = info.proto;

@@ -24,6 +24,11 @@ import { clock } from '../clock.js';
 export type EdgeRequest = IncomingMessage | Http2ServerRequest;
 export type EdgeResponse = ServerResponse | Http2ServerResponse;
 
+/** The client went away (a closed connection, a reset HTTP/2 stream). */
+export function clientGone(res: EdgeResponse): boolean {
+  return res.destroyed || (res as { stream?: { destroyed: boolean } }).stream?.destroyed === true;
+}
+
 /** How the request was answered, in one word (logs, metrics, the dashboard). */
 export type Outcome = 'hit' | 'stale' | 'revalidated' | 'miss' | 'pass' | 'synth' | 'error';
 
@@ -52,6 +57,12 @@ export interface EdgeRuntime {
   events: EventLog;
   /** The port plain-HTTP requests are redirected to (undefined: no HTTPS listener, no redirects). */
   httpsPort: number | undefined;
+  /** The port of the first listener for a scheme (for requests the edge makes itself: warming, refreshes). */
+  listenerPort(scheme: 'http' | 'https'): number | undefined;
+  /** Longest request-target accepted (414 beyond). */
+  maxTargetLength: number;
+  /** A fetch every client has left is still finished (and stored) up to this many bytes. */
+  abandonedFillLimit: number;
   /** Who the client is (the socket's peer, or what a trusted proxy says). */
   clientIp: ClientIp;
   /** Answers ACME HTTP-01 challenges (undefined without TLS). */
@@ -63,7 +74,7 @@ export class RequestContext implements RuleVariables {
   readonly startedAt = clock.now();
   method: string;
   scheme: 'http' | 'https';
-  /** The Host / :authority as the client sent it. */
+  /** The Host the origin is sent: the canonical host, plus the listener's port when not the default. */
   authority = '';
   /** Normalised host name (lower case, no port). */
   host = '';

@@ -11,7 +11,7 @@ import { evaluateConditionals, NOT_MODIFIED_FIELDS } from '../http/conditional.j
 import { ifRangeAllows, parseRange, planMultipart, type ByteRange } from '../http/range.js';
 import { EdgeError } from '../errors.js';
 import { discardBody } from '../origins/origin.js';
-import type { EdgeResponse, RequestContext } from './context.js';
+import { clientGone, type EdgeResponse, type RequestContext } from './context.js';
 import { clientHeaders, headerValue } from './origin-request.js';
 
 /** A body to send: bytes by range, and optionally a faster way to copy a range to the client. */
@@ -187,9 +187,7 @@ function write(res: EdgeResponse, chunk: Buffer): boolean {
   return (res as ServerResponse).write(chunk);
 }
 
-function gone(res: EdgeResponse): boolean {
-  return res.destroyed || (res as { stream?: { destroyed: boolean } }).stream?.destroyed === true;
-}
+const gone = clientGone;
 
 function drained(res: EdgeResponse): Promise<void> {
   return new Promise((resolve) => {

@@ -5,8 +5,8 @@ import { Flight } from '../cache/flight.js';
 import { canServeStaleOnError, currentAge, usability } from '../cache/policy.js';
 import { clock } from '../clock.js';
 import { Uncacheable } from '../cache/single-flight.js';
-import { toEdgeError, type EdgeError } from '../errors.js';
-import type { RequestContext } from './context.js';
+import { EdgeError, toEdgeError } from '../errors.js';
+import { clientGone, type RequestContext } from './context.js';
 import { originRequest } from './origin-request.js';
 import { checkRateLimit } from './admission.js';
 
@@ -27,19 +27,28 @@ export async function fetch(ctx: RequestContext): Promise<'store' | 'deliver' | 
     const running = cache.flights.get(ctx.key);
     if (running !== undefined && running.joinable) return join(ctx, running);
   }
+  // A client that went away before its miss was fetched (a reset HTTP/2 stream) starts nothing.
+  if (ctx.res !== undefined && clientGone(ctx.res)) throw new EdgeError('client_gone');
   // Lead: the flight is registered so later requests for this key join it instead of fetching.
   const flight = ctx.noCoalesce ? new Flight(ctx.key) : cache.flights.begin(ctx.key);
   ctx.flight = flight;
   stats.originFetches++;
+  // When every client waiting on this fetch has gone away before the origin answered, the origin
+  // request is cancelled (a flood of reset streams must not become a flood of origin fetches).
+  const abort = new AbortController();
+  flight.onUnwanted = () => {
+    if (flight.head === undefined) abort.abort();
+  };
+  waitOn(ctx, flight);
   try {
-    const res = await ctx.behavior!.origin.fetch(originRequest(ctx, true));
+    const res = await ctx.behavior!.origin.fetch(originRequest(ctx, true), abort.signal);
     ctx.originRes = res;
     ctx.member = res.member;
     ctx.attempts = res.attempts;
     ctx.originMs = performance.now() - ctx.started;
     return 'store';
   } catch (err) {
-    const error = toEdgeError(err);
+    const error = abort.signal.aborted ? new EdgeError('client_gone', '(every client waiting on this fetch went away)') : toEdgeError(err);
     cache.flights.finish(flight);
     flight.fail(error);
     ctx.flight = undefined;
@@ -47,8 +56,16 @@ export async function fetch(ctx: RequestContext): Promise<'store' | 'deliver' | 
   }
 }
 
+/** This request waits on `flight` until its client goes away (the edge's own requests always do). */
+function waitOn(ctx: RequestContext, flight: Flight): void {
+  if (ctx.res === undefined) return flight.pin();
+  const release = flight.addInterest();
+  ctx.res.once('close', release);
+}
+
 async function join(ctx: RequestContext, flight: Flight): Promise<'deliver' | 'fetch' | 'lookup' | 'synth'> {
   flight.joined++;
+  waitOn(ctx, flight);
   ctx.edge.stats.collapsed++;
   let head;
   try {

@@ -20,6 +20,7 @@ export function originRequest(ctx: RequestContext, forCache: boolean): OriginReq
     host: ctx.authority,
     via: edge.via,
     cdnLoop: edge.cdnLoopEntry,
+    drop: ctx.behavior?.forwardDrop,
   });
   ctx.behavior?.requestRules?.applyMap(headers, ctx);
   const onInfo = ctx.res === undefined ? undefined : (_status: number, hints: HeaderMap) => forwardEarlyHints(ctx, hints);

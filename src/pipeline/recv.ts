@@ -6,6 +6,7 @@ import { countLoopEntries } from '../http/headers.js';
 import { filterQuery } from '../cache/cache-key.js';
 import { clientDirectives } from '../cache/policy.js';
 import { normaliseHost } from '../sites/host.js';
+import { normaliseRequestPath } from '../http/request-target.js';
 import { behaviorFor, type Site } from '../sites/site-table.js';
 import type { TLSSocket } from 'node:tls';
 import type { RequestContext } from './context.js';
@@ -13,9 +14,17 @@ import { checkDeny, checkRateLimit } from './admission.js';
 
 const CACHEABLE_METHODS = new Set(['GET', 'HEAD']);
 
-/** Splits the request-target into authority, path and query (RFC 9112 §3.2). */
+const DEFAULT_PORT = { http: 80, https: 443 } as const;
+
+/**
+ * Splits the request-target into host, path and query (RFC 9112 §3.2), each in its one canonical
+ * spelling: the host lower case without port or trailing dot, the path normalised (see
+ * request-target.ts). What the origin is sent is built from these — never from the spelling the
+ * client chose — so a cached response always answers the request its key names.
+ */
 function parseTarget(ctx: RequestContext): void {
   const url = ctx.req.url ?? '';
+  if (url.length > ctx.edge.maxTargetLength) throw new EdgeError('uri_too_long', `(${url.length} bytes; at most ${ctx.edge.maxTargetLength})`);
   const headers = ctx.req.headers;
   let authority = (headers[':authority'] as string | undefined) ?? headers.host;
   let target = url;
@@ -29,19 +38,31 @@ function parseTarget(ctx: RequestContext): void {
   if (authority === undefined || authority === '') throw new EdgeError('missing_host');
   const host = normaliseHost(authority);
   if (host === undefined) throw new EdgeError('bad_request', 'The Host is not a valid host name.');
-  ctx.authority = authority;
   ctx.host = host;
+  // The origin hears the host the key names, with the port this listener really has when it is
+  // not the scheme's default (a client's `:1337` or `BLOG.TEST.` never reaches it).
+  const port = (ctx.req.socket as { localPort?: number } | undefined)?.localPort ?? ctx.edge.listenerPort(ctx.scheme);
+  ctx.authority = port === undefined || port === DEFAULT_PORT[ctx.scheme] ? host : `${host}:${port}`;
   const hash = target.indexOf('#');
   if (hash >= 0) target = target.slice(0, hash);
   const q = target.indexOf('?');
-  ctx.path = q < 0 ? target : target.slice(0, q);
+  const path = normaliseRequestPath(q < 0 ? target : target.slice(0, q));
+  if (!path.ok) throw new EdgeError('bad_request', path.reason);
+  ctx.path = path.path;
   ctx.query = q < 0 ? '' : target.slice(q);
-  if (ctx.path.length === 0 || ctx.path.charCodeAt(0) !== 47) throw new EdgeError('bad_request', 'The path must start with "/".');
+}
+
+/** HTTP/1.0 and 1.1 on the HTTP/1 listener; anything else claiming to be HTTP is not forwarded (RFC 9110 §15.6.6). */
+function checkVersion(ctx: RequestContext): void {
+  const major = ctx.req.httpVersionMajor;
+  if (major === 2) return; // an HTTP/2 stream from the HTTPS listener
+  if (major !== 1 || ctx.req.httpVersionMinor > 1) throw new EdgeError('http_version', `(HTTP/${ctx.req.httpVersion})`);
 }
 
 export type RecvNext = 'hash' | 'pass' | 'challenge' | 'redirect';
 
 export function recv(ctx: RequestContext): RecvNext | Promise<RecvNext> {
+  checkVersion(ctx);
   parseTarget(ctx);
   const { edge } = ctx;
   // ACME HTTP-01 answers come before anything else: they are the edge's own, never forwarded.

@@ -88,6 +88,7 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
     ? permanentDecision(res.headers, ctx.startedAt, now, YEAR_MS, behavior.grace)
     : decideForBehavior(ctx, res.status, res.headers, now);
   let vary = keyedVary(parseVary(res.headers['vary']), behavior.vary);
+  if (behavior.keyHeaders.length > 0 && vary !== '*') vary = [...new Set([...vary, ...behavior.keyHeaders])].sort();
   const lengthHeader = firstValue(res.headers['content-length']);
   const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
   // Only what the edge may really serve compressed gets its Vary: Accept-Encoding (a length not
@@ -229,6 +230,9 @@ async function pump(
       flight.push(chunk);
       verify?.check.update(chunk);
       edge.stats.bytesFromOrigin += chunk.length;
+      // Every client left and this object is large: stop filling it (a reset stream or a closed
+      // connection must not keep a big download going for nobody).
+      if (flight.unwanted && flight.received > edge.abandonedFillLimit) throw new EdgeError('client_gone', '(nobody waits for a large object)');
       if (storing) {
         const wait = writer.write(chunk);
         if (wait) await wait;

@@ -26,6 +26,9 @@ export interface WarmResult {
 function syntheticRequest(url: URL, headers: IncomingHttpHeaders): EdgeRequest {
   return {
     method: 'GET',
+    httpVersion: '1.1',
+    httpVersionMajor: 1,
+    httpVersionMinor: 1,
     url: url.pathname + url.search,
     headers: { host: url.host, 'user-agent': 'blotcdn-warm', ...headers },
     socket: { remoteAddress: '127.0.0.1' },

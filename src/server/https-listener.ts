@@ -71,6 +71,12 @@ export class HttpsListener {
   ) {
     this.server = createSecureServer({
       allowHTTP1: true,
+      // HTTP/2 rapid reset (CVE-2023-44487): at most 128 streams open at once per session, and a
+      // session that resets more than 100 at once or 20 a second is sent GOAWAY (Node's defaults
+      // are effectively unlimited streams and a burst of 1,000 resets). A reset stream's origin
+      // fetch is cancelled by the fetch step when nobody else waits for it.
+      settings: { maxConcurrentStreams: 128 },
+      ...({ streamResetBurst: 100, streamResetRate: 20 } as object),
       SNICallback: tls.sniCallback,
       minVersion: 'TLSv1.2',
       handshakeTimeout: options.handshakeTimeoutMs ?? 30_000,

@@ -12,6 +12,7 @@ import { HeaderRules } from '../policy/header-rules.js';
 import { RateLimiter } from '../policy/rate-limiter.js';
 import { parseStatusSpec, StatusTable } from '../policy/status-spec.js';
 import { compilePathPattern } from './path-pattern.js';
+import { UNKEYED_REFLECTED } from '../http/headers.js';
 import type { Behavior, ErrorPage, QueryKeyRule, Site, SiteRateLimit, VaryPolicy } from './site-table.js';
 
 /** A status map from the config (keys already checked by the schema) → a table. */
@@ -48,6 +49,8 @@ function compileBehavior(b: BehaviorConfig, site: SiteConfig, origin: Origin, gr
     setCookie: b.setCookie,
     statuses: statusTable(b.cacheStatuses, (ms) => ms),
     vary: varyPolicy(b),
+    keyHeaders: [...new Set(b.keyHeaders)].sort(),
+    forwardDrop: b.keyHeaders.length === 0 ? UNKEYED_REFLECTED : new Set([...UNKEYED_REFLECTED].filter((h) => !b.keyHeaders.includes(h))),
     requestRules: HeaderRules.compile([site.requestHeaders, b.requestHeaders]),
     responseRules: HeaderRules.compile([site.responseHeaders, b.responseHeaders, clientTtlRules(b.clientTtl)]),
   };
@@ -75,6 +78,7 @@ const CATCH_ALL: BehaviorConfig = {
   verifyCacheId: false,
   clientCacheControl: 'ignore',
   setCookie: 'pass',
+  keyHeaders: [],
 };
 
 export function buildSites(config: EdgeConfig, groups: ReadonlyMap<string, Origin>): Site[] {

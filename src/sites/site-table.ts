@@ -33,6 +33,10 @@ export interface Behavior {
   statuses: StatusTable<number> | undefined;
   /** Request fields Vary may split the cache on. */
   vary: VaryPolicy;
+  /** Request fields the cache always keys on (and so forwards even if otherwise removed), sorted. */
+  keyHeaders: readonly string[];
+  /** Request fields removed before forwarding: the unkeyed ones an origin may reflect, less keyHeaders. */
+  forwardDrop: ReadonlySet<string>;
   /** The site's request header rules, then the behavior's. */
   requestRules: HeaderRules | undefined;
   /** The site's response header rules, then the behavior's (and clientTtl's). */

@@ -138,7 +138,8 @@ export class BlotApp {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const host = (req.headers.host ?? '').toLowerCase();
+    // The host without its port, as Express's req.hostname gives the app (tests listen on other ports than 80/443).
+    const host = (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
     const path = (req.url ?? '/').split('?')[0]!;
     this.seen.push(`${host} ${path}`);
     const send = (status: number, type: string, body: string, headers: Record<string, string> = {}) => {

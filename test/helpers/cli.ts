@@ -1,4 +1,5 @@
-// Runs the real `blotcdn` command (through tsx, straight from src/) as a child process.
+// Runs the real `blotcdn` command (through tsx, straight from src/) as a child process; runCommand
+// runs any other command (an installed blotcdn) the same way.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -14,7 +15,11 @@ export interface Running {
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return runCommand(process.execPath, ['--import', 'tsx', CLI, ...args], env);
+}
+
+export function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Running {
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (d: Buffer) => {
@@ -28,7 +33,9 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Running {
     child,
     output: () => out,
     exited,
-    waitFor: (pattern, timeoutMs = 15_000) =>
+    // A deadline, not a measurement: the command compiles through tsx as it starts, which on a busy
+    // machine has taken over 15 s before `start` printed where it listens.
+    waitFor: (pattern, timeoutMs = 30_000) =>
       new Promise((resolve, reject) => {
         const check = () => {
           const m = out.match(pattern);

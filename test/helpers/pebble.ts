@@ -2,11 +2,14 @@
 // → 127.0.0.1), on loopback and free ports, in a temporary folder (see ../shared/docs/local-acme.md).
 // pebble's own HTTPS API gets a certificate made here with openssl; `apiCa` is its trust anchor
 // (give it to AcmeIssuer), `root()` the CA that signs issued certificates (give it to TLS clients).
-// pebble validates HTTP-01 on `httpPort` and TLS-ALPN-01 on `tlsPort`: listen there.
+// pebble validates HTTP-01 and TLS-ALPN-01 on ports fixed when it starts: relays hold them (see
+// relay.ts); `routeHttp01(port)` and `routeTlsAlpn01(port)` name the server that answers, which
+// listens on port 0 like any other. pebble's own ports are retried if taken (see ports.ts).
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
-import { freePort, waitForPort } from './ports.js';
+import { childListening, withFreePorts } from './ports.js';
+import { startRelay } from './relay.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,10 +20,10 @@ export interface TestPebble {
   directoryUrl: string;
   /** PEM of the CA that signed pebble's API certificate. */
   apiCa: string;
-  /** Port where pebble fetches HTTP-01 tokens. */
-  httpPort: number;
-  /** Port where pebble opens TLS-ALPN-01 connections. */
-  tlsPort: number;
+  /** Sends pebble's HTTP-01 validations to the HTTP server on 127.0.0.1:`port`. */
+  routeHttp01(port: number): void;
+  /** Sends pebble's TLS-ALPN-01 validations to the TLS server on 127.0.0.1:`port`. */
+  routeTlsAlpn01(port: number): void;
   /** pebble's issuing root (new on every start). */
   root(): Promise<string>;
   stop(): Promise<void>;
@@ -72,49 +75,57 @@ function httpsGet(url: string, ca: string): Promise<string> {
 export async function startPebble(options: PebbleOptions = {}): Promise<TestPebble> {
   const dir = await mkdtemp(join(tmpdir(), 'blotcdn-pebble-'));
   await makeApiCertificate(dir);
-  const [apiPort, mgmtPort, httpPort, tlsPort, dnsPort, dnsMgmtPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
-  const config = {
-    pebble: {
-      listenAddress: `127.0.0.1:${apiPort}`,
-      managementListenAddress: `127.0.0.1:${mgmtPort}`,
-      certificate: join(dir, 'pebble.pem'),
-      privateKey: join(dir, 'pebble.key'),
-      httpPort,
-      tlsPort,
-      ocspResponderURL: '',
-      externalAccountBindingRequired: false,
-      certificateValidityPeriod: options.validitySeconds ?? 86_400,
-    },
-  };
-  await writeFile(join(dir, 'pebble-config.json'), JSON.stringify(config));
-  const dns = startProcess('pebble-challtestsrv', 'pebble-challtestsrv', [
-    '-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '',
-    '-management', `127.0.0.1:${dnsMgmtPort}`, '-defaultIPv4', '127.0.0.1', '-defaultIPv6', '',
-  ]);
-  const pebble = startProcess('pebble', 'pebble', ['-config', join(dir, 'pebble-config.json'), '-dnsserver', `127.0.0.1:${dnsPort}`], {
-    PEBBLE_VA_NOSLEEP: '1',
-    ...options.env,
-  });
-  const stop = async () => {
-    await pebble.stop();
-    await dns.stop();
-  };
-  try {
-    await waitForPort(dnsMgmtPort, dns.child, dns.output, dns.name);
-    await waitForPort(apiPort, pebble.child, pebble.output, pebble.name);
-    await waitForPort(mgmtPort, pebble.child, pebble.output, pebble.name);
-  } catch (err) {
-    await stop();
+  const [http01, tlsAlpn01] = await Promise.all([startRelay(), startRelay()]);
+  const started = await withFreePorts(4, async ([apiPort, mgmtPort, dnsPort, dnsMgmtPort]) => {
+    const config = {
+      pebble: {
+        listenAddress: `127.0.0.1:${apiPort}`,
+        managementListenAddress: `127.0.0.1:${mgmtPort}`,
+        certificate: join(dir, 'pebble.pem'),
+        privateKey: join(dir, 'pebble.key'),
+        httpPort: http01.port,
+        tlsPort: tlsAlpn01.port,
+        ocspResponderURL: '',
+        externalAccountBindingRequired: false,
+        certificateValidityPeriod: options.validitySeconds ?? 86_400,
+      },
+    };
+    await writeFile(join(dir, 'pebble-config.json'), JSON.stringify(config));
+    const dns = startProcess('pebble-challtestsrv', 'pebble-challtestsrv', [
+      '-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '',
+      '-management', `127.0.0.1:${dnsMgmtPort}`, '-defaultIPv4', '127.0.0.1', '-defaultIPv6', '',
+    ]);
+    const pebble = startProcess('pebble', 'pebble', ['-config', join(dir, 'pebble-config.json'), '-dnsserver', `127.0.0.1:${dnsPort}`], {
+      PEBBLE_VA_NOSLEEP: '1',
+      ...options.env,
+    });
+    const stop = async () => {
+      await pebble.stop();
+      await dns.stop();
+    };
+    try {
+      await childListening(dns.child, [dnsPort!, dnsMgmtPort!], dns.output, dns.name);
+      await childListening(pebble.child, [apiPort!, mgmtPort!], pebble.output, pebble.name);
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+    return { apiPort: apiPort!, mgmtPort: mgmtPort!, stop };
+  }).catch(async (err: unknown) => {
+    await Promise.all([http01.close(), tlsAlpn01.close()]);
     throw err;
-  }
+  });
   const apiCa = await readFile(join(dir, 'ca.pem'), 'utf8');
   let root: Promise<string> | undefined;
   return {
-    directoryUrl: `https://127.0.0.1:${apiPort}/dir`,
+    directoryUrl: `https://127.0.0.1:${started.apiPort}/dir`,
     apiCa,
-    httpPort,
-    tlsPort,
-    root: () => (root ??= httpsGet(`https://127.0.0.1:${mgmtPort}/roots/0`, apiCa)),
-    stop,
+    routeHttp01: (port) => http01.to(port),
+    routeTlsAlpn01: (port) => tlsAlpn01.to(port),
+    root: () => (root ??= httpsGet(`https://127.0.0.1:${started.mgmtPort}/roots/0`, apiCa)),
+    stop: async () => {
+      await started.stop();
+      await Promise.all([http01.close(), tlsAlpn01.close()]);
+    },
   };
 }

@@ -2,6 +2,7 @@
 // (optionally) an HTTP listener answering ACME HTTP-01 from the store — the parts the lead wires
 // into Edge, assembled by hand. Plus a client handshake that reports what a reader would see.
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { connect, type PeerCertificate } from 'node:tls';
 import { AcmeIssuer, type AcmeIssuerOptions } from '../../src/tls/acme-issuer.js';
 import { CertManager, type CertManagerOptions } from '../../src/tls/cert-manager.js';
@@ -25,10 +26,10 @@ export interface TlsNodeOptions {
   store: CertStore;
   names?: string[];
   sources?: DomainSource[];
-  /** Listen for HTTP-01 on pebble's HTTP port (default true). */
+  /** Answer pebble's HTTP-01 validations (default true). */
   http01?: boolean;
-  /** HTTPS port (default: a free one; pebble.tlsPort to answer TLS-ALPN-01). */
-  httpsPort?: number;
+  /** Answer pebble's TLS-ALPN-01 validations on the HTTPS listener (default false). */
+  tlsAlpn01?: boolean;
   issuer?: Partial<AcmeIssuerOptions>;
   manager?: Partial<CertManagerOptions>;
   handler?: HttpsRequestHandler;
@@ -40,8 +41,9 @@ export async function startTlsNode(o: TlsNodeOptions): Promise<TlsNode> {
   const manager = new CertManager({ store: o.store, policy, issuer, ...o.manager });
   await manager.start();
   const handler: HttpsRequestHandler = o.handler ?? ((req, res) => res.end(`hello ${req.headers[':authority'] ?? req.headers.host} over ${req.httpVersion}`));
-  const https = new HttpsListener({ host: '127.0.0.1', port: o.httpsPort ?? 0 }, manager, handler);
+  const https = new HttpsListener({ host: '127.0.0.1', port: 0 }, manager, handler);
   const { port } = await https.listen();
+  if (o.tlsAlpn01) o.pebble.routeTlsAlpn01(port);
   let http: Server | undefined;
   if (o.http01 ?? true) {
     http = createServer((req, res) => {
@@ -50,7 +52,8 @@ export async function startTlsNode(o: TlsNodeOptions): Promise<TlsNode> {
         res.end(answer ?? 'not found');
       });
     });
-    await new Promise<void>((resolve) => http!.listen(o.pebble.httpPort, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => http!.listen(0, '127.0.0.1', resolve));
+    o.pebble.routeHttp01((http.address() as AddressInfo).port);
   }
   return {
     manager,
