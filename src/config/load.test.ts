@@ -61,7 +61,7 @@ describe('valid configs', () => {
       grace: 0,
       compression: { enabled: true, minSize: 1024, maxSize: 10 * 1024 * 1024, concurrency: 2 },
     });
-    assert.deepEqual(cfg.proxy, { maxHops: 4, cdnId: 'blotcdn', servedByHeader: true });
+    assert.deepEqual(cfg.proxy, { maxHops: 4, cdnId: 'blotcdn', servedByHeader: true, maxTargetLength: 8192, abandonedFillLimit: 16 * 1024 * 1024 });
     const group = cfg.originGroups['main']!;
     assert.deepEqual(group.failoverOn, [500, 502, 503, 504]);
     assert.deepEqual(group.breaker, { failures: 3, cooldown: 5000, probePath: '/', tripOn: [] });

@@ -54,9 +54,8 @@ function parseTarget(ctx: RequestContext): void {
 
 /** HTTP/1.0 and 1.1 on the HTTP/1 listener; anything else claiming to be HTTP is not forwarded (RFC 9110 §15.6.6). */
 function checkVersion(ctx: RequestContext): void {
-  const major = ctx.req.httpVersionMajor;
-  if (major === 2) return; // an HTTP/2 stream from the HTTPS listener
-  if (major !== 1 || ctx.req.httpVersionMinor > 1) throw new EdgeError('http_version', `(HTTP/${ctx.req.httpVersion})`);
+  if ((ctx.req as { stream?: unknown }).stream !== undefined) return; // a real HTTP/2 stream (HTTPS listener)
+  if (ctx.req.httpVersionMajor !== 1 || ctx.req.httpVersionMinor > 1) throw new EdgeError('http_version', `(HTTP/${ctx.req.httpVersion})`);
 }
 
 export type RecvNext = 'hash' | 'pass' | 'challenge' | 'redirect';
