@@ -41,10 +41,13 @@ export async function readJson(req: IncomingMessage, limit = 1024 * 1024): Promi
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
-    throw new EdgeError('admin_bad_request', 'The body is not JSON.');
+    throw badRequest('The body is not JSON.');
   }
 }
 
-export function badRequest(detail: string): EdgeError {
-  return new EdgeError('admin_bad_request', detail);
+/** A request the admin API cannot carry out; its message is the problem alone (`not a host: "a b"`). */
+export function badRequest(problem: string): EdgeError {
+  const err = new EdgeError('admin_bad_request', problem);
+  err.message = problem;
+  return err;
 }
