@@ -155,7 +155,7 @@ test('without a purge secret the platform routes are refused, not open; the purg
 
 test('a purge listener answers the platform routes with the secret, and nothing else', async (t) => {
   const withListener = await startEdge({
-    admin: { listen: '127.0.0.1:0', token: TOKEN, purgeToken: PURGE_TOKEN, purgeListen: '127.0.0.1:0' },
+    admin: { listen: '127.0.0.1:0', token: TOKEN, purgeToken: PURGE_TOKEN, purgeListen: '127.0.0.1:0', retryAfter: '7s' },
     originGroups: { g: { members: [{ url: origin.url }] } },
     sites: [{ hosts: ['*'], originGroup: 'g' }],
   });
@@ -167,6 +167,10 @@ test('a purge listener answers the platform routes with the secret, and nothing 
   const res = await request(`${purgeUrl}/purge?host=listener.test`, { headers: { 'x-blot-purge-token': PURGE_TOKEN, host: 'blotcdn-edge:8077' } });
   assert.equal(res.text, 'listener.test: 1\n');
   assert.equal((await request(`${purgeUrl}/purge?host=listener.test`)).status, 403);
+  withListener.edge.isReady = () => false; // as while a disk cache is read after a start
+  const later = await request(`${purgeUrl}/inspect?host=listener.test`, { headers: { 'x-blot-purge-token': PURGE_TOKEN } });
+  assert.equal(later.status, 503);
+  assert.equal(later.headers['retry-after'], '7', 'admin.retryAfter');
   for (const path of ['/stats', '/dashboard', '/metrics']) {
     const other = await request(`${purgeUrl}${path}`, { headers: { authorization: `Bearer ${TOKEN}`, 'x-blot-purge-token': PURGE_TOKEN } });
     assert.equal(other.status, 404, path);
