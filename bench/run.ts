@@ -3,12 +3,13 @@
 // ratios, and writes the raw figures to bench/results/latest.json.
 //
 // Peers: apt-get install nginx varnish wrk   (blotcdn runs from dist/: `npm run build` first,
-// which this script does for you). BENCH_ROUNDS and BENCH_SECONDS tune the length of a run.
+// which this script does for you). BENCH_ROUNDS and BENCH_SECONDS tune the length of a run,
+// BENCH_LOGS=on|off every server's access logging, BENCH_SERVER_CORE / BENCH_CLIENT_CORE the pinning.
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { findCommand, freePort, pinned, CLIENT_CORE, waitForPort } from './lib/procs.js';
+import { findCommand, freePort, pinned, CLIENT_CORE, SERVER_CORE, waitForPort } from './lib/procs.js';
 import type { BenchContext, Scenario, Section } from './lib/scenario.js';
 import { hits } from './scenarios/hits.js';
 import { coalescing } from './scenarios/coalescing.js';
@@ -18,9 +19,11 @@ import { folder } from './scenarios/folder.js';
 import { assets } from './scenarios/assets.js';
 import { tls } from './scenarios/tls.js';
 import { publish } from './scenarios/publish.js';
+import { logs } from './scenarios/logs.js';
 import { blotPublish } from './scenarios/blot-publish.js';
+import { benchLogs } from './lib/logs.js';
 
-const SCENARIOS: Scenario[] = [hits, coalescing, disk, purge, folder, assets, tls, publish, blotPublish];
+const SCENARIOS: Scenario[] = [hits, logs, coalescing, disk, purge, folder, assets, tls, publish, blotPublish];
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 async function main(): Promise<void> {
@@ -35,6 +38,13 @@ async function main(): Promise<void> {
       console.error(`${tool} is needed: apt-get install ${tool === 'taskset' ? 'util-linux' : tool}`);
       process.exit(2);
     }
+  }
+  let logMode: string;
+  try {
+    logMode = benchLogs();
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
   }
   console.log('building dist/ …');
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
@@ -56,7 +66,7 @@ async function main(): Promise<void> {
   try {
     for (const scenario of SCENARIOS.filter((s) => wanted.length === 0 || wanted.includes(s.name))) {
       console.log(`\n▶ ${scenario.name}: ${scenario.description}`);
-      sections.push(await scenario.run(ctx));
+      sections.push(...[await scenario.run(ctx)].flat());
     }
   } finally {
     await origin.stop();
@@ -66,9 +76,12 @@ async function main(): Promise<void> {
   const versions = {
     node: process.version,
     nginx: findCommand('nginx') ? execFileSync(findCommand('nginx')!, ['-v'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString() || 'installed' : 'absent',
+    varnish: findCommand('varnishd') ? execFileSync(findCommand('varnishd')!, ['-V'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString().split('\n')[0] : 'absent',
+    wrk: execFileSync('sh', ['-c', 'wrk -v 2>&1 | head -1 || true']).toString().trim(),
     cpu,
   };
-  console.log(`\n## Results (${new Date().toISOString().slice(0, 10)}, ${cpu}, Node ${process.version})\n`);
+  const settings = { rounds: ctx.rounds, seconds: ctx.seconds, logs: logMode, serverCore: SERVER_CORE, clientCore: CLIENT_CORE };
+  console.log(`\n## Results (${new Date().toISOString().slice(0, 10)}, ${cpu}, Node ${process.version}; ${JSON.stringify(settings)})\n`);
   for (const s of sections) {
     console.log(`### ${s.title}\n`);
     const [head, ...rows] = s.table;
@@ -79,7 +92,7 @@ async function main(): Promise<void> {
     console.log('');
   }
   await mkdir(join(ROOT, 'bench/results'), { recursive: true });
-  await writeFile(join(ROOT, 'bench/results/latest.json'), JSON.stringify({ date: new Date().toISOString(), versions, sections }, null, 2));
+  await writeFile(join(ROOT, 'bench/results/latest.json'), JSON.stringify({ date: new Date().toISOString(), versions, settings, sections }, null, 2));
 }
 
 main().catch((err) => {

@@ -23,7 +23,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const files = args.filter((a) => a.endsWith('.ts'));
 const flags = args.filter((a) => !a.endsWith('.ts'));
-const targets = files.length > 0 ? files : [...find('src'), ...find('test')].sort();
+const targets = files.length > 0 ? files : [...find('src'), ...find('test'), ...find('bench')].sort();
 const concurrency = process.env.TEST_CONCURRENCY ?? '3';
 
 const problem = preflight(targets, root);

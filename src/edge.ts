@@ -15,10 +15,10 @@ import { TieredStore } from './cache/tiered-store.js';
 import { AdminApi } from './control/admin-api.js';
 import { RedisPurgeBus, type PurgeBus } from './control/purge-bus.js';
 import { JobQueueView } from './control/job-queue-view.js';
-import type { CertInfo, ControlPlane } from './control/control-plane.js';
+import type { CertInfo, ControlPlane, Readiness } from './control/control-plane.js';
 import type { QueueReport } from './origin-lib/index.js';
 import { createAccessLog, type AccessLog } from './observe/access-log.js';
-import { createEventLog } from './observe/event-log.js';
+import { createEventLog, type EventLog } from './observe/event-log.js';
 import { EdgeStats } from './observe/stats.js';
 import { buildOriginGroups } from './origins/build.js';
 import type { OriginGroup } from './origins/origin-group.js';
@@ -33,9 +33,18 @@ import { SiteTable } from './sites/site-table.js';
 import { AddressList } from './policy/address-list.js';
 import { ClientIp } from './policy/client-ip.js';
 
+/** Config sections a running edge cannot change in place (a reload keeps their old values). */
+const RESTART_FIELDS = ['listen', 'cache', 'admin', 'redis', 'node', 'log', 'domains', 'jobs', 'shutdownTimeout'] as const satisfies readonly (keyof EdgeConfig)[];
+
+/** The names a certificate may be held for, beside the domain list: the sites' hosts and tls.allowHosts. */
+function certificateNames(config: EdgeConfig): string[] {
+  return [...new Set([...declaredHosts(config), ...(config.tls?.allowHosts ?? []).filter((h) => h !== '*')])];
+}
+
 export class Edge implements ControlPlane {
   readonly runtime: EdgeRuntime;
-  readonly origins: Map<string, OriginGroup>;
+  /** The origin groups in use (replaced by a reload; the old ones finish what they were doing). */
+  origins: Map<string, OriginGroup>;
   readonly store: CacheStore;
   readonly purger: Purger;
   readonly nodeId: string;
@@ -54,12 +63,12 @@ export class Edge implements ControlPlane {
   private started = false;
   private indexed = false;
 
-  constructor(readonly config: EdgeConfig) {
+  /** Re-reads the config a reload applies (set by whoever started the edge from a file). */
+  reloadSource: (() => Promise<EdgeConfig>) | undefined;
+
+  constructor(public config: EdgeConfig) {
     const events = createEventLog(config.log.events === 'stderr');
-    this.origins = buildOriginGroups(config, (group, member, state, reason) => {
-      if (state === 'open') events.warn({ group, member, reason }, 'origin member down: skipped while another member can answer');
-      else events.info({ group, member }, 'origin member back up');
-    });
+    this.origins = this.buildOrigins(config, events);
     let cache: EdgeCache | undefined;
     this.store = buildStore(config.cache, (key) => cache?.forget(key));
     cache = new EdgeCache(this.store);
@@ -95,8 +104,8 @@ export class Edge implements ControlPlane {
       acme: this.tls?.manager,
       clientIp: new ClientIp(new AddressList(config.trustedProxies)),
     };
-    const clientIp = this.runtime.clientIp;
-    const trusted = clientIp.trustsAnyone ? (address: string) => clientIp.trusts(address) : undefined;
+    // Read through the runtime so a reload's new list applies to connections from then on.
+    const trusted = this.runtime.clientIp.trustsAnyone ? (address: string) => this.runtime.clientIp.trusts(address) : undefined;
     this.http = config.listen.http.map((address) => new HttpListener(address, this.handleHttp, trusted));
     const tlsAlpn = config.tls?.acme?.challenges.includes('tls-alpn-01') ?? false;
     this.https = this.tls
@@ -104,6 +113,56 @@ export class Edge implements ControlPlane {
       : [];
     this.jobQueue = config.jobs ? new JobQueueView(config) : undefined;
     this.bus = config.redis ? new RedisPurgeBus(config.redis.url, this.nodeId, config.redis.purgeChannel, (err) => events.warn({ err: err.message }, 'purge bus')) : undefined;
+  }
+
+  private buildOrigins(config: EdgeConfig, events: EventLog): Map<string, OriginGroup> {
+    return buildOriginGroups(config, (group, member, state, reason) => {
+      if (state === 'open') events.warn({ group, member, reason }, 'origin member down: skipped while another member can answer');
+      else events.info({ group, member }, 'origin member back up');
+    });
+  }
+
+  /**
+   * Applies a new config in place: sites, behaviors and their policy, origin groups, trusted
+   * proxies, limits and the certificate policy's names. The cache, the listeners and open
+   * connections stay; requests in flight finish with the site, behavior and origin group they
+   * started with. Resolves with the changed fields that only a restart applies (listeners, cache
+   * tiers, admin, Redis, TLS store…), which keep their old values.
+   */
+  reload(next: EdgeConfig): { restartNeeded: string[] } {
+    const restartNeeded: string[] = RESTART_FIELDS.filter((field) => JSON.stringify(this.config[field]) !== JSON.stringify(next[field]));
+    const tlsOf = (c: EdgeConfig) => JSON.stringify(c.tls === undefined ? undefined : { ...c.tls, allowHosts: undefined });
+    if (tlsOf(this.config) !== tlsOf(next)) restartNeeded.push('tls (other than allowHosts)');
+    if ((this.config.trustedProxies.length === 0) !== (next.trustedProxies.length === 0)) restartNeeded.push('trustedProxies (turning the PROXY protocol front on or off)');
+    const rt = this.runtime;
+    const origins = this.buildOrigins(next, rt.events);
+    const sites = new SiteTable(buildSites(next, origins), this.domainList?.source);
+    const old = this.origins;
+    this.origins = origins;
+    rt.sites = sites;
+    const cdnId = next.proxy.cdnId;
+    rt.cdnId = cdnId;
+    rt.cdnLoopEntry = `${cdnId}; node=${this.nodeId}`;
+    rt.policy = { cdnId };
+    rt.maxHops = next.proxy.maxHops;
+    rt.servedByHeader = next.proxy.servedByHeader;
+    rt.maxTargetLength = next.proxy.maxTargetLength;
+    rt.abandonedFillLimit = next.proxy.abandonedFillLimit;
+    rt.clientIp = new ClientIp(new AddressList(next.trustedProxies));
+    this.tls?.manager.policy.setNames(certificateNames(next));
+    void this.tls?.statics?.reload(); // a reload re-reads the static certificates' files too, as nginx's does
+    const tls = this.config.tls && next.tls ? { ...this.config.tls, allowHosts: next.tls.allowHosts } : this.config.tls;
+    this.config = { ...next, ...Object.fromEntries(RESTART_FIELDS.map((f) => [f, this.config[f]])), tls } as EdgeConfig;
+    // The old groups take no new requests; closing lets their pools finish what is in flight.
+    for (const group of old.values()) void group.close();
+    rt.events.info({ restartNeeded }, restartNeeded.length > 0 ? 'config reloaded; some changes need a restart' : 'config reloaded');
+    return { restartNeeded };
+  }
+
+  /** Reads the config again from where it came from and applies it (SIGHUP, POST /reload). */
+  async reloadFromSource(): Promise<{ restartNeeded: string[] }> {
+    if (this.reloadSource === undefined) throw new Error('this edge was started without a config file: there is nothing to re-read');
+    return this.reload(await this.reloadSource());
   }
 
   /** The request handler for plain-HTTP listeners (also usable with any http.Server). */
@@ -149,6 +208,7 @@ export class Edge implements ControlPlane {
           allowedHosts: admin.allowedHosts,
           retryAfterSeconds: Math.ceil(admin.retryAfter / 1000),
           warmConcurrency: admin.warmConcurrency,
+          publicHealth: admin.publicHealth,
         });
         await this.admin.listen();
       }
@@ -177,6 +237,11 @@ export class Edge implements ControlPlane {
     return this.stopping;
   }
 
+  /** Reopens the log files by name (SIGUSR1, after logrotate moved them). */
+  async reopenLogs(): Promise<void> {
+    await this.accessLog?.reopen();
+  }
+
   private async shutdown(graceMs: number): Promise<void> {
     await Promise.all([...this.http, ...this.https].map((l) => l.close(graceMs)));
     await this.admin?.close();
@@ -187,7 +252,7 @@ export class Edge implements ControlPlane {
     this.stats.stopSampling();
     await Promise.all([...this.origins.values()].map((g) => g.close()));
     await this.store.close();
-    await this.accessLog?.flush();
+    await this.accessLog?.close();
   }
 
   // ---- ControlPlane ----
@@ -243,6 +308,15 @@ export class Edge implements ControlPlane {
 
   rehydrate(): Promise<void> {
     return this.runtime.cache.loadIndex();
+  }
+
+  readiness(): Readiness {
+    const checks = {
+      cache: this.indexed,
+      origins: [...this.origins.values()].every((g) => g.status().some((m) => m.state === 'closed')),
+      certificates: this.tls === undefined || this.started,
+    };
+    return { ready: checks.cache && checks.origins && checks.certificates, checks };
   }
 
   jobs(): Promise<QueueReport | undefined> {

@@ -26,11 +26,6 @@ export const ERRORS = {
     message: 'This connection was set up for another host; open a new one for this host.',
   },
   not_found: { status: 404, source: 'client', message: 'Nothing is here.' },
-  method_not_allowed: {
-    status: 405,
-    source: 'client',
-    message: 'This method is not allowed here.',
-  },
   loop_detected: {
     status: 508,
     source: 'client',
@@ -81,6 +76,11 @@ export const ERRORS = {
     source: 'client',
     message: 'The client went away before it was answered.',
   },
+  store_failed: {
+    status: 500,
+    source: 'internal',
+    message: 'The cache could not keep an object (disk full, I/O error); it was served, not stored.',
+  },
   internal: { status: 500, source: 'internal', message: 'The edge failed to handle the request.' },
 
   // The admin API and the platform's purge listener (answered as JSON `{code, message}`).
@@ -96,6 +96,7 @@ export const ERRORS = {
   admin_too_large: { status: 413, source: 'client', message: 'The request body is too large.' },
   admin_not_found: { status: 404, source: 'client', message: 'No such route.' },
   admin_no_jobs: { status: 404, source: 'client', message: 'No publishing queue: add a jobs section (jobs.dir or jobs.redis) to the config.' },
+  admin_reload_refused: { status: 409, source: 'client', message: 'The running config was kept: the file could not be applied.' },
   purge_secret_unset: {
     status: 403,
     source: 'client',

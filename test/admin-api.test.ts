@@ -236,12 +236,19 @@ test('stats and origins report what happened; metrics parse and agree with them'
   const hits = family('blotcdn_requests_total').metrics.find((m) => m.labels?.outcome === 'hit')!;
   assert.equal(family('blotcdn_requests_total').type, 'COUNTER');
   assert.equal(Number(hits.value), after.outcomes.hit);
-  assert.equal(Number(family('blotcdn_bytes_served_total').metrics[0]!.value), after.bytesServed);
+  assert.equal(Number(family('blotcdn_served_bytes_total').metrics[0]!.value), after.bytesServed);
   assert.equal(Number(family('blotcdn_cache_objects').metrics[0]!.value), after.cache.total.entries);
   assert.equal(family('blotcdn_origin_member_up').metrics[0]!.labels!.member, 'blot');
   assert.equal(Number(family('blotcdn_origin_member_up').metrics[0]!.value), 1);
   assert.ok(family('blotcdn_purges_total').metrics.length >= 1);
-  assert.ok(family('blotcdn_process_resident_memory_bytes'), 'process metrics too');
+  assert.ok(family('process_resident_memory_bytes'), 'process metrics too, under their usual names');
+  // Latency histograms in seconds: by outcome for requests, and the origin's time to answer.
+  // (read from the text: the parser library drops a histogram's labels and count)
+  assert.equal(family('blotcdn_request_duration_seconds').type, 'HISTOGRAM');
+  const value = (re: RegExp) => Number(re.exec(text)?.[1]);
+  assert.equal(value(/^blotcdn_request_duration_seconds_count\{outcome="hit"[^}]*\} (\d+)$/m), after.outcomes.hit);
+  assert.equal(value(/^blotcdn_request_duration_seconds_bucket\{outcome="hit",le="\+Inf"[^}]*\} (\d+)$/m), after.outcomes.hit);
+  assert.ok(value(/^blotcdn_origin_response_seconds_count(?:\{[^}]*\})? (\d+)$/m) >= 1, 'the miss asked the origin');
 });
 
 test('blotcdn purge, warm and stats talk to the admin API', async () => {

@@ -8,7 +8,8 @@ export interface Proc {
   name: string;
   child: ChildProcess;
   output: () => string;
-  stop(): Promise<void>;
+  /** Stops it with `signal` (SIGTERM by default), SIGKILL after 5 s. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /** The core the server under test runs on, and the one the load generator uses. */
@@ -36,9 +37,9 @@ export function pinned(name: string, core: string, cmd: string, args: string[], 
     name,
     child,
     output: () => out,
-    stop: async () => {
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
+      child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);

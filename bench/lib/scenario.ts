@@ -22,7 +22,8 @@ export interface Section {
 export interface Scenario {
   name: string;
   description: string;
-  run(ctx: BenchContext): Promise<Section>;
+  /** One table, or several (a scenario with a summary beside its raw table). */
+  run(ctx: BenchContext): Promise<Section | Section[]>;
 }
 
 export const fmt = (n: number, digits = 0) =>

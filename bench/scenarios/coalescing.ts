@@ -3,7 +3,7 @@
 // first byte and to the last byte, for blotcdn, nginx (proxy_cache_lock on) and Varnish.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startBlotcdn, startNginx, startVarnish, type Peer } from '../lib/peers.js';
+import { startBlotcdn, startNginx, startVarnish, stopAll, type Peer } from '../lib/peers.js';
 import { CLIENT_CORE, median } from '../lib/procs.js';
 import { fmt, type BenchContext, type Scenario } from '../lib/scenario.js';
 
@@ -85,7 +85,7 @@ export const coalescing: Scenario = {
         data,
       };
     } finally {
-      for (const p of peers) await p.stop();
+      await stopAll(peers);
     }
   },
 };

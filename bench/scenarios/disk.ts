@@ -4,9 +4,8 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBlotcdn, startNginx, type Peer } from '../lib/peers.js';
-import { median } from '../lib/procs.js';
-import { runWrk, type WrkResult } from '../lib/wrk.js';
+import { heldBackCell, interleaved, loadNotes, ratio, summarize, type Summary } from '../lib/load.js';
+import { startBlotcdn, startNginx, stopAll, type Peer } from '../lib/peers.js';
 import { fmt, type BenchContext, type Scenario } from '../lib/scenario.js';
 
 const PATH = '/disk/64m';
@@ -24,34 +23,33 @@ export const disk: Scenario = {
         for (let i = 0; i < 2; i++) await fetch(peer.url + PATH).then((r) => r.arrayBuffer());
         const status = (await fetch(peer.url + PATH)).headers.get('cache-status');
         ctx.log(`${peer.name} warm: cache-status ${status}`);
-        await runWrk(peer.url + PATH, { seconds: 3, connections: 4 });
       }
-      const results = new Map<string, WrkResult[]>();
-      for (let round = 0; round < ctx.rounds; round++) {
-        for (const peer of peers.map((_, i) => peers[(i + round) % peers.length]!)) {
-          const r = await runWrk(peer.url + PATH, { seconds: ctx.seconds, connections: 4 });
-          ctx.log(`${peer.name} round ${round + 1}: ${fmt(r.transferMBps)} MB/s, ${fmt(r.rps, 1)} req/s, p50 ${fmt(r.p50)} ms`);
-          results.set(peer.name, [...(results.get(peer.name) ?? []), r]);
-        }
-      }
+      const { runs } = await interleaved(ctx, peers, (p) => p.url + PATH, { connections: 4 });
       const counts = await ctx.originCounts();
-      const ours = median(results.get('blotcdn')!.map((r) => r.transferMBps));
-      const table = [['server', 'MB/s (median)', 'req/s', 'p50 ms', 'blotcdn ÷ server']];
+      const summaries = new Map<string, Summary>([...runs].map(([name, rs]) => [name, summarize(rs)]));
+      const ours = summaries.get('blotcdn')!;
+      const table = [['server', 'MB/s (median)', 'MB per server CPU-s', 'server CPU %', 'wrk CPU %', 'client core busy %', 'req/s', 'p50 ms', 'held-back rounds', 'blotcdn ÷ server, MB/s', 'blotcdn ÷ server, per CPU-s']];
       const data: Record<string, unknown> = {};
       for (const peer of peers) {
-        const rs = results.get(peer.name)!;
-        const mbps = median(rs.map((r) => r.transferMBps));
-        data[peer.name] = { mbps, rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), rounds: rs.map((r) => r.transferMBps) };
-        table.push([peer.name, fmt(mbps), fmt(median(rs.map((r) => r.rps)), 1), fmt(median(rs.map((r) => r.p50))), peer.name === 'blotcdn' ? '—' : `${fmt(ours / mbps, 2)}×`]);
+        const s = summaries.get(peer.name)!;
+        const byRate = ratio(ours, s, (x) => x.mbps);
+        const byCpu = ratio(ours, s, (x) => x.mbPerCpuSecond);
+        data[peer.name] = { ...s, ratio: { mbps: byRate, perCpuSecond: byCpu } };
+        table.push([peer.name, fmt(s.mbps), fmt(s.mbPerCpuSecond), fmt(s.serverCpuPct), fmt(s.wrkCpuPct), fmt(s.clientCoreBusyPct), fmt(s.rps, 1), fmt(s.p50), heldBackCell(s), ...(peer.name === 'blotcdn' ? ['—', '—'] : [byRate.text, byCpu.text])]);
       }
       return {
         title: 'Disk-tier hits (64 MiB object, wrk, 4 connections)',
         table,
-        notes: [`blotcdn: memory tier limited to 16 MiB objects, so this object is read from disk (page cache) on every hit; nginx uses sendfile`, `origin requests during the run: ${counts[PATH] ?? 0}`],
+        notes: [
+          `${ctx.rounds} rounds of ${ctx.seconds} s, order rotating, medians`,
+          ...loadNotes([...summaries.values()]),
+          `blotcdn: memory tier limited to 16 MiB objects, so this object is read from disk (page cache) on every hit; nginx uses sendfile`,
+          `origin requests during the run: ${counts[PATH] ?? 0}`,
+        ],
         data,
       };
     } finally {
-      for (const p of peers) await p.stop();
+      await stopAll(peers);
     }
   },
 };

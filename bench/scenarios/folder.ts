@@ -9,22 +9,14 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { freePort, median, pinned, SERVER_CORE, waitForPort, type Proc } from '../lib/procs.js';
-import { runWrk, type WrkResult } from '../lib/wrk.js';
-import { runNginx, startBlotcdn } from '../lib/peers.js';
+import { freePort, pinned, SERVER_CORE, waitForPort } from '../lib/procs.js';
+import { interleaved, LOAD_HEADER, loadCells, loadNotes, ratio, summarize, type Summary } from '../lib/load.js';
+import { peer, runNginx, startBlotcdn, stopAll, type Peer } from '../lib/peers.js';
 import { fmt, type BenchContext, type Scenario } from '../lib/scenario.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PATH = '/blog_0123456789abcdef0123456789abcdef/_thumbnails/100k.jpg';
 const SIZE = 100 * 1024;
-
-interface Server {
-  name: string;
-  url: string;
-  proc: Proc;
-  /** A folder of its own to remove once stopped. */
-  dir?: string;
-}
 
 /**
  * The Node process around FolderOrigin: the compiled dist/ when built (as production runs), else the
@@ -65,7 +57,7 @@ server.listen(Number(process.env.FOLDER_PORT), '127.0.0.1');
 process.on('SIGTERM', () => process.exit(0));
 `;
 
-async function startNodeServer(root: string, bare: boolean): Promise<Server> {
+async function startNodeServer(root: string, bare: boolean): Promise<Peer> {
   const port = await freePort();
   const dist = join(ROOT, 'dist/origins/folder-origin.js');
   const compiled = existsSync(dist);
@@ -75,11 +67,11 @@ async function startNodeServer(root: string, bare: boolean): Promise<Server> {
   const name = bare ? 'node bare stream' : 'FolderOrigin';
   const proc = pinned(name, SERVER_CORE, process.execPath, args, env);
   await waitForPort(port, proc);
-  return { name, url: `http://127.0.0.1:${port}`, proc };
+  return peer(name, port, [proc]);
 }
 
 /** nginx serving the folder itself (`root`), with the same tuning as every nginx in the benchmarks. */
-function startNginxRoot(root: string): Promise<Server | undefined> {
+function startNginxRoot(root: string): Promise<Peer | undefined> {
   return runNginx(
     (_dir, port) => `
   ${existsSync('/etc/nginx/mime.types') ? 'include /etc/nginx/mime.types;' : ''}
@@ -99,12 +91,11 @@ export const folder: Scenario = {
     const file = join(root, PATH);
     await mkdir(join(file, '..'), { recursive: true });
     await writeFile(file, randomBytes(SIZE));
-    const servers: Server[] = [];
+    const servers: Peer[] = [];
     try {
       servers.push(await startNodeServer(root, false), await startNodeServer(root, true));
       // The edge in front of the folder: after the first request every one is a cache hit.
-      const edge = await startBlotcdn(pathToFileURL(root).href);
-      servers.push({ name: 'blotcdn → folder (hits)', url: edge.url, proc: edge.proc });
+      servers.push(await startBlotcdn(pathToFileURL(root).href, { name: 'blotcdn → folder (hits)' }));
       const nginx = await startNginxRoot(root);
       if (nginx) servers.push(nginx);
       else ctx.log('nginx not installed: skipped (apt-get install nginx)');
@@ -114,50 +105,34 @@ export const folder: Scenario = {
         const body = Buffer.from(await res.arrayBuffer());
         if (res.status !== 200 || body.length !== SIZE) throw new Error(`${s.name} answered ${res.status} with ${body.length} bytes:\n${s.proc.output()}`);
         ctx.log(`${s.name}: ${res.headers.get('content-type')}, etag ${res.headers.get('etag')}`);
-        await runWrk(s.url + PATH, { seconds: 3 });
       }
-      const results = new Map<string, WrkResult[]>();
-      for (let round = 0; round < ctx.rounds; round++) {
-        for (const s of servers.map((_, i) => servers[(i + round) % servers.length]!)) {
-          const r = await runWrk(s.url + PATH, { seconds: ctx.seconds });
-          ctx.log(`${s.name} round ${round + 1}: ${fmt(r.rps)} req/s, ${fmt(r.transferMBps)} MB/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms`);
-          results.set(s.name, [...(results.get(s.name) ?? []), r]);
-        }
-      }
-
-      const ours = median(results.get('FolderOrigin')!.map((r) => r.rps));
-      const table = [['server', 'req/s (median)', 'MB/s', 'p50 ms', 'p99 ms', 'errors', 'FolderOrigin ÷ server']];
+      const { runs } = await interleaved(ctx, servers, (s) => s.url + PATH);
+      const summaries = new Map<string, Summary>([...runs].map(([name, rs]) => [name, summarize(rs)]));
+      const ours = summaries.get('FolderOrigin')!;
+      const table = [['server', ...LOAD_HEADER, 'MB/s', 'FolderOrigin ÷ server, req/s', 'FolderOrigin ÷ server, per CPU-s']];
       const data: Record<string, unknown> = {};
       for (const s of servers) {
-        const rs = results.get(s.name)!;
-        const row = {
-          rps: median(rs.map((r) => r.rps)),
-          mbps: median(rs.map((r) => r.transferMBps)),
-          p50: median(rs.map((r) => r.p50)),
-          p99: median(rs.map((r) => r.p99)),
-          errors: rs.reduce((n, r) => n + r.errors, 0),
-          rounds: rs.map((r) => Math.round(r.rps)),
-        };
-        data[s.name] = row;
-        table.push([s.name, fmt(row.rps), fmt(row.mbps), fmt(row.p50, 2), fmt(row.p99, 2), String(row.errors), s.name === 'FolderOrigin' ? '—' : `${fmt(ours / row.rps, 2)}×`]);
+        const row = summaries.get(s.name)!;
+        const byRate = ratio(ours, row, (x) => x.rps);
+        const byCpu = ratio(ours, row, (x) => x.requestsPerCpuSecond);
+        data[s.name] = { ...row, ratio: { rps: byRate, perCpuSecond: byCpu } };
+        table.push([s.name, ...loadCells(row), fmt(row.mbps), ...(s.name === 'FolderOrigin' ? ['—', '—'] : [byRate.text, byCpu.text])]);
       }
       return {
         title: 'Folder origin, 100 KiB file from disk (wrk, 1 thread, 64 connections)',
         table,
         notes: [
-          `each server pinned to one core, wrk to the other; ${ctx.rounds} rounds of ${ctx.seconds} s, medians`,
+          `each server pinned to the server core(s), wrk to the client core; ${ctx.rounds} rounds of ${ctx.seconds} s, order rotating, medians`,
+          ...loadNotes([...summaries.values()]),
           'FolderOrigin runs in a small node:http server of its own that calls FolderOrigin.fetch per request and pipes the body: this measures the origin itself (open, fstat, real-path check, read stream), with no edge and no cache in front',
           '`node bare stream` is the floor for Node: node:http piping fs.createReadStream with no path checks, validators or ranges',
-          'nginx serves the same folder with `root`, sendfile on and tcp_nopush off; the file stays in the page cache for all of them',
+          'nginx serves the same folder with `root` (sendfile, open_file_cache, tcp_nopush off, as every nginx here); the file stays in the page cache for all of them',
           '`blotcdn → folder (hits)`: the edge (quick mode, --origin file:///…) in front of the same folder; requests after the first are served from its memory tier',
         ],
         data,
       };
     } finally {
-      for (const s of servers) {
-        await s.proc.stop();
-        if (s.dir) await rm(s.dir, { recursive: true, force: true });
-      }
+      await stopAll(servers);
       await rm(root, { recursive: true, force: true });
     }
   },

@@ -2,7 +2,7 @@
 // grp-<n mod 1000>), then URL, host and tag purges timed from the admin API call to its answer —
 // after which the next request must be a miss (checked every time). Then hit throughput on an
 // edge holding all that plus 10,000 purges held against in-flight fetches, beside a fresh edge.
-import { startBlotcdn, type Peer } from '../lib/peers.js';
+import { startBlotcdn, stopAll, type Peer } from '../lib/peers.js';
 import { freePort, median } from '../lib/procs.js';
 import { runWrk } from '../lib/wrk.js';
 import { fmt, type BenchContext, type Scenario } from '../lib/scenario.js';
@@ -13,10 +13,10 @@ const TOKEN = 'bench-admin-token';
 const SAMPLES = 50;
 
 function config(adminPort: number) {
-  return (originUrl: string, port: number) => `
+  return (originUrl: string, port: number, accessLog: string) => `
 listen: { http: "127.0.0.1:${port}" }
 admin: { listen: "127.0.0.1:${adminPort}", token: "${TOKEN}", warmConcurrency: 64 }
-log: { access: "off" }
+log: { access: "${accessLog}" }
 cache: { memory: { maxSize: 2GiB } }
 originGroups: { o: { members: [ { url: "${originUrl}" } ] } }
 sites: [ { hosts: ["*"], originGroup: o } ]
@@ -116,8 +116,7 @@ export const purge: Scenario = {
         data: { times, counts, hitRps, stats: { activePurges: stats.activePurges, entries: stats.cache.total.entries, tags: stats.cache.tags } },
       };
     } finally {
-      await edge.stop();
-      await fresh.stop();
+      await stopAll([edge, fresh]);
     }
   },
 };

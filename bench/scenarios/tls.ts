@@ -11,28 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { startPebble } from '../../test/helpers/pebble.js';
-import { startBlotcdn, startNginx, type Peer } from '../lib/peers.js';
+import { treeCpuSeconds } from '../lib/cpu.js';
+import { peer, startBlotcdn, startNginx, stopAll, type Peer } from '../lib/peers.js';
 import { CLIENT_CORE, findCommand, freePort, median, pinned, SERVER_CORE, waitForPort } from '../lib/procs.js';
 import { fmt, type BenchContext, type Scenario } from '../lib/scenario.js';
 
 const HOST = 'bench.test';
 const PATH = '/hits/4k';
-
-/** CPU seconds a process (and its children, for nginx's workers) has used so far. */
-function cpuSeconds(pid: number): number {
-  const tick = 100; // USER_HZ on Linux
-  const pids = [pid, ...execFileSync('sh', ['-c', `pgrep -P ${pid} || true`]).toString().split('\n').filter(Boolean).map(Number)];
-  let total = 0;
-  for (const p of pids) {
-    try {
-      const fields = execFileSync('cat', [`/proc/${p}/stat`]).toString().split(') ')[1]!.split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) / tick; // utime, stime
-    } catch {
-      // gone
-    }
-  }
-  return total;
-}
 
 /** One full TLS handshake (no session reuse) naming `servername`; resolves with ms, or rejects. */
 function handshake(port: number, servername: string, ca?: string[]): Promise<number> {
@@ -83,7 +68,7 @@ async function startBareNode(pem: string): Promise<Peer> {
     }).listen(${port}, '127.0.0.1');`;
   const proc = pinned('node (bare)', SERVER_CORE, process.execPath, ['-e', script], { BARE_PEM: pem });
   await waitForPort(port, proc);
-  return { name: 'node (bare)', url: `https://127.0.0.1:${port}`, httpsPort: port, proc, stop: () => proc.stop() };
+  return { ...peer('node (bare)', port, [proc]), url: `https://127.0.0.1:${port}`, httpsPort: port };
 }
 
 function h2load(port: number, args: string[], seconds: number): number {
@@ -113,9 +98,9 @@ export const tls: Scenario = {
       await writeFile(join(dir, 'acme-ca.pem'), pebble.apiCa);
       const [httpPort, httpsPort] = [await freePort(), await freePort()];
       const blotcdn = await startBlotcdn(ctx.originUrl, {
-        configYaml: (originUrl, port) => `
+        configYaml: (originUrl, port, accessLog) => `
 listen: { http: "127.0.0.1:${httpPort}", https: "127.0.0.1:${httpsPort}" }
-log: { access: "off", events: "off" }
+log: { access: "${accessLog}", events: "off" }
 tls:
   store: { dir: "${join(dir, 'certs')}" }
   acme: { directory: "${pebble.directoryUrl}", ca: "${join(dir, 'acme-ca.pem')}", challenges: [http-01], pollMin: 100ms }
@@ -170,9 +155,10 @@ sites: [ { hosts: ["${HOST}", "*.${HOST}"], originGroup: o, redirectToHttps: fal
       for (let round = 0; round < ctx.rounds; round++) {
         for (const peer of peers.map((_, i) => peers[(i + round) % peers.length]!)) {
           const r = rows.get(peer.name)!;
-          const before = cpuSeconds(peer.proc.child.pid!);
+          const pids = peer.procs.map((p) => p.child.pid!);
+          const before = treeCpuSeconds(pids);
           const count = await handshakeLoad(peer.httpsPort!, ctx.seconds, 32);
-          const cpu = cpuSeconds(peer.proc.child.pid!) - before;
+          const cpu = treeCpuSeconds(pids) - before;
           r.hsPerCpu.push(count / Math.max(cpu, 0.01));
           r.h1.push(h2load(peer.httpsPort!, ['--h1', '-c', '64'], ctx.seconds));
           r.h2.push(h2load(peer.httpsPort!, ['-c', '16', '-m', '16'], ctx.seconds));
@@ -204,7 +190,7 @@ sites: [ { hosts: ["${HOST}", "*.${HOST}"], originGroup: o, redirectToHttps: fal
         data: { firsts, failed, rows: Object.fromEntries(rows) },
       };
     } finally {
-      for (const p of peers) await p.stop();
+      await stopAll(peers);
       await pebble.stop();
     }
   },

@@ -127,6 +127,27 @@ export function adminCommands(program: Command): void {
     if (counts.error) process.exitCode = 1;
   });
 
+  adminOption(
+    program
+      .command('reload')
+      .description("Make a running edge re-read its config file and apply it in place (as SIGHUP does).")
+      .option('--pid <pid>', 'send SIGHUP to this process instead of asking the admin API'),
+  ).action(async (opts: AdminTarget & { pid?: string }) => {
+    if (opts.pid !== undefined) {
+      const pid = Number(opts.pid);
+      if (!Number.isInteger(pid) || pid <= 0) throw new CliError(`--pid ${JSON.stringify(opts.pid)}: give the edge's process id`);
+      try {
+        process.kill(pid, 'SIGHUP');
+      } catch (err) {
+        throw new CliError(`cannot signal process ${pid} (${(err as NodeJS.ErrnoException).code}): is the edge running under that id, as this user?`);
+      }
+      console.log(`sent SIGHUP to ${pid}: the edge logs whether it took the new config`);
+      return;
+    }
+    const result = await call(opts, 'POST', '/reload', {});
+    console.log(result.restartNeeded.length === 0 ? 'config reloaded' : `config reloaded; these changes need a restart and were not applied: ${result.restartNeeded.join(', ')}`);
+  });
+
   adminOption(program.command('stats').description('What a running edge has been doing.')).action(async (opts: AdminTarget) => {
     const s = await call(opts, 'GET', '/stats');
     const o = s.outcomes;

@@ -10,7 +10,7 @@
 // `npm start`, the bench, the Dockerfile and the systemd unit pass the same flag.)
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { loadConfigFile, validateConfig } from '../config/load.js';
+import { ConfigError, loadConfigFile, validateConfig } from '../config/load.js';
 import { quickConfig, type QuickOptions } from '../config/quick.js';
 import type { EdgeConfig } from '../config/schema.js';
 import type { Edge } from '../edge.js';
@@ -52,7 +52,8 @@ program
   )
   .action(async (opts: StartOptions) => {
     const config = await configFrom(opts);
-    await runEdge(config);
+    const file = opts.config;
+    await runEdge(config, undefined, file === undefined ? undefined : () => loadConfigFile(configPath(file)));
   });
 
 program
@@ -108,23 +109,43 @@ async function configFrom(opts: StartOptions): Promise<EdgeConfig> {
   return validateConfig(quickConfig({ ...opts, origin: opts.origin }), '(command line)');
 }
 
-/** Starts an edge and keeps it running until SIGTERM or SIGINT; a second signal exits at once. */
-export async function runEdge(config: EdgeConfig, onStarted?: (edge: Edge) => void): Promise<void> {
+/**
+ * Starts an edge and keeps it running: SIGHUP re-reads the config (when it came from a file) and
+ * applies it in place, SIGUSR1 reopens the log files (and so never starts Node's debugger),
+ * SIGTERM or SIGINT drain — stop accepting, let requests in flight finish up to shutdownTimeout,
+ * flush the logs, exit 0; a second one exits at once.
+ */
+export async function runEdge(config: EdgeConfig, onStarted?: (edge: Edge) => void, reload?: () => Promise<EdgeConfig>): Promise<void> {
   // Loaded here, not at the top: purge, stats, certs and --version start faster without the edge.
   const { Edge } = await import('../edge.js');
   const edge = new Edge(config);
+  edge.reloadSource = reload;
+  // Installed before anything can take a while: a SIGUSR1 with no listener opens the inspector.
+  process.on('SIGUSR1', () => {
+    edge.reopenLogs().then(
+      () => console.error('blotcdn: SIGUSR1: log files reopened'),
+      (err: unknown) => console.error(`blotcdn: SIGUSR1: reopening the logs failed: ${(err as Error).message}`),
+    );
+  });
   await edge.start();
   for (const a of edge.httpAddresses) console.error(`blotcdn: listening on http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
   for (const a of edge.httpsAddresses) console.error(`blotcdn: listening on https://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
   const admin = edge.admin?.address;
   if (admin) console.error(`blotcdn: admin API and dashboard on http://${admin.address}:${admin.port}/dashboard`);
   onStarted?.(edge);
+  process.on('SIGHUP', () => {
+    edge.reloadFromSource().then(
+      ({ restartNeeded }) =>
+        console.error(`blotcdn: SIGHUP: config reloaded${restartNeeded.length > 0 ? `; these changes need a restart and were not applied: ${restartNeeded.join(', ')}` : ''}`),
+      (err: unknown) => console.error(`blotcdn: SIGHUP: kept the running config: ${err instanceof ConfigError ? err.message : String((err as Error).message)}`),
+    );
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
-    console.error(`blotcdn: ${signal} received, finishing in-flight requests…`);
-    edge.stop(10_000).then(
+    console.error(`blotcdn: ${signal} received, finishing in-flight requests (up to ${edge.config.shutdownTimeout / 1000} s)…`);
+    edge.stop(edge.config.shutdownTimeout).then(
       () => process.exit(0),
       (err) => {
         console.error(err);

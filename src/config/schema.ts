@@ -377,6 +377,8 @@ export const configSchema = z
      * and a PROXY protocol header (v1, v2) on their connections. Addresses or networks.
      */
     trustedProxies: z.array(addressOrNetwork).default([]),
+    /** SIGTERM/SIGINT: how long requests in flight may take to finish before their connections are cut. */
+    shutdownTimeout: duration.default(10_000),
     node: z
       .strictObject({
         /** Names this node in CDN-Loop and Via; must differ between tiers. */
@@ -578,6 +580,8 @@ export const configSchema = z
         allowedHosts: z.array(z.string().regex(/^[a-z0-9.-]+$/i, 'a host name, without port').transform((h) => h.toLowerCase())).default([]),
         /** Retry-After of the platform's routes while the cache index is being read after a start. */
         retryAfter: duration.default(30_000),
+        /** GET /healthz and /readyz answer without the token (for load balancers' health checks). */
+        publicHealth: z.boolean().default(false),
       })
       .optional(),
     log: z

@@ -11,7 +11,7 @@ import type { PurgeKind } from '../cache/purger.js';
 import { EdgeError } from '../errors.js';
 import { createMetrics, type Metrics } from '../observe/metrics.js';
 import { guardRequest } from './admin-guard.js';
-import { badRequest, readJson, sameSecret, sendError, sendJson } from './admin-http.js';
+import { adminError, badRequest, readJson, sameSecret, sendError, sendJson } from './admin-http.js';
 import type { ControlPlane } from './control-plane.js';
 import { serveDashboard } from './dashboard.js';
 import { PlatformRoutes } from './platform-routes.js';
@@ -30,6 +30,8 @@ export interface AdminOptions {
   retryAfterSeconds?: number;
   /** Most URLs warmed at once. */
   warmConcurrency: number;
+  /** GET /healthz and /readyz answer without the token (for a load balancer's health checks). */
+  publicHealth?: boolean;
 }
 
 const COOKIE = 'blotcdn_admin';
@@ -122,11 +124,24 @@ export class AdminApi {
       return serveDashboard(req, res, url, { authorized: this.authorized(req), token: this.options.token, cookie: COOKIE });
     }
     if (PlatformRoutes.handles(req.method, url.pathname)) return this.platform.handle(req, res, url);
-    if (!this.authorized(req)) throw new EdgeError('admin_unauthorized', undefined, { headers: { 'www-authenticate': 'Bearer' } });
+    const health = route === 'GET /healthz' || route === 'GET /readyz';
+    if (!(health && this.options.publicHealth) && !this.authorized(req)) throw new EdgeError('admin_unauthorized', undefined, { headers: { 'www-authenticate': 'Bearer' } });
 
     switch (route) {
       case 'GET /healthz':
-        return sendJson(res, 200, { ok: true, ready: this.plane.isReady(), node: this.plane.nodeId });
+        // Alive: the process answers. Whether it should take traffic is /readyz.
+        return sendJson(res, 200, { ok: true, node: this.plane.nodeId });
+      case 'GET /readyz': {
+        const readiness = this.plane.readiness();
+        return sendJson(res, readiness.ready ? 200 : 503, { ...readiness, node: this.plane.nodeId });
+      }
+      case 'POST /reload': {
+        try {
+          return sendJson(res, 200, { reloaded: true, ...(await this.plane.reloadFromSource()) });
+        } catch (err) {
+          throw adminError('admin_reload_refused', `kept the running config: ${(err as Error).message}`);
+        }
+      }
       case 'GET /stats':
         return sendJson(res, 200, this.stats());
       case 'GET /origins':

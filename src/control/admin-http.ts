@@ -3,7 +3,7 @@
 // constant-time comparison every secret goes through.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { EdgeError, toEdgeError } from '../errors.js';
+import { EdgeError, toEdgeError, type ErrorCode } from '../errors.js';
 
 /** Compares two secrets in constant time: both are hashed first, so their lengths leak nothing. */
 export function sameSecret(a: string, b: string): boolean {
@@ -45,9 +45,13 @@ export async function readJson(req: IncomingMessage, limit = 1024 * 1024): Promi
   }
 }
 
-/** A request the admin API cannot carry out; its message is the problem alone (`not a host: "a b"`). */
-export function badRequest(problem: string): EdgeError {
-  const err = new EdgeError('admin_bad_request', problem);
+/** An admin error whose message is the problem alone (`not a host: "a b"`), what a CLI prints after the status. */
+export function adminError(code: ErrorCode, problem: string): EdgeError {
+  const err = new EdgeError(code, problem);
   err.message = problem;
   return err;
+}
+
+export function badRequest(problem: string): EdgeError {
+  return adminError('admin_bad_request', problem);
 }

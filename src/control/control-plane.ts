@@ -37,4 +37,20 @@ export interface ControlPlane {
   warm(urls: string[], concurrency: number, onResult?: (r: WarmResult) => void): Promise<WarmResult[]>;
   /** The publishing queue (config `jobs`): counts, recent publishes, failed jobs; undefined without one. */
   jobs(): Promise<QueueReport | undefined>;
+  /** Re-reads the config and applies it in place; rejects when it is invalid (the old one stays). */
+  reloadFromSource(): Promise<{ restartNeeded: string[] }>;
+  /** Whether the edge can take traffic: its checks, each true or false. */
+  readiness(): Readiness;
+}
+
+export interface Readiness {
+  ready: boolean;
+  checks: {
+    /** The disk tier has found what it held (purges can be counted). */
+    cache: boolean;
+    /** Every origin group has a member that is not known to be down. */
+    origins: boolean;
+    /** The certificate side has started (default certificate loaded). */
+    certificates: boolean;
+  };
 }

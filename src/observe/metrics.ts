@@ -2,26 +2,52 @@
 // keeps, when Prometheus scrapes — no metric call sits on the hot path.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ControlPlane } from '../control/control-plane.js';
+import type { Histogram } from './histogram.js';
 
 export interface Metrics {
   contentType: string;
   text(): Promise<string>;
 }
 
-type Reading = () => [Record<string, string>, number][];
+type Reading = () => [Record<string, string>, number][] | Promise<[Record<string, string>, number][]>;
+
+/**
+ * A histogram kept by the request path (observe.ts's Histogram), read at scrape time. prom-client
+ * is handed its values in the shape its own histograms produce.
+ */
+function histogram(registry: Registry, name: string, help: string, read: () => [Record<string, string>, Histogram][]): void {
+  registry.registerMetric({
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get: async () => ({
+      name,
+      help,
+      type: 'histogram',
+      aggregator: 'sum',
+      values: read().flatMap(([labels, h]) => [
+        ...h.cumulative().map((b) => ({ metricName: `${name}_bucket`, labels: { ...labels, le: b.le }, value: b.count })),
+        { metricName: `${name}_sum`, labels, value: h.sum },
+        { metricName: `${name}_count`, labels, value: h.count },
+      ]),
+    }),
+    reset: () => undefined,
+  } as unknown as Parameters<Registry['registerMetric']>[0]);
+}
 
 /** A counter (a running total kept elsewhere) or a gauge, whose values are read at scrape time. */
 function metric(kind: 'counter' | 'gauge', registry: Registry, name: string, help: string, labelNames: string[], read: Reading): void {
   const options = { name, help, labelNames, registers: [registry] };
   if (kind === 'counter') {
-    new Counter({ ...options, collect() {
+    new Counter({ ...options, async collect() {
       this.reset();
-      for (const [labels, value] of read()) this.inc(labels, value);
+      for (const [labels, value] of await read()) this.inc(labels, value);
     } });
   } else {
-    new Gauge({ ...options, collect() {
+    new Gauge({ ...options, async collect() {
       this.reset();
-      for (const [labels, value] of read()) this.set(labels, value);
+      for (const [labels, value] of await read()) this.set(labels, value);
     } });
   }
 }
@@ -32,13 +58,21 @@ const gauge = (registry: Registry, name: string, help: string, labelNames: strin
 export function createMetrics(plane: ControlPlane): Metrics {
   const registry = new Registry();
   registry.setDefaultLabels({ node: plane.nodeId });
-  collectDefaultMetrics({ register: registry, prefix: 'blotcdn_' });
+  // Node's own process metrics under the names every dashboard expects (process_cpu_seconds_total…).
+  collectDefaultMetrics({ register: registry });
   const s = plane.stats;
   mirror(registry, 'blotcdn_requests_total', 'Requests answered, by outcome (hit, stale, revalidated, miss, pass, synth, error).', ['outcome'], () =>
     Object.entries(s.outcomes).map(([outcome, n]) => [{ outcome }, n]),
   );
   mirror(registry, 'blotcdn_responses_total', 'Responses by status code.', ['status'], () => [...s.statuses].map(([status, n]) => [{ status: String(status) }, n]));
-  mirror(registry, 'blotcdn_bytes_served_total', 'Body bytes sent to clients.', [], () => [[{}, s.bytesServed]]);
+  mirror(registry, 'blotcdn_served_bytes_total', 'Body bytes sent to clients.', [], () => [[{}, s.bytesServed]]);
+  histogram(registry, 'blotcdn_request_duration_seconds', 'Time from the request to the end of the response, by outcome.', () =>
+    [...s.durations].map(([outcome, h]) => [{ outcome }, h]),
+  );
+  histogram(registry, 'blotcdn_origin_response_seconds', "Time from the request to the origin's response head.", () => [[{}, s.originLatency]]);
+  gauge(registry, 'blotcdn_certificate_expiry_timestamp_seconds', 'When each certificate held expires (Unix time).', ['host'], async () =>
+    (await plane.certs()).map((c) => [{ host: c.host }, Math.floor(Date.parse(c.notAfter) / 1000)] as [Record<string, string>, number]),
+  );
   mirror(registry, 'blotcdn_bytes_from_origin_total', 'Body bytes received from origins.', [], () => [[{}, s.bytesFromOrigin]]);
   mirror(registry, 'blotcdn_origin_fetches_total', 'Requests sent to origin groups.', [], () => [[{}, s.originFetches]]);
   mirror(registry, 'blotcdn_collapsed_total', 'Requests that joined a fetch already under way.', [], () => [[{}, s.collapsed]]);

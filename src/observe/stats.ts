@@ -4,6 +4,7 @@
 // hit pays nothing for the dashboard's chart.
 import { LRUCache } from 'lru-cache';
 import type { Outcome } from '../pipeline/context.js';
+import { Histogram } from './histogram.js';
 
 export interface Sample {
   /** Epoch ms at the end of the interval. */
@@ -32,6 +33,10 @@ export class EdgeStats {
   stored = 0;
   readonly notStored = new Map<string, number>();
   readonly errors = new Map<string, number>();
+  /** Time from the request to the end of the response, by outcome. */
+  readonly durations = new Map<Outcome, Histogram>();
+  /** Time from the request to the origin's response head (misses, passes, revalidations). */
+  readonly originLatency = new Histogram();
   /** Requests refused by deny rules, by `site status`. */
   readonly denied = new Map<string, number>();
   /** Requests refused by rate limits, by `site client|host`. */
@@ -40,6 +45,14 @@ export class EdgeStats {
   private readonly misses = new LRUCache<string, number>({ max: 5000 });
   private readonly history: Sample[] = [];
   private timer: NodeJS.Timeout | undefined;
+
+  /** A request's duration (seconds), and the origin's time to answer when it was asked. */
+  timing(outcome: Outcome, seconds: number, originSeconds: number | undefined): void {
+    let h = this.durations.get(outcome);
+    if (h === undefined) this.durations.set(outcome, (h = new Histogram()));
+    h.observe(seconds);
+    if (originSeconds !== undefined) this.originLatency.observe(originSeconds);
+  }
 
   count(outcome: Outcome, status: number, bytes: number): void {
     this.requests++;

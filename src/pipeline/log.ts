@@ -7,6 +7,7 @@ export function log(ctx: RequestContext): void {
   ctx.logged = true;
   const { stats } = ctx.edge;
   stats.count(ctx.outcome, ctx.status, ctx.bytes);
+  stats.timing(ctx.outcome, (performance.now() - ctx.started) / 1000, ctx.originMs === undefined ? undefined : ctx.originMs / 1000);
   if (ctx.error) stats.bump(stats.errors, ctx.error.code);
   const fwd = ctx.cacheStatus.fwd;
   if (fwd !== undefined && fwd !== 'bypass' && fwd !== 'method' && !ctx.cacheStatus.collapsed) stats.missed(ctx.primary || `${ctx.scheme}://${ctx.host}${ctx.path}`);

@@ -2,6 +2,7 @@
 // key's flight, so further stale hits do not start another), run without a client attached. The
 // stored object's validators make it a conditional request, so an unchanged object costs a 304.
 import { RequestContext } from './context.js';
+import { toEdgeError } from '../errors.js';
 import { fetch } from './fetch.js';
 import { store } from './store.js';
 import { discardBody } from '../origins/origin.js';
@@ -29,6 +30,9 @@ async function run(bg: RequestContext): Promise<void> {
     // Not storable: nobody reads this body, let it go.
     if (bg.flight === undefined && bg.originRes) discardBody(bg.originRes.body);
   } catch (err) {
-    bg.edge.stats.bump(bg.edge.stats.errors, `refresh: ${(err as Error).message}`);
+    // Counted by its code (labels stay bounded); the message goes to the event log.
+    const error = toEdgeError(err);
+    bg.edge.stats.bump(bg.edge.stats.errors, error.code);
+    bg.edge.events.warn({ code: error.code, url: bg.primary, err: (err as Error).message }, 'background refresh failed');
   }
 }

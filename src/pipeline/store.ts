@@ -279,7 +279,8 @@ async function pump(
     }
   } catch (err) {
     // The store refused it (disk full, closed): readers already had the whole body.
-    edge.stats.bump(edge.stats.errors, `store: ${(err as Error).message}`);
+    edge.stats.bump(edge.stats.errors, 'store_failed');
+    edge.events.warn({ code: 'store_failed', key: flight.key, err: (err as Error).message }, 'the cache refused an object');
   } finally {
     edge.cache.flights.finish(flight);
   }

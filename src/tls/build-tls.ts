@@ -93,6 +93,8 @@ export function declaredHosts(config: EdgeConfig): string[] {
 
 export interface TlsParts {
   manager: CertManager;
+  /** tls.certificates (re-read on a change in their folders, and on a reload). */
+  statics: StaticCertificates | undefined;
   store: CertStore;
   issuer: AcmeIssuer | undefined;
   ticketKeys: Buffer | undefined;
@@ -164,6 +166,7 @@ export function buildTls(config: EdgeConfig, hosts: string[], domainList: Domain
   });
   return {
     manager,
+    statics,
     store,
     issuer,
     ticketKeys: tls.ticketKeys ? Buffer.from(tls.ticketKeys, 'hex') : undefined,

@@ -36,25 +36,34 @@ export function certifiableHost(raw: string | undefined): string | undefined {
 }
 
 export class HostPolicy {
-  private readonly exact = new Set<string>();
-  private readonly wildcardParents = new Set<string>();
+  private exact = new Set<string>();
+  private wildcardParents = new Set<string>();
   readonly sources: readonly DomainSource[];
 
   constructor(private readonly options: HostPolicyOptions = {}) {
-    for (const raw of options.names ?? []) {
+    this.setNames(options.names ?? []);
+    this.sources = options.sources ?? [];
+  }
+
+  /** Replaces the static names (a config reload); the domain sources stay. */
+  setNames(names: readonly string[]): void {
+    const exact = new Set<string>();
+    const parents = new Set<string>();
+    for (const raw of names) {
       const name = raw.trim().toLowerCase();
       if (name === '*') throw new Error('"*" cannot be a certificate host: on-demand TLS needs a list of names (or a domain source)');
       if (name.startsWith('*.')) {
         const parent = certifiableHost(name.slice(2));
         if (!parent) throw new Error(`not a wildcard a certificate can cover: ${JSON.stringify(raw)}`);
-        this.wildcardParents.add(parent);
+        parents.add(parent);
       } else {
         const host = certifiableHost(name);
         if (!host) throw new Error(`not a host name a certificate can cover: ${JSON.stringify(raw)}`);
-        this.exact.add(host);
+        exact.add(host);
       }
     }
-    this.sources = options.sources ?? [];
+    this.exact = exact;
+    this.wildcardParents = parents;
   }
 
   /** True when a certificate may be held (and obtained) for `host`. */

@@ -1,0 +1,33 @@
+// A bare Node HTTP server as a peer: `http.createServer` answering a fixed in-memory buffer whose
+// size the path names (/…/4k, /…/100k), no cache and no pipeline — the most Node's own HTTP stack
+// gives on this core, so a run shows what is blotcdn's cost and what is Node's.
+import { freePort, pinned, SERVER_CORE, waitForPort } from './procs.js';
+import { peer, type Peer } from './peers.js';
+
+// Plain JavaScript run with `node -e`: no loader, nothing in the process but Node and this.
+const SCRIPT = `
+const { createServer } = require('node:http');
+const bodies = new Map();
+const server = createServer((req, res) => {
+  let body = bodies.get(req.url);
+  if (!body) {
+    const m = /(\\d+)(k|m)?$/.exec(req.url);
+    const size = m ? Number(m[1]) * (m[2] === 'k' ? 1024 : m[2] === 'm' ? 1048576 : 1) : 4096;
+    body = Buffer.alloc(size, 'x');
+    bodies.set(req.url, body);
+  }
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length, 'cache-control': 'public, max-age=3600' });
+  res.end(body);
+});
+server.keepAliveTimeout = 65000;
+server.listen(Number(process.env.BARE_PORT), '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+export async function startBareNode(name = 'node (bare)'): Promise<Peer> {
+  const port = await freePort();
+  // The same V8 flag blotcdn runs with, so the two differ only in what they do per request.
+  const proc = pinned(name, SERVER_CORE, process.execPath, ['--max-semi-space-size=32', '-e', SCRIPT], { BARE_PORT: String(port) });
+  await waitForPort(port, proc);
+  return peer(name, port, [proc]);
+}
