@@ -118,7 +118,7 @@ test('the platform purge call says 503 with Retry-After while the cache cannot c
 test('GET /inspect lists what is cached for a host; GET /rehydrate reads the index again; both behind the purge secret', async () => {
   const secret = { 'x-blot-purge-token': PURGE_TOKEN };
   for (const path of ['/one', '/two?x=1']) await get(`${edge.url}${path}`, { host: 'inspect.test' });
-  await waitFor(() => edge.edge.inspect('inspect.test').length === 2, 'both pages stored');
+  await waitFor(async () => (await edge.edge.inspect('inspect.test')).length === 2, 'both pages stored');
   const listed = await request(`${admin}/inspect?host=inspect.test`, { headers: secret });
   assert.equal(listed.status, 200);
   assert.equal(listed.text, 'http://inspect.test/one\nhttp://inspect.test/two?x=1\n');
@@ -162,7 +162,7 @@ test('a purge listener answers the platform routes with the secret, and nothing 
   t.after(() => withListener.stop());
   const purgeUrl = `http://127.0.0.1:${withListener.edge.admin!.purgeAddresses[0]!.port}`;
   await get(`${withListener.url}/y`, { host: 'listener.test' });
-  await waitFor(() => withListener.edge.inspect('listener.test').length === 1, 'the page stored');
+  await waitFor(async () => (await withListener.edge.inspect('listener.test')).length === 1, 'the page stored');
   // A container's name as Host is fine here: the secret is a header no web page can send cross-site.
   const res = await request(`${purgeUrl}/purge?host=listener.test`, { headers: { 'x-blot-purge-token': PURGE_TOKEN, host: 'blotcdn-edge:8077' } });
   assert.equal(res.text, 'listener.test: 1\n');

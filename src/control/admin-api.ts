@@ -154,6 +154,8 @@ export class AdminApi {
         return this.purge(req, res);
       case 'POST /warm':
         return this.warm(req, res);
+      case 'GET /tasks':
+        return sendJson(res, 200, this.plane.taskCounts());
       case 'GET /jobs': {
         const report = await this.plane.jobs();
         if (!report) throw new EdgeError('admin_no_jobs');
@@ -187,6 +189,7 @@ export class AdminApi {
       errors: Object.fromEntries(s.errors),
       statuses: Object.fromEntries(s.statuses),
       cache: this.plane.cacheStats(),
+      memory: this.plane.memory(),
       activePurges: this.plane.activePurges(),
       series: s.series(),
       topMissed: s.topMissed(20),
@@ -207,6 +210,7 @@ export class AdminApi {
       for (const value of values as string[]) jobs.push({ kind, value });
     }
     if (jobs.length === 0) throw badRequest('Say what to purge: {"url"|"prefix"|"host"|"tag": "…", "soft": false}.');
+    if (!this.plane.isReady()) throw new EdgeError('not_ready', '(the disk cache is still being read)', { headers: { 'retry-after': '1' } });
     const purges = [];
     for (const job of jobs) {
       try {

@@ -1,7 +1,7 @@
 // The platform's own calls, answered as its proxy answered them, so the Blot app needs no change:
 // `GET /purge?host=a&host=b` → `a: N` per line (the www./apex twin included; `no hosts were purged`
 // when none is given), `GET /inspect?host=h` → what is cached for h, one key a line, and
-// `GET /rehydrate` → the per-host index read again from the store, `OK`. They are served on the
+// `GET /rehydrate` → `OK` once the per-host index is whole (it is kept whole: nothing is rebuilt). They are served on the
 // admin listener and on the purge listeners (`admin.purgeListen`, where the app's
 // BLOT_REVERSE_PROXY_URLS point) and authenticate with the purge secret only, in X-Blot-Purge-Token:
 // with none configured they are refused, never open. Until the edge can count what it holds they
@@ -78,11 +78,16 @@ export class PlatformRoutes {
     sendText(res, 200, lines.length === 0 ? 'no hosts were purged\n' : `${lines.join('\n')}\n`);
   }
 
-  private inspect(res: ServerResponse, url: URL): void {
+  private async inspect(res: ServerResponse, url: URL): Promise<void> {
     const [host, ...more] = this.hosts(url);
     if (host === undefined || more.length > 0) throw badRequest('Give one ?host= to inspect.');
     if (!this.plane.isReady()) throw this.notReady();
-    const keys = this.plane.inspect(host.toLowerCase());
+    let keys: string[];
+    try {
+      keys = await this.plane.inspect(host);
+    } catch (err) {
+      throw badRequest((err as Error).message);
+    }
     sendText(res, 200, keys.length === 0 ? '' : `${keys.join('\n')}\n`);
   }
 

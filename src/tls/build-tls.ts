@@ -10,6 +10,7 @@ import { CachedDomainSource } from '../sites/cached-domains.js';
 import { DomainWatch } from '../sites/domain-watch.js';
 import type { DomainSource } from '../sites/domain-source.js';
 import { RedisDomainSource } from '../sites/redis-domains.js';
+import type { TaskRunner } from '../tasks/task-runner.js';
 import { AcmeIssuer } from './acme-issuer.js';
 import { CertManager } from './cert-manager.js';
 import type { CertStore } from './cert-store.js';
@@ -102,7 +103,7 @@ export interface TlsParts {
   stop(): Promise<void>;
 }
 
-export function buildTls(config: EdgeConfig, hosts: string[], domainList: DomainList | undefined, events: EventLog): TlsParts | undefined {
+export function buildTls(config: EdgeConfig, hosts: string[], domainList: DomainList | undefined, events: EventLog, scheduler?: Pick<TaskRunner, 'every'>): TlsParts | undefined {
   const tls = config.tls;
   if (!tls) return undefined;
   const store: CertStore = tls.store.dir
@@ -158,6 +159,7 @@ export function buildTls(config: EdgeConfig, hosts: string[], domainList: Domain
     handshakeWaitMs: tls.handshakeWait,
     maxCached: tls.maxCached,
     renewCheckIntervalMs: tls.renewCheckInterval,
+    scheduler,
     onEvent: (e) => {
       const fields = { host: e.host, ms: e.ms, error: e.error instanceof Error ? e.error.message : e.error === undefined ? undefined : String(e.error) };
       if (e.type === 'issued' || e.type === 'renewed') events.info(fields, `certificate ${e.type}`);
