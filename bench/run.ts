@@ -20,11 +20,12 @@ import { assets } from './scenarios/assets.js';
 import { tls } from './scenarios/tls.js';
 import { publish } from './scenarios/publish.js';
 import { logs } from './scenarios/logs.js';
+import { blotPublish } from './scenarios/blot-publish.js';
 import { benchLogs } from './lib/logs.js';
 import { restart } from './scenarios/restart.js';
 import { policy } from './scenarios/policy.js';
 
-const SCENARIOS: Scenario[] = [hits, logs, policy, coalescing, disk, purge, folder, assets, tls, publish, restart];
+const SCENARIOS: Scenario[] = [hits, logs, policy, coalescing, disk, purge, folder, assets, tls, publish, restart, blotPublish];
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 async function main(): Promise<void> {

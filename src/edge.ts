@@ -11,6 +11,8 @@ import { EdgeCache } from './cache/edge-cache.js';
 import { Compressor } from './cache/compression.js';
 import { Purger, type PurgeRecord, type PurgeRequest } from './cache/purger.js';
 import type { CacheStore } from './cache/store.js';
+import { purgeTarget } from './cache/purge-target.js';
+import { clock } from './clock.js';
 import { TieredStore } from './cache/tiered-store.js';
 import { memoryFigure, type MemoryFigure } from './cache/memory-figure.js';
 import { ERRORS } from './errors.js';
@@ -165,6 +167,7 @@ export class Edge implements ControlPlane {
     rt.abandonedFillLimit = next.proxy.abandonedFillLimit;
     rt.clientIp = new ClientIp(new AddressList(next.trustedProxies));
     this.tls?.manager.policy.setNames(certificateNames(next));
+    void this.tls?.statics?.reload(); // a reload re-reads the static certificates' files too, as nginx's does
     const tls = this.config.tls && next.tls ? { ...this.config.tls, allowHosts: next.tls.allowHosts } : this.config.tls;
     this.config = { ...next, ...Object.fromEntries(RESTART_FIELDS.map((f) => [f, this.config[f]])), tls } as EdgeConfig;
     // The old groups take no new requests; closing lets their pools finish what is in flight.
@@ -206,6 +209,8 @@ export class Edge implements ControlPlane {
     try {
       // Other nodes' purges apply here from the start (a purge is never broadcast onwards again).
       await this.bus?.start((request) => this.purger.purge(request));
+      // Hosts the platform adds are served from their first request on (domains.redis.watch).
+      await this.domainList?.start();
       await this.tls?.manager.start();
       for (const listener of this.https) await listener.listen();
       // Plain-HTTP requests are redirected to the (first) HTTPS listener's port.
@@ -217,6 +222,9 @@ export class Edge implements ControlPlane {
           listen: admin.listen,
           token: admin.token ?? (process.env[admin.tokenEnv] || undefined),
           purgeToken: admin.purgeToken ?? (process.env[admin.purgeTokenEnv] || undefined),
+          purgeListen: admin.purgeListen,
+          allowedHosts: admin.allowedHosts,
+          retryAfterSeconds: Math.ceil(admin.retryAfter / 1000),
           warmConcurrency: admin.warmConcurrency,
           publicHealth: admin.publicHealth,
         });
@@ -316,6 +324,15 @@ export class Edge implements ControlPlane {
 
   isReady(): boolean {
     return this.indexed;
+  }
+
+  async inspect(host: string): Promise<string[]> {
+    return (await this.store.keysFor(purgeTarget({ kind: 'host', value: host }, clock.now()))).sort();
+  }
+
+  /** The index is kept whole (snapshot and journal, or rebuilt from the files at start): nothing to rebuild. */
+  async rehydrate(): Promise<void> {
+    await this.store.ready;
   }
 
   readiness(): Readiness {

@@ -3,21 +3,18 @@
 // is kept in test-artifacts/dashboard.png.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './helpers/browser.js';
 import { startOrigin } from './helpers/origin.js';
 import { startEdge } from './helpers/edge.js';
 import { get, request } from './helpers/client.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 const TOKEN = 'dashboard-token-42';
 
 test('the dashboard shows the figures the API reports, after known traffic', async (t) => {
-  assert.ok(existsSync(CHROMIUM), `chromium is needed at ${CHROMIUM} (apt-get install chromium; .ci/run does it)`);
   const origin = await startOrigin((req, res) => {
     const body = `${req.url} ${'-'.repeat(4000)}`;
     res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=300', 'content-length': Buffer.byteLength(body) });
@@ -46,10 +43,7 @@ test('the dashboard shows the figures the API reports, after known traffic', asy
   const purges = await api('/purges');
   assert.equal(stats.requests, 9);
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-  });
+  const browser = await launchChromium();
   t.after(() => browser.close());
   const context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
   const page = await context.newPage();

@@ -15,7 +15,7 @@ test('a purge on one node reaches the others through Redis', async (t) => {
     startEdge({
       node: { id },
       redis: { url: redis.url },
-      ...(admin ? { admin: { listen: '127.0.0.1:0' } } : {}),
+      ...(admin ? { admin: { listen: '127.0.0.1:0', purgeToken: 'bus-test-purge-secret' } } : {}),
       originGroups: { g: { members: [{ url: origin.url }] } },
       sites: [{ hosts: ['*'], originGroup: 'g' }],
     });
@@ -34,7 +34,7 @@ test('a purge on one node reaches the others through Redis', async (t) => {
   await sleep(20);
   for (const n of [a, b, c]) assert.match(String((await get(`${n.url}/x`, { host: 'many.test' })).headers['cache-status']), /^blotcdn; hit/);
 
-  const res = await request(`${a.adminUrl}/purge?host=many.test`);
+  const res = await request(`${a.adminUrl}/purge?host=many.test`, { headers: { 'x-blot-purge-token': 'bus-test-purge-secret' } });
   assert.equal(res.text, 'many.test: 2\n', 'the answer counts this node');
   // The others apply it as soon as the message arrives.
   for (const n of [b, c]) {

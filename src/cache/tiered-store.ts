@@ -68,6 +68,10 @@ export class TieredStore implements CacheStore {
     return inMemory || onDisk;
   }
 
+  async keysFor(target: PurgeTarget): Promise<string[]> {
+    return [...new Set([...(await this.memory.keysFor(target)), ...(await this.disk.keysFor(target))])];
+  }
+
   /** Both tiers at once; an object held by both counts once. */
   async purge(target: PurgeTarget): Promise<number> {
     const inMemory = this.memory.purgeKeys(target).filter((key) => !this.disk.has(key)).length;

@@ -393,7 +393,18 @@ export const configSchema = z
     domains: z
       .strictObject({
         /** Key `{prefix}{host}` exists = allowed, as the Blot app writes them. Uses `redis.url` unless `url` is given. */
-        redis: z.strictObject({ url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// URL').optional(), prefix: z.string().default('domain:') }).optional(),
+        redis: z
+          .strictObject({
+            url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// URL').optional(),
+            prefix: z.string().default('domain:'),
+            /** Follow additions and removals at once (keyspace notifications on `{prefix}*`, and `channel`). */
+            watch: z.boolean().default(true),
+            /** A host published here is looked up afresh (for Redis servers without keyspace notifications). */
+            channel: z.string().min(1).default('blotcdn:domains'),
+            /** Turn on Redis's keyspace notifications for strings and key removal (CONFIG SET) when they are off. */
+            enableKeyspaceEvents: z.boolean().default(false),
+          })
+          .optional(),
         /** `GET {url}?domain={host}`: 2xx allowed, 4xx not. */
         ask: z.strictObject({ url: z.url(), timeout: duration.default(3000) }).optional(),
         /** How long answers are remembered. */
@@ -422,6 +433,19 @@ export const configSchema = z
             platformCerts: z.boolean().default(true),
           })
           .refine((s) => (s.dir === undefined) !== (s.redis === undefined), { message: 'give exactly one of store.dir and store.redis' }),
+        /**
+         * Certificates from files for host patterns (`*.blot.im`, `blot.im`): served for the names they
+         * cover, re-read when the files change; a covered name never causes an ACME order.
+         */
+        certificates: z
+          .array(
+            z.strictObject({
+              hosts: z.array(hostPattern.refine((h) => h !== '*' && !(h.startsWith('*.') ? h.slice(2) : h).includes('*'), { message: 'a certificate covers names and *.wildcards only' })).min(1),
+              cert: z.string().min(1),
+              key: z.string().min(1),
+            }),
+          )
+          .default([]),
         /** Hosts certificates may be obtained for, beside the sites' hosts and the domain list. */
         allowHosts: z.array(hostPattern).default([]),
         /** The ACME CA; without it only stored certificates are served. */
@@ -566,6 +590,15 @@ export const configSchema = z
         purgeToken: z.string().min(8, 'use at least 8 characters').optional(),
         purgeTokenEnv: z.string().default('BLOTCDN_PURGE_TOKEN'),
         warmConcurrency: z.number().int().min(1).max(256).default(16),
+        /**
+         * Listeners answering only the platform's GET /purge, /inspect and /rehydrate (with the purge
+         * secret): where the app's BLOT_REVERSE_PROXY_URLS point, e.g. this node's private address.
+         */
+        purgeListen: listenAddresses.default([]),
+        /** Names the admin listener answers to besides IP addresses and localhost (DNS rebinding guard). */
+        allowedHosts: z.array(z.string().regex(/^[a-z0-9.-]+$/i, 'a host name, without port').transform((h) => h.toLowerCase())).default([]),
+        /** Retry-After of the platform's routes while the cache index is being read after a start. */
+        retryAfter: duration.default(30_000),
         /** GET /healthz and /readyz answer without the token (for load balancers' health checks). */
         publicHealth: z.boolean().default(false),
       })

@@ -41,6 +41,10 @@ export interface ControlPlane {
   certs(): Promise<CertInfo[]>;
   /** False while a disk tier is still finding what it held (purges cannot be counted yet). */
   isReady(): boolean;
+  /** The keys a purge of the host would remove (the platform's GET /inspect). */
+  inspect(host: string): Promise<string[]>;
+  /** Resolves once the per-host index is whole (the platform's GET /rehydrate: it is kept whole, so nothing is rebuilt). */
+  rehydrate(): Promise<void>;
   warm(urls: string[], concurrency: number, onResult?: (r: WarmResult) => void): Promise<WarmResult[]>;
   /** The publishing queue (config `jobs`): counts, recent publishes, failed jobs; undefined without one. */
   jobs(): Promise<QueueReport | undefined>;

@@ -59,3 +59,29 @@ test('the cache is bounded', async () => {
   for (let i = 0; i < 10; i++) await cached.lookup(`h${i}.example`);
   assert.equal(cached.stats().size, 3);
 });
+
+test('forget: the next question asks the source, and an answer already on its way is not kept', async () => {
+  let listed = false;
+  const releases: (() => void)[] = [];
+  const calls: string[] = [];
+  const source: DomainSource = {
+    name: 'gated',
+    lookup: async (host) => {
+      calls.push(host);
+      const answer = listed;
+      await new Promise<void>((r) => releases.push(r));
+      return answer;
+    },
+  };
+  const cached = new CachedDomainSource(source, { negativeTtlMs: 60_000 });
+  const early = cached.lookup('new.example'); // asked before the platform added the host
+  listed = true;
+  cached.forget('new.example'); // the platform's notification
+  const late = cached.lookup('new.example');
+  assert.equal(calls.length, 2, 'asked again, not joined to the question from before the change');
+  releases[1]!(); // the fresh answer arrives first…
+  assert.equal(await late, true);
+  releases[0]!(); // …the stale one after it
+  assert.equal(await early, false, 'its own caller gets what the source said then');
+  assert.equal(cached.peek('new.example'), true, 'the fresh answer is the one kept');
+});

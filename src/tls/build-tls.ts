@@ -7,6 +7,7 @@ import type { EdgeConfig } from '../config/schema.js';
 import type { EventLog } from '../observe/event-log.js';
 import { AskDomainSource } from '../sites/ask-domains.js';
 import { CachedDomainSource } from '../sites/cached-domains.js';
+import { DomainWatch } from '../sites/domain-watch.js';
 import type { DomainSource } from '../sites/domain-source.js';
 import { RedisDomainSource } from '../sites/redis-domains.js';
 import type { TaskRunner } from '../tasks/task-runner.js';
@@ -16,9 +17,12 @@ import type { CertStore } from './cert-store.js';
 import { FsCertStore } from './fs-cert-store.js';
 import { HostPolicy } from './host-policy.js';
 import { RedisCertStore } from './redis-cert-store.js';
+import { StaticCertificates } from './static-certs.js';
 
 export interface DomainList {
   source: CachedDomainSource;
+  /** Starts following the list's changes (domains.redis.watch); resolves once subscribed, or gave up. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -47,15 +51,33 @@ export function buildDomainList(config: EdgeConfig, events: EventLog): DomainLis
           },
         };
   const cache = domains.cache;
+  const source = new CachedDomainSource(combined, {
+    positiveTtlMs: cache.allowed,
+    negativeTtlMs: cache.denied,
+    staleIfErrorMs: cache.staleIfError,
+    maxEntries: cache.maxEntries,
+    onError: (err, host, source) => events.warn({ err: (err as Error).message, host, source }, 'domain list lookup failed'),
+  });
+  const redis = domains.redis;
+  const watch = redis?.watch
+    ? new DomainWatch({
+        url: redis.url ?? config.redis!.url,
+        prefix: redis.prefix,
+        channel: redis.channel,
+        enableKeyspaceEvents: redis.enableKeyspaceEvents,
+        onChange: (host) => source.forget(host),
+        onResync: () => source.clear(),
+        onWarn: (message, fields) => events.warn(fields ?? {}, message),
+      })
+    : undefined;
   return {
-    source: new CachedDomainSource(combined, {
-      positiveTtlMs: cache.allowed,
-      negativeTtlMs: cache.denied,
-      staleIfErrorMs: cache.staleIfError,
-      maxEntries: cache.maxEntries,
-      onError: (err, host, source) => events.warn({ err: (err as Error).message, host, source }, 'domain list lookup failed'),
-    }),
+    source,
+    start: async () => {
+      const mode = await watch?.start();
+      if (mode) events.info({ mode }, 'domain list watch started');
+    },
     close: async () => {
+      watch?.close();
       for (const c of clients) c.disconnect();
     },
   };
@@ -72,6 +94,8 @@ export function declaredHosts(config: EdgeConfig): string[] {
 
 export interface TlsParts {
   manager: CertManager;
+  /** tls.certificates (re-read on a change in their folders, and on a reload). */
+  statics: StaticCertificates | undefined;
   store: CertStore;
   issuer: AcmeIssuer | undefined;
   ticketKeys: Buffer | undefined;
@@ -116,10 +140,21 @@ export function buildTls(config: EdgeConfig, hosts: string[], domainList: Domain
         },
       })
     : undefined;
+  const statics =
+    tls.certificates.length > 0
+      ? new StaticCertificates(tls.certificates, {
+          onEvent: (e) => {
+            if (e.type === 'refused') events.error({ hosts: e.hosts, file: e.file, err: e.error }, 'static certificate refused: the one in service stays');
+            else if (e.notAfter <= Date.now()) events.error({ hosts: e.hosts, file: e.file, notAfter: new Date(e.notAfter).toISOString() }, `static certificate ${e.type} but expired: covered names get the default certificate`);
+            else events.info({ hosts: e.hosts, file: e.file, id: e.id, notAfter: new Date(e.notAfter).toISOString() }, `static certificate ${e.type}`);
+          },
+        })
+      : undefined;
   const manager = new CertManager({
     store,
     policy,
     issuer,
+    statics,
     defaultCert: tls.defaultCert ? { certPem: readFileSync(tls.defaultCert.cert, 'utf8'), keyPem: readFileSync(tls.defaultCert.key, 'utf8') } : undefined,
     handshakeWaitMs: tls.handshakeWait,
     maxCached: tls.maxCached,
@@ -133,6 +168,7 @@ export function buildTls(config: EdgeConfig, hosts: string[], domainList: Domain
   });
   return {
     manager,
+    statics,
     store,
     issuer,
     ticketKeys: tls.ticketKeys ? Buffer.from(tls.ticketKeys, 'hex') : undefined,

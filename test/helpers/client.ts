@@ -1,7 +1,9 @@
 // A plain HTTP client for tests: a fresh connection per request (no pooling to hide behaviour),
 // any Host, any headers, the whole body as a Buffer — or the error if the response was cut off.
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 
 export interface Reply {
   status: number;
@@ -70,3 +72,34 @@ export function rawRequest(port: number, data: string, timeoutMs = 3000): Promis
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface HttpsReply extends Reply {
+  /** DNS names of the certificate the server presented, and whether the client trusted it. */
+  certNames: string[];
+  authorized: boolean;
+}
+
+/** GET https://{host}{path} from 127.0.0.1:port (SNI = host), trusting `ca`; a fresh connection. */
+export function httpsGet(port: number, host: string, path: string, ca: string[], headers: Record<string, string> = {}): Promise<HttpsReply> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, servername: host, ca, headers: { host, ...headers }, agent: false }, (res) => {
+      const socket = res.socket as TLSSocket;
+      const certNames = (socket.getPeerCertificate().subjectaltname ?? '').split(', ').filter(Boolean).map((n) => n.replace(/^DNS:/, ''));
+      const chunks: Buffer[] = [];
+      let firstByteMs = -1;
+      res.on('data', (c: Buffer) => {
+        if (firstByteMs < 0) firstByteMs = performance.now() - started;
+        chunks.push(c);
+      });
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const totalMs = performance.now() - started;
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString('utf8'), firstByteMs: firstByteMs < 0 ? totalMs : firstByteMs, totalMs, certNames, authorized: socket.authorized });
+      });
+    });
+    req.setTimeout(20_000, () => req.destroy(new Error('client timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
