@@ -105,6 +105,11 @@ export class Compressor {
   /** Copies made, for the admin API. */
   made = 0;
 
+  /** Copies asked for and not yet made or given up (a test waits for 0 instead of sleeping). */
+  get pending(): number {
+    return this.running.size;
+  }
+
   constructor(
     private readonly cache: EdgeCache,
     readonly options: CompressionOptions,

@@ -29,6 +29,8 @@ export function runCommand(command: string, args: string[], env: NodeJS.ProcessE
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  // 'close' comes once the output pipes are drained too: nothing more can match after it.
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
   return {
     child,
     output: () => out,
@@ -51,7 +53,12 @@ export function runCommand(command: string, args: string[], env: NodeJS.ProcessE
         }, timeoutMs);
         listeners.add(check);
         check();
-        void exited.then(() => setTimeout(() => { if (listeners.has(check)) { listeners.delete(check); clearTimeout(timer); reject(new Error(`process exited before ${pattern}; output:\n${out}`)); } }, 50));
+        void closed.then(() => {
+          if (!listeners.has(check)) return;
+          listeners.delete(check);
+          clearTimeout(timer);
+          reject(new Error(`process exited before ${pattern}; output:\n${out}`));
+        });
       }),
   };
 }

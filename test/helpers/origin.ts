@@ -3,6 +3,7 @@
 // (stall, die mid-body, answer 503…).
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { clock } from '../../src/clock.js';
 
 export interface SeenRequest {
   method: string;
@@ -28,6 +29,9 @@ export async function startOrigin(handler: Handler): Promise<TestOrigin> {
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders });
+    // The origin reads the edge's clock for its Date, as two NTP-synced machines agree: a test that
+    // moves the edge's clock forward must not make every later answer look older than it is.
+    res.setHeader('date', new Date(clock.now()).toUTCString());
     handler(req, res);
   });
   server.on('connection', (s) => {
