@@ -1,6 +1,7 @@
 // A plain HTTP client for tests: a fresh connection per request (no pooling to hide behaviour),
 // any Host, any headers, the whole body as a Buffer — or the error if the response was cut off.
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+// It times nothing: a test shows what waited for what by events (see gate.ts), never by ms.
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 
 export interface Reply {
@@ -10,9 +11,6 @@ export interface Reply {
   text: string;
   /** Set when the response was cut off before it was complete. */
   error?: Error;
-  /** ms from sending the request to the first body byte (or the head, when there is no body). */
-  firstByteMs: number;
-  totalMs: number;
 }
 
 export interface RequestOptions {
@@ -20,14 +18,15 @@ export interface RequestOptions {
   headers?: Record<string, string | string[]>;
   body?: string | Buffer;
   timeoutMs?: number;
+  /** Told of each body chunk as it arrives (bytes so far included), e.g. to act once bytes reached the client. */
+  onData?: (chunk: Buffer, received: number, res: IncomingMessage) => void;
 }
 
 export function request(url: string, options: RequestOptions = {}): Promise<Reply> {
-  const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
-      let firstByteMs = -1;
+      let received = 0;
       const finish = (error?: Error) => {
         const body = Buffer.concat(chunks);
         resolve({
@@ -36,13 +35,12 @@ export function request(url: string, options: RequestOptions = {}): Promise<Repl
           body,
           text: body.toString('utf8'),
           error,
-          firstByteMs: firstByteMs < 0 ? performance.now() - started : firstByteMs,
-          totalMs: performance.now() - started,
         });
       };
       res.on('data', (c: Buffer) => {
-        if (firstByteMs < 0) firstByteMs = performance.now() - started;
         chunks.push(c);
+        received += c.length;
+        options.onData?.(c, received, res);
       });
       res.on('end', () => finish());
       res.on('error', (err) => finish(err));
@@ -68,5 +66,3 @@ export function rawRequest(port: number, data: string, timeoutMs = 3000): Promis
     socket.write(data);
   });
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
