@@ -1,7 +1,8 @@
 // kill -9 at any moment leaves the disk cache consistent: the edge process (the real CLI) is killed
 // while large objects stream into the cache, restarted on the same folder, and every object it
 // then serves must be whole and byte-exact — a hit only for objects that were complete, a miss
-// (refetched) for the rest. The disk cache also survives an ordinary restart.
+// (refetched) for the rest. The disk cache also survives an ordinary restart. (The index's snapshot
+// and journal under kill -9: crash-safety-index.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -9,7 +10,7 @@ import { mkdtemp, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import { startOrigin } from './helpers/origin.js';
+import { heldStream, startOrigin } from './helpers/origin.js';
 import { get, request } from './helpers/client.js';
 import { runCli, type Running } from './helpers/cli.js';
 import { waitFor } from './helpers/wait.js';
@@ -42,23 +43,10 @@ async function fileSizes(dir: string): Promise<number[]> {
 
 test('kill -9 mid-write, after commit and mid-read: no truncated or corrupt object is ever served', async (t) => {
   // The origin sends each object in 128 KiB chunks as fast as the edge takes them, but stops at the
-  // byte count `stops` names for its path (until the edge is killed): so each object is really at
-  // its stage of being written when the kill comes. Paths without a stop get the whole object.
-  const stops = new Map<string, number>();
-  const origin = await startOrigin((req, res) => {
-    res.writeHead(200, { 'content-length': SIZE, 'cache-control': 'public, max-age=3600', 'content-type': 'application/octet-stream' });
-    const stop = stops.get(req.url ?? '') ?? SIZE;
-    let offset = 0;
-    const send = () => {
-      while (offset < stop && !res.destroyed) {
-        const more = res.write(payload.subarray(offset, offset + CHUNK));
-        offset += CHUNK;
-        if (!more) return void res.once('drain', send);
-      }
-      if (offset >= SIZE) res.end();
-    };
-    send();
-  });
+  // byte count held for its path (until the edge is killed): so each object is really at its stage
+  // of being written when the kill comes. Paths without a hold get the whole object.
+  const stream = heldStream(payload, CHUNK, { 'content-type': 'application/octet-stream' });
+  const origin = await startOrigin(stream.handler);
   const dir = await mkdtemp(join(tmpdir(), 'blotcdn-crash-'));
   const running: Running[] = [];
   t.after(async () => {
@@ -69,7 +57,7 @@ test('kill -9 mid-write, after commit and mid-read: no truncated or corrupt obje
   // Kill while objects are at different stages of being written: one chunk in, a third, two
   // thirds, all but the last chunk. The kill comes once the disk tier holds exactly those bytes.
   const stages = { 'obj-start': CHUNK, 'obj-third': 32 * CHUNK, 'obj-two-thirds': 64 * CHUNK, 'obj-almost': SIZE - CHUNK };
-  for (const [name, bytes] of Object.entries(stages)) stops.set(`/${name}`, bytes);
+  for (const [name, bytes] of Object.entries(stages)) stream.holdAt(`/${name}`, bytes);
   let edge = await startEdge(origin.url, dir);
   running.push(edge.run);
   for (const name of Object.keys(stages)) void get(`${edge.url}/${name}`).catch(() => {});
@@ -77,7 +65,7 @@ test('kill -9 mid-write, after commit and mid-read: no truncated or corrupt obje
   await waitFor(async () => JSON.stringify(await fileSizes(join(dir, 'tmp'))) === JSON.stringify(staged), 'each object to be written up to its stage', 30_000);
   assert.deepEqual(await fileSizes(join(dir, 'objects')), [], 'nothing was complete');
   await kill9(edge.run);
-  stops.clear();
+  stream.release();
 
   edge = await startEdge(origin.url, dir);
   running.push(edge.run);
@@ -105,14 +93,14 @@ test('kill -9 mid-write, after commit and mid-read: no truncated or corrupt obje
       res.pause();
     },
   }).catch(() => {});
-  stops.set('/fresh', SIZE / 2);
+  stream.holdAt('/fresh', SIZE / 2);
   void get(`${edge.url}/fresh`).catch(() => {});
   await waitFor(() => readBytes > 0, 'the reader to get its first bytes from disk', 30_000);
   await waitFor(async () => (await fileSizes(join(dir, 'tmp'))).includes(SIZE / 2), 'the fresh object to be half written', 30_000);
   assert.ok(readBytes < SIZE, 'the read is under way');
   await kill9(edge.run);
   reading?.destroy();
-  stops.clear();
+  stream.release();
 
   edge = await startEdge(origin.url, dir);
   running.push(edge.run);

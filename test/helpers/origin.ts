@@ -62,6 +62,43 @@ export function respond(body: string | Buffer, headers: Record<string, string | 
   };
 }
 
+/**
+ * An origin body sent in `chunk`-byte pieces as fast as the client takes them, cacheable for an
+ * hour, that stops at the byte count `holdAt` named for the request's path until `release()`: so a
+ * test knows a write is in progress, and how far, by the bytes themselves rather than by a pace.
+ */
+export function heldStream(payload: Buffer, chunk: number, headers: Record<string, string> = {}) {
+  const holds = new Map<string, number>();
+  const parked = new Set<() => void>();
+  const handler: Handler = (req, res) => {
+    res.writeHead(200, { 'content-length': payload.length, 'cache-control': 'public, max-age=3600', ...headers });
+    let offset = 0;
+    const send = () => {
+      while (offset < payload.length && !res.destroyed) {
+        if (offset >= (holds.get(req.url ?? '') ?? payload.length)) return void parked.add(send);
+        const more = res.write(payload.subarray(offset, offset + chunk));
+        offset += chunk;
+        if (!more) return void res.once('drain', send);
+      }
+      if (offset >= payload.length) res.end();
+    };
+    res.on('close', () => parked.delete(send));
+    send();
+  };
+  return {
+    handler,
+    /** Requests for `path` (from now on, and those under way) stop after `bytes` (a multiple of the chunk). */
+    holdAt: (path: string, bytes: number) => void holds.set(path, bytes),
+    /** Every request goes on to the end, those stopped included. */
+    release: () => {
+      holds.clear();
+      const waiting = [...parked];
+      parked.clear();
+      for (const send of waiting) send();
+    },
+  };
+}
+
 /** A port on 127.0.0.1 that nothing listens on (connection refused). */
 export async function closedPort(): Promise<number> {
   const server = createServer();
