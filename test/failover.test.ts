@@ -1,6 +1,7 @@
 // Origin groups from the client's side: ordered failover on a refused connection, a timeout and a
-// failover status; never after the first byte; the breaker skipping a dead primary and probing it
-// back; and the seed's CloudFront caveat (a bucket first in the group must not stop caching).
+// failover status; never after the first byte; the breaker skipping a failing primary and probing
+// it back on the edge's clock; and the seed's CloudFront caveat (a bucket first in the group must
+// not stop caching).
 // A member that "does not answer" holds its answer until the test ends, so what the client got
 // without waiting for it is shown by that member's request count, never by milliseconds.
 import { test } from 'node:test';
@@ -9,6 +10,7 @@ import { startOrigin, respond, closedPort } from './helpers/origin.js';
 import { startEdge } from './helpers/edge.js';
 import { get, request } from './helpers/client.js';
 import { waitFor } from './helpers/wait.js';
+import { manualClock } from './helpers/clock.js';
 
 const cacheable = (name: string) => respond(`from ${name}`, { 'cache-control': 'max-age=60' });
 
@@ -142,18 +144,23 @@ test('no failover after the first byte: the client sees a cut-off body and nothi
   assert.equal(flaky.count('/big'), 2);
 });
 
-test('the breaker skips a dead primary after a few failures, then probes it back', async (t) => {
+test('the breaker skips a failing primary after a few failures, then probes it back', async (t) => {
+  // The primary is down for maintenance: it answers 503 at once, which this group counts as a
+  // failure (tripOn). Failing fast rather than by a timeout keeps its answers, once it is back,
+  // free of any race with a deadline (timeouts are covered above); the probe's cooldown runs on the
+  // edge's clock, which this test moves.
+  const clock = manualClock(t);
   let healthy = false;
   const primary = await startOrigin((req, res) => {
     if (healthy) return respond('from primary', { 'cache-control': 'no-store' })(req, res);
-    // Down: never answers (the edge gives up after headersTimeout).
+    respond('down for maintenance', {}, 503)(req, res);
   });
   const backup = await startOrigin(respond('from backup', { 'cache-control': 'no-store' }));
   const edge = await startEdge({
     originGroups: {
       g: {
-        members: [{ name: 'primary', url: primary.url, headersTimeout: '300ms' }, { name: 'backup', url: backup.url }],
-        breaker: { failures: 2, cooldown: '1s', probePath: '/health' },
+        members: [{ name: 'primary', url: primary.url }, { name: 'backup', url: backup.url }],
+        breaker: { failures: 2, cooldown: '1s', probePath: '/health', tripOn: [503] },
       },
     },
     sites: [{ hosts: ['*'], originGroup: 'g' }],
@@ -166,16 +173,33 @@ test('the breaker skips a dead primary after a few failures, then probes it back
   for (let i = 0; i < 6; i++) {
     const res = await get(`${edge.url}/r${i}`);
     assert.equal(res.text, 'from backup');
-    // The primary never answers: a request that reached it paid the timeout, one that did not, did not.
-    assert.equal(toPrimary(), Math.min(i + 1, 2), `request ${i}: only the first two requests paid the timeout; later ones skip the primary`);
+    assert.equal(toPrimary(), Math.min(i + 1, 2), `request ${i}: only the first two requests reached the primary; later ones skip it`);
   }
-  const status = edge.edge.origins.get('g')!.status();
-  assert.equal(status[0]!.state, 'open');
+  const group = edge.edge.origins.get('g')!;
+  assert.equal(group.status()[0]!.state, 'open');
 
+  // The probe is due once the cooldown has passed on the edge's clock, and not before.
+  const probes = () => edge.edge.tasks.stats().find((c) => c.name === 'origin-probe')!;
+  clock.advance(999);
+  edge.edge.tasks.runDue();
+  assert.equal(probes().scheduled, 1, 'no probe before the cooldown');
+  clock.advance(1);
+  edge.edge.tasks.runDue();
+  assert.equal(probes().scheduled, 0, 'the probe started');
+  await waitFor(() => probes().done === 1 && probes().scheduled === 1, 'the first probe to be answered and the next one scheduled');
+  assert.equal(primary.count('/health'), 1);
+  assert.equal(group.status()[0]!.state, 'open', 'a probe answered 503 keeps the primary out');
+
+  // A failed probe doubles the cooldown: the next one is due 2 s later.
   healthy = true;
-  // The breaker's own timer probes the primary after its cooldown (1 s, doubled after a failed probe).
-  await waitFor(() => edge.edge.origins.get('g')!.status()[0]!.state === 'closed', 'a background probe to find the primary back');
-  assert.ok(primary.count('/health') >= 1, 'a background probe asked the primary');
+  clock.advance(1999);
+  edge.edge.tasks.runDue();
+  assert.equal(probes().scheduled, 1, 'no second probe before the doubled cooldown');
+  clock.advance(1);
+  edge.edge.tasks.runDue();
+  assert.equal(probes().scheduled, 0, 'the second probe started');
+  await waitFor(() => group.status()[0]!.state === 'closed', 'the second probe to find the primary back');
+  assert.equal(primary.count('/health'), 2);
   assert.equal((await get(`${edge.url}/after`)).text, 'from primary');
 });
 
