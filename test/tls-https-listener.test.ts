@@ -1,17 +1,19 @@
 // HttpsListener without ACME: HTTP/2 and HTTP/1.1 on one port, `acme-tls/1` connections routed to
 // the challenge responder (and only those), and a graceful close that lets in-flight requests on
-// both protocols finish while idle connections go at once. The ticket-key rotation timer is node:test's
-// mock of setInterval, moved by the test, and the close is judged by the order of events (the idle
+// both protocols finish while idle connections go at once. The ticket-key rotation is a task due by
+// the edge's clock, which the test moves, and the close is judged by the order of events (the idle
 // connection goes while the busy ones are still held), never by milliseconds.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as h2connect } from 'node:http2';
 import { connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
 import { HttpsListener } from '../src/server/https-listener.js';
+import { TaskRunner } from '../src/tasks/task-runner.js';
 import { selfSignedCertificate } from '../src/tls/self-signed.js';
 import type { StoredCert } from '../src/tls/cert-store.js';
 import { tlsSession } from './helpers/tls.js';
 import { waitFor } from './helpers/wait.js';
+import { manualClock } from './helpers/clock.js';
 
 describe('HttpsListener', () => {
   let site: StoredCert;
@@ -109,18 +111,22 @@ describe('HttpsListener', () => {
   });
 
   test('the random ticket key is replaced on schedule: older tickets stop resuming', async (t) => {
-    // The rotation runs on setInterval: node:test's mock timers move it when the test says.
-    t.mock.timers.enable({ apis: ['setInterval'] });
-    const listener = new HttpsListener({ host: '127.0.0.1', port: 0 }, provider(), (_req, res) => res.end('ok'), { ticketKeyRotationMs: 400 });
+    // The rotation is a periodic task on a task runner, due by the edge's clock, which the test moves.
+    const clock = manualClock(t);
+    const runner = new TaskRunner();
+    t.after(() => runner.stop());
+    const listener = new HttpsListener({ host: '127.0.0.1', port: 0 }, provider(), (_req, res) => res.end('ok'), { ticketKeyRotationMs: 400, scheduler: runner });
     const { port } = await listener.listen();
     const connect = (session?: Buffer) => tlsSession(port, 'www.site.test', { session });
     try {
       const first = await connect();
       assert.ok(first.ticket, 'a ticket was issued');
       assert.equal((await connect(first.ticket)).reused, true, 'resumes before the rotation');
-      t.mock.timers.tick(399);
+      clock.advance(399);
+      assert.equal(runner.runDue(), 0, 'no rotation before the period ends');
       assert.equal((await connect(first.ticket)).reused, true, 'still resumes just before the period ends');
-      t.mock.timers.tick(1);
+      clock.advance(1);
+      assert.equal(runner.runDue(), 1, 'the rotation is due');
       const later = await connect(first.ticket);
       assert.equal(later.reused, false, 'a ticket from before the rotation is refused (full handshake)');
       assert.equal((await connect(later.ticket)).reused, true, 'the new key issues tickets that resume');
@@ -130,16 +136,19 @@ describe('HttpsListener', () => {
   });
 
   test('configured ticket keys are shared by nodes and never rotated by the edge', async (t) => {
-    t.mock.timers.enable({ apis: ['setInterval'] });
+    const clock = manualClock(t);
+    const runner = new TaskRunner();
+    t.after(() => runner.stop());
     const ticketKeys = Buffer.alloc(48, 7);
-    const options = { ticketKeys, ticketKeyRotationMs: 200 };
+    const options = { ticketKeys, ticketKeyRotationMs: 200, scheduler: runner };
     const a = new HttpsListener({ host: '127.0.0.1', port: 0 }, provider(), (_req, res) => res.end('a'), options);
     const b = new HttpsListener({ host: '127.0.0.1', port: 0 }, provider(), (_req, res) => res.end('b'), options);
     const [pa, pb] = await Promise.all([a.listen(), b.listen()]);
     try {
       const first = await tlsSession(pa.port, 'www.site.test');
       assert.ok(first.ticket, 'a ticket was issued');
-      t.mock.timers.tick(500);
+      clock.advance(500);
+      assert.equal(runner.runDue(), 0, 'no rotation was scheduled');
       assert.equal((await tlsSession(pb.port, 'www.site.test', { session: first.ticket })).reused, true, 'a ticket from node a resumes on node b, after the rotation period');
     } finally {
       await Promise.all([a.close(100), b.close(100)]);
