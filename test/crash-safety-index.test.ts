@@ -40,7 +40,7 @@ test('kill -9 while storing, purging and saving the index: consistent after ever
   const start = async () => {
     const run = runCli(['start', '--config', configFile]);
     running.push(run);
-    const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/, 60_000);
+    const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/);
     const [, admin] = await run.waitFor(/admin API and dashboard on (http:\/\/[^/\s]+)/);
     return { run, url: url!, admin: admin! };
   };

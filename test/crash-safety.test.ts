@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { heldStream, startOrigin } from './helpers/origin.js';
 import { get, request } from './helpers/client.js';
-import { runCli, type Running } from './helpers/cli.js';
+import { diskEdgeConfig, runCli, type Running } from './helpers/cli.js';
 import { waitFor } from './helpers/wait.js';
 
 const SIZE = 12 * 1024 * 1024;
@@ -22,7 +22,7 @@ const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const expected = digest(payload);
 
 async function startEdge(originUrl: string, dir: string): Promise<{ run: Running; url: string }> {
-  const run = runCli(['start', '--origin', originUrl, '--listen', '127.0.0.1:0', '--cache-dir', dir]);
+  const run = runCli(['start', '--config', await diskEdgeConfig(originUrl, dir)]);
   const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/);
   return { run, url: url! };
 }
@@ -60,7 +60,9 @@ test('kill -9 mid-write, after commit and mid-read: no truncated or corrupt obje
   for (const [name, bytes] of Object.entries(stages)) stream.holdAt(`/${name}`, bytes);
   let edge = await startEdge(origin.url, dir);
   running.push(edge.run);
-  for (const name of Object.keys(stages)) void get(`${edge.url}/${name}`).catch(() => {});
+  // Clients that wait as long as the kill takes to come (their idle timeout is no deadline here).
+  const waitingClient = (path: string) => void request(`${edge.url}${path}`, { timeoutMs: 180_000 }).catch(() => {});
+  for (const name of Object.keys(stages)) waitingClient(`/${name}`);
   const staged = Object.values(stages).sort((a, b) => a - b);
   await waitFor(async () => JSON.stringify(await fileSizes(join(dir, 'tmp'))) === JSON.stringify(staged), 'each object to be written up to its stage', 30_000);
   assert.deepEqual(await fileSizes(join(dir, 'objects')), [], 'nothing was complete');
@@ -87,6 +89,7 @@ test('kill -9 mid-write, after commit and mid-read: no truncated or corrupt obje
   let reading: IncomingMessage | undefined;
   let readBytes = 0;
   void request(`${edge.url}/obj-third`, {
+    timeoutMs: 180_000,
     onData: (_c, received, res) => {
       readBytes = received;
       reading = res;
@@ -94,7 +97,7 @@ test('kill -9 mid-write, after commit and mid-read: no truncated or corrupt obje
     },
   }).catch(() => {});
   stream.holdAt('/fresh', SIZE / 2);
-  void get(`${edge.url}/fresh`).catch(() => {});
+  waitingClient('/fresh');
   await waitFor(() => readBytes > 0, 'the reader to get its first bytes from disk', 30_000);
   await waitFor(async () => (await fileSizes(join(dir, 'tmp'))).includes(SIZE / 2), 'the fresh object to be half written', 30_000);
   assert.ok(readBytes < SIZE, 'the read is under way');

@@ -54,14 +54,19 @@ export function request(url: string, options: RequestOptions = {}): Promise<Repl
 
 export const get = (url: string, headers?: Record<string, string | string[]>) => request(url, { headers });
 
-/** Sends raw bytes and returns everything the server answers until it closes (or a timeout). */
-export function rawRequest(port: number, data: string, timeoutMs = 3000): Promise<string> {
+/**
+ * Sends raw bytes and returns everything the server answers until it closes the connection. The
+ * close is the event waited for (ask with `Connection: close` where the server would keep it
+ * open): a server that keeps it open past `timeoutMs` is an error, not an empty answer.
+ */
+export function rawRequest(port: number, data: string, timeoutMs = 15_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
-    socket.setTimeout(timeoutMs, () => socket.end());
+    const text = () => Buffer.concat(chunks).toString('latin1');
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`the server kept the connection open; answered so far: ${JSON.stringify(text())}`)));
     socket.on('data', (c) => chunks.push(c));
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.on('close', (hadError) => hadError || resolve(text()));
     socket.on('error', reject);
     socket.write(data);
   });
