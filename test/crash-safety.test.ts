@@ -64,7 +64,7 @@ test('kill -9 mid-write, after commit and mid-read: no truncated or corrupt obje
   const waitingClient = (path: string) => void request(`${edge.url}${path}`, { timeoutMs: 180_000 }).catch(() => {});
   for (const name of Object.keys(stages)) waitingClient(`/${name}`);
   const staged = Object.values(stages).sort((a, b) => a - b);
-  await waitFor(async () => JSON.stringify(await fileSizes(join(dir, 'tmp'))) === JSON.stringify(staged), 'each object to be written up to its stage', 30_000);
+  await waitFor(async () => JSON.stringify(await fileSizes(join(dir, 'tmp'))) === JSON.stringify(staged), 'each object to be written up to its stage');
   assert.deepEqual(await fileSizes(join(dir, 'objects')), [], 'nothing was complete');
   await kill9(edge.run);
   stream.release();
@@ -80,7 +80,7 @@ test('kill -9 mid-write, after commit and mid-read: no truncated or corrupt obje
     assert.match(String(res.headers['cache-status']), /fwd=miss/, `${name} was never complete, so it is fetched again`);
   }
   // Each is committed to disk just after its response ended.
-  await waitFor(async () => (await fileSizes(join(dir, 'objects'))).length === 4, 'the four objects to be committed to disk', 30_000);
+  await waitFor(async () => (await fileSizes(join(dir, 'objects'))).length === 4, 'the four objects to be committed to disk');
 
   // Now complete objects are on disk; kill while one is being read and another written.
   const hit = await get(`${edge.url}/obj-start`);
@@ -98,8 +98,8 @@ test('kill -9 mid-write, after commit and mid-read: no truncated or corrupt obje
   }).catch(() => {});
   stream.holdAt('/fresh', SIZE / 2);
   waitingClient('/fresh');
-  await waitFor(() => readBytes > 0, 'the reader to get its first bytes from disk', 30_000);
-  await waitFor(async () => (await fileSizes(join(dir, 'tmp'))).includes(SIZE / 2), 'the fresh object to be half written', 30_000);
+  await waitFor(() => readBytes > 0, 'the reader to get its first bytes from disk');
+  await waitFor(async () => (await fileSizes(join(dir, 'tmp'))).includes(SIZE / 2), 'the fresh object to be half written');
   assert.ok(readBytes < SIZE, 'the read is under way');
   await kill9(edge.run);
   reading?.destroy();
@@ -113,7 +113,7 @@ test('kill -9 mid-write, after commit and mid-read: no truncated or corrupt obje
     assert.equal(digest(res.body), expected, name);
     if (name !== 'fresh') assert.match(String(res.headers['cache-status']), /hit/, `${name} survived the kill`);
   }
-  await waitFor(async () => (await fileSizes(join(dir, 'objects'))).length === 5, 'the fresh object to be committed to disk', 30_000);
+  await waitFor(async () => (await fileSizes(join(dir, 'objects'))).length === 5, 'the fresh object to be committed to disk');
   const originRequests = origin.requests.length;
   await edge.run.child.kill('SIGTERM');
   await edge.run.exited;
