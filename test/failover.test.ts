@@ -178,26 +178,24 @@ test('the breaker skips a failing primary after a few failures, then probes it b
   const group = edge.edge.origins.get('g')!;
   assert.equal(group.status()[0]!.state, 'open');
 
-  // The probe is due once the cooldown has passed on the edge's clock, and not before.
+  // A probe is due once its cooldown has passed on the edge's clock, and not a millisecond before.
   const probes = () => edge.edge.tasks.stats().find((c) => c.name === 'origin-probe')!;
-  clock.advance(999);
-  edge.edge.tasks.runDue();
-  assert.equal(probes().scheduled, 1, 'no probe before the cooldown');
-  clock.advance(1);
-  edge.edge.tasks.runDue();
-  assert.equal(probes().scheduled, 0, 'the probe started');
+  const probeDueAfter = (cooldownMs: number, which: string) => {
+    clock.advance(cooldownMs - 1);
+    edge.edge.tasks.runDue();
+    assert.equal(probes().scheduled, 1, `no ${which} probe before its cooldown`);
+    clock.advance(1);
+    edge.edge.tasks.runDue();
+    assert.equal(probes().scheduled, 0, `the ${which} probe started`);
+  };
+  probeDueAfter(1000, 'first');
   await waitFor(() => probes().done === 1 && probes().scheduled === 1, 'the first probe to be answered and the next one scheduled');
   assert.equal(primary.count('/health'), 1);
   assert.equal(group.status()[0]!.state, 'open', 'a probe answered 503 keeps the primary out');
 
-  // A failed probe doubles the cooldown: the next one is due 2 s later.
+  // A failed probe doubles the cooldown.
   healthy = true;
-  clock.advance(1999);
-  edge.edge.tasks.runDue();
-  assert.equal(probes().scheduled, 1, 'no second probe before the doubled cooldown');
-  clock.advance(1);
-  edge.edge.tasks.runDue();
-  assert.equal(probes().scheduled, 0, 'the second probe started');
+  probeDueAfter(2000, 'second');
   await waitFor(() => group.status()[0]!.state === 'closed', 'the second probe to find the primary back');
   assert.equal(primary.count('/health'), 2);
   assert.equal((await get(`${edge.url}/after`)).text, 'from primary');
