@@ -10,7 +10,7 @@ import parsePrometheus from 'parse-prometheus-text-format';
 import { validateConfig } from '../src/config/load.js';
 import { Edge } from '../src/edge.js';
 import { startOrigin, type TestOrigin } from './helpers/origin.js';
-import { startEdge, type TestEdge } from './helpers/edge.js';
+import { startEdge, settled, type TestEdge } from './helpers/edge.js';
 import { get, request } from './helpers/client.js';
 import { runCliToEnd } from './helpers/cli.js';
 import { waitFor } from './helpers/wait.js';
@@ -85,7 +85,7 @@ test('the platform purge call answers one line per host, counting the www twin',
   ]) {
     await get(`${edge.url}${path}`, { host: host! });
   }
-  await new Promise((r) => setTimeout(r, 20));
+  await settled(edge);
   const noSecret = await request(`${admin}/purge?host=example.com`);
   assert.equal(noSecret.status, 403);
   assert.equal(JSON.parse(noSecret.text).code, 'purge_secret_wrong');
@@ -180,7 +180,7 @@ test('a purge listener answers the platform routes with the secret, and nothing 
 
 test('POST /purge takes each kind, hard or soft, and refuses nonsense with 400', async () => {
   await get(`${edge.url}/p1`, { host: 'purge.test' });
-  await new Promise((r) => setTimeout(r, 20));
+  await settled(edge);
   const soft = await api('/purge', { method: 'POST', body: { url: 'https://purge.test/p1', soft: true } });
   assert.equal(soft.status, 200);
   const body = JSON.parse(soft.text);

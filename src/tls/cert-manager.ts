@@ -16,6 +16,7 @@ import { ChallengeResponder, type SniCallback } from './challenge-responder.js';
 import { certifiableHost, type HostPolicy } from './host-policy.js';
 import { selfSignedCertificate } from './self-signed.js';
 import type { StaticCertificates } from './static-certs.js';
+import { clock } from '../clock.js';
 
 export type { CertCounters, CertEvent, SniCallback };
 
@@ -146,7 +147,7 @@ export class CertManager implements RenewalHost {
       this.report.counts.denied++;
       return undefined;
     }
-    const now = Date.now();
+    const now = clock.now();
     const cached = this.memory.get(host);
     if (cached) {
       if (now < cached.cert.notAfter) {
@@ -216,7 +217,7 @@ export class CertManager implements RenewalHost {
   private remember(host: string, cert: StoredCert): CachedCert {
     const current = this.memory.get(host);
     // Never replace a certificate with one that expires sooner (a stale store read racing a renewal).
-    if (current && current.cert.notAfter > cert.notAfter && Date.now() < current.cert.notAfter) return current;
+    if (current && current.cert.notAfter > cert.notAfter && clock.now() < current.cert.notAfter) return current;
     const entry = { cert, context: this.context(cert) };
     this.memory.set(host, entry);
     this.renewer.schedule(host, cert);
