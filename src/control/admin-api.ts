@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual, createHash } from 'node:crypto';
-import type { ListenAddress } from '../config/schema.js';
+import type { EdgeConfig, ListenAddress } from '../config/schema.js';
 import type { PurgeKind } from '../cache/purger.js';
 import { createMetrics, type Metrics } from '../observe/metrics.js';
 import type { ControlPlane } from './control-plane.js';
@@ -23,6 +23,17 @@ export interface AdminOptions {
   warmConcurrency: number;
   /** GET /healthz and /readyz answer without the token (for a load balancer's health checks). */
   publicHealth?: boolean;
+}
+
+/** The admin API's options from the config's `admin` section (tokens from the environment when not written in it). */
+export function adminOptions(admin: NonNullable<EdgeConfig['admin']>): AdminOptions {
+  return {
+    listen: admin.listen,
+    token: admin.token ?? (process.env[admin.tokenEnv] || undefined),
+    purgeToken: admin.purgeToken ?? (process.env[admin.purgeTokenEnv] || undefined),
+    warmConcurrency: admin.warmConcurrency,
+    publicHealth: admin.publicHealth,
+  };
 }
 
 const COOKIE = 'blotcdn_admin';
@@ -136,6 +147,7 @@ export class AdminApi {
     if (url.pathname === '/' || url.pathname === '/dashboard' || url.pathname.startsWith('/dashboard/') || route === 'POST /login') {
       return serveDashboard(req, res, url, { authorized: this.authorized(req), token: this.options.token, cookie: COOKIE });
     }
+    await this.plane.refresh?.();
     if (route === 'GET /purge') return this.platformPurge(req, res, url);
     const health = route === 'GET /healthz' || route === 'GET /readyz';
     if (!(health && this.options.publicHealth) && !this.authorized(req)) throw new HttpError(401, 'a bearer token is required (Authorization: Bearer …)', { 'www-authenticate': 'Bearer' });
@@ -206,6 +218,7 @@ export class AdminApi {
       activePurges: this.plane.activePurges(),
       series: s.series(),
       topMissed: s.topMissed(20),
+      ...(this.plane.workers ? { workers: this.plane.workers() } : {}),
     };
   }
 
