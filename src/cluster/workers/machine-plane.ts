@@ -92,8 +92,9 @@ export class MachinePlane implements ControlPlane {
     return this.pool.call<CertInfo[]>(this.first(), 'certs');
   }
 
+  /** Every worker up is ready (one being restarted catches up on purges before it listens). */
   isReady(): boolean {
-    return this.snaps.length === this.pool.count && this.snaps.every((s) => s.ready);
+    return this.snaps.length > 0 && this.snaps.every((s) => s.ready);
   }
 
   /** Every worker warms (each keeps its own cache); the answer is the first worker's. */
@@ -111,7 +112,7 @@ export class MachinePlane implements ControlPlane {
   }
 
   readiness(): Readiness {
-    return mergeReadiness(this.snaps.map((s) => s.readiness), this.pool.count);
+    return mergeReadiness(this.snaps.map((s) => s.readiness));
   }
 
   taskCounts(): TaskCounts[] {

@@ -185,9 +185,9 @@ export function mergePurgeTotals(all: [string, { purges: number; objects: number
   return out;
 }
 
-/** Ready when every worker is (and there is one). */
-export function mergeReadiness(all: Readiness[], expected: number): Readiness {
-  const every = (k: keyof Readiness['checks']) => all.length >= expected && all.every((r) => r.checks[k]);
+/** Ready when every worker up is (and one is: the machine takes traffic while one restarts). */
+export function mergeReadiness(all: Readiness[]): Readiness {
+  const every = (k: keyof Readiness['checks']) => all.length > 0 && all.every((r) => r.checks[k]);
   const checks = { cache: every('cache'), origins: every('origins'), certificates: every('certificates') };
   return { ready: checks.cache && checks.origins && checks.certificates, checks };
 }
