@@ -22,7 +22,7 @@ export interface Machine {
   pids(): Promise<Map<number, number>>;
 }
 
-export async function startMachine(t: { after(fn: () => Promise<void>): void }, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Machine> {
+export async function startMachine(t: { after(fn: () => Promise<void>): void }, args: string[], env: NodeJS.ProcessEnv = {}, listening = /listening on (http:\/\/\S+)/): Promise<Machine> {
   const run = runCli(['start', ...args], { BLOTCDN_ADMIN_TOKEN: ADMIN_TOKEN, BLOTCDN_WORKER_HEADER: '1', ...env });
   t.after(async () => {
     if (run.child.exitCode === null && run.child.signalCode === null) {
@@ -31,7 +31,7 @@ export async function startMachine(t: { after(fn: () => Promise<void>): void }, 
     }
   });
   // Workers compile through tsx as they start: on a loaded machine that takes a while.
-  const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/, 90_000);
+  const [, url] = await run.waitFor(listening, 90_000);
   const [, admin] = await run.waitFor(/admin API and dashboard on (http:\/\/[^/\s]+)/, 30_000);
   await run.waitFor(/\d+ workers \(pids/, 30_000);
   const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
