@@ -94,13 +94,20 @@ export async function countingOrigin(tag = 'a'): Promise<TestOrigin & { release(
   return Object.assign(origin, { release: () => held.splice(0).forEach((a) => a()) });
 }
 
-export async function setup(t: { after(fn: () => Promise<void>): void }, extra: string[] = []) {
+/** A scratch folder, a counting origin and a config file naming both (not started). */
+export async function prepare(t: { after(fn: () => Promise<void>): void }, extra: string[] = []) {
   const dir = await mkdtemp(join(tmpdir(), 'blotcdn-workers-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const origin = await countingOrigin();
   t.after(() => origin.close());
   const file = join(dir, 'edge.yaml');
   await writeFile(file, config(origin.url, dir, extra));
-  const machine = await startMachine(t, ['--config', file, '--workers', '2']);
-  return { dir, origin, file, machine };
+  return { dir, origin, file };
+}
+
+/** prepare(), then `blotcdn start --config … --workers 2`. */
+export async function setup(t: { after(fn: () => Promise<void>): void }, extra: string[] = []) {
+  const prepared = await prepare(t, extra);
+  const machine = await startMachine(t, ['--config', prepared.file, '--workers', '2']);
+  return { ...prepared, machine };
 }
