@@ -71,6 +71,8 @@ export interface BlotcdnOptions extends PeerOptions {
   cacheDir?: string;
   /** The plain-HTTP port (a free one by default). */
   port?: number;
+  /** More `blotcdn start` arguments (e.g. `--workers 2`). */
+  args?: string[];
 }
 
 export async function startBlotcdn(originUrl: string, options: BlotcdnOptions = {}): Promise<Peer> {
@@ -88,6 +90,7 @@ export async function startBlotcdn(originUrl: string, options: BlotcdnOptions = 
     args = [cli, 'start', '--origin', originUrl, '--listen', `127.0.0.1:${port}`, '--access-log', accessLog ?? 'off'];
     if (options.cacheDir) args.push('--cache-dir', options.cacheDir);
   }
+  args.push(...(options.args ?? []));
   const name = options.name ?? 'blotcdn';
   // The V8 flag the installed `blotcdn` command (bin/blotcdn) runs with: measure it as it runs.
   const proc = pinned(name, SERVER_CORE, process.execPath, ['--max-semi-space-size=32', ...args]);

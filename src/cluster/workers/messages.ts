@@ -33,6 +33,8 @@ export type FromWorker =
   /** The worker's purge bus is starting: it asks for what it missed. */
   | { t: 'hello' }
   | { t: 'listening'; http: AddressInfo[]; https: AddressInfo[] }
+  /** The worker could not start: the operator's one-line explanation (cli/fail.ts), then it exits. */
+  | { t: 'failed'; message: string; expected: boolean }
   | { t: 'reply'; id: number; ok: true; value: unknown }
   | { t: 'reply'; id: number; ok: false; error: string }
   /** A purge this worker made itself (Edge.purge): the primary gives it a seq and relays it. */

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { EdgeConfig } from '../../config/schema.js';
 import { ConfigError } from '../../config/load.js';
+import { CliError } from '../../cli/fail.js';
 import { AdminApi, adminOptions } from '../../control/admin-api.js';
 import { nodeIdOf } from '../../edge.js';
 import { ERRORS } from '../../errors.js';
@@ -94,6 +95,11 @@ export async function runPrimary(initial: ConfigSource, count: number): Promise<
 
   const onMessage = (n: number, worker: Worker, m: FromWorker) => {
     const slot = slots.get(n)!;
+    if (m.t === 'failed') {
+      if (!started) failed(m.expected ? new CliError(m.message) : new Error(m.message));
+      else events.error({ code: 'worker_exited', worker: n, err: m.message }, `worker w${n} could not start: ${m.message}`);
+      return;
+    }
     if (slot.worker !== worker) return;
     if (m.t === 'boot') worker.send({ t: 'init', worker: n, workers: count, source, ticketKey } satisfies ToWorker);
     else if (m.t === 'hello') relay.hello(n, (out) => worker.isConnected() && worker.send(out));
@@ -127,7 +133,10 @@ export async function runPrimary(initial: ConfigSource, count: number): Promise<
     }
     if (stopping) return maybeDone();
     if (!started && !wasListening) {
-      failed(new Error(`worker w${n} exited before it listened (${signal ?? `code ${code}`})`));
+      // Its `failed` message (the reason) may still be in the channel: read to its end first.
+      const fail = () => failed(new Error(`worker w${n} exited before it listened (${signal ?? `code ${code}`})`));
+      if (worker.isConnected()) worker.once('disconnect', fail);
+      else setImmediate(fail);
       return;
     }
     const delay = slot.backoff.next(Date.now() - slot.startedAt);
@@ -222,9 +231,15 @@ export async function runPrimary(initial: ConfigSource, count: number): Promise<
   for (const a of addresses.http) console.error(`blotcdn: listening on ${where(a, 'http')}`);
   for (const a of addresses.https) console.error(`blotcdn: listening on ${where(a, 'https')}`);
   if (config.admin) {
-    admin = new AdminApi(plane, adminOptions(config.admin));
-    const a = await admin.listen();
-    console.error(`blotcdn: admin API and dashboard on http://${a.address}:${a.port}/dashboard`);
+    try {
+      admin = new AdminApi(plane, adminOptions(config.admin));
+      const a = await admin.listen();
+      console.error(`blotcdn: admin API and dashboard on http://${a.address}:${a.port}/dashboard`);
+    } catch (err) {
+      stopping = true;
+      for (const s of slots.values()) s.worker?.process.kill('SIGKILL');
+      throw err;
+    }
   }
   console.error(`blotcdn: ${count} workers (pids ${[...slots.values()].map((s) => s.worker?.process.pid).join(', ')}), primary pid ${process.pid}`);
 }

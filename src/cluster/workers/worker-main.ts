@@ -6,6 +6,7 @@
 // the primary is gone.
 import type { Edge as EdgeType } from '../../edge.js';
 import { ConfigError } from '../../config/load.js';
+import { debugWanted, explain } from '../../cli/fail.js';
 import type { CallMethod, ConfigSource, FromWorker, ToWorker } from './messages.js';
 import { configFromSource, workerConfig } from './worker-config.js';
 import { WorkerPurgeBus } from './worker-purge-bus.js';
@@ -87,7 +88,12 @@ async function runWorker(): Promise<void> {
 }
 
 runWorker().catch((err: unknown) => {
-  console.error(`blotcdn: worker: ${(err as Error).message}`);
-  if (process.env.BLOTCDN_DEBUG === '1') console.error(err);
-  process.exit(1);
+  // A shared listener's failure comes back from the primary as a `bind` error: it is the listen.
+  const e = err as { syscall?: string };
+  if (e?.syscall === 'bind') e.syscall = 'listen';
+  const { message, expected } = explain(err);
+  if (debugWanted() && err instanceof Error) console.error(err.stack);
+  // The primary prints it once (every worker may fail alike); exit once it is sent.
+  if (process.send) process.send({ t: 'failed', message, expected } satisfies FromWorker, () => process.exit(1));
+  else process.exit(1);
 });
