@@ -11,7 +11,7 @@ import { runCli, runCliToEnd } from './helpers/cli.js';
 
 test('quick mode: --origin and --listen run a catch-all edge', async (t) => {
   const origin = await startOrigin(respond('quick', { 'cache-control': 'max-age=60' }));
-  const run = runCli(['start', '--origin', origin.url, '--listen', '127.0.0.1:0']);
+  const run = runCli(['start', '--workers', '1', '--origin', origin.url, '--listen', '127.0.0.1:0']);
   t.after(async () => {
     run.child.kill('SIGKILL');
     await origin.close();
@@ -24,7 +24,7 @@ test('quick mode: --origin and --listen run a catch-all edge', async (t) => {
 
 test('SIGTERM: in-flight requests finish, listeners close, exit 0', async (t) => {
   const origin = await startOrigin((req, res) => setTimeout(() => respond('slow answer', { 'cache-control': 'no-store' })(req, res), 800));
-  const run = runCli(['start', '--origin', origin.url, '--listen', '127.0.0.1:0']);
+  const run = runCli(['start', '--workers', '1', '--origin', origin.url, '--listen', '127.0.0.1:0']);
   t.after(async () => {
     run.child.kill('SIGKILL');
     await origin.close();

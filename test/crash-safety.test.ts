@@ -20,7 +20,7 @@ const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const expected = digest(payload);
 
 async function startEdge(originUrl: string, dir: string): Promise<{ run: Running; url: string }> {
-  const run = runCli(['start', '--origin', originUrl, '--listen', '127.0.0.1:0', '--cache-dir', dir]);
+  const run = runCli(['start', '--workers', '1', '--origin', originUrl, '--listen', '127.0.0.1:0', '--cache-dir', dir]);
   const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/);
   return { run, url: url! };
 }

@@ -22,7 +22,7 @@ after(() => {
 });
 
 async function startEdge(originUrl: string, dir: string, extra: string[] = []): Promise<{ run: Running; url: string }> {
-  const run = runCli(['start', '--origin', originUrl, '--listen', '127.0.0.1:0', '--cache-dir', dir, '--access-log', 'off', ...extra]);
+  const run = runCli(['start', '--workers', '1', '--origin', originUrl, '--listen', '127.0.0.1:0', '--cache-dir', dir, '--access-log', 'off', ...extra]);
   running.push(run);
   // Generous: a loaded machine takes its time to load the CLI through tsx.
   const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/, 60_000);
@@ -39,7 +39,7 @@ test("a second edge on a folder in use refuses and disturbs nothing; a dead edge
   const slow = get(`${first.url}/slow`);
   await waitFor(async () => (await readdir(join(dir, 'tmp'))).length > 0, 'the first edge is writing into tmp/');
 
-  const second = runCli(['start', '--origin', origin.url, '--listen', '127.0.0.1:0', '--cache-dir', dir]);
+  const second = runCli(['start', '--workers', '1', '--origin', origin.url, '--listen', '127.0.0.1:0', '--cache-dir', dir]);
   running.push(second);
   const { code } = await second.exited;
   assert.notEqual(code, 0);
