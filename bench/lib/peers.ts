@@ -73,6 +73,8 @@ export interface BlotcdnOptions extends PeerOptions {
   port?: number;
   /** More `blotcdn start` arguments (e.g. `--workers 2`). */
   args?: string[];
+  /** How long it may take to listen (several workers start several processes). */
+  startTimeoutMs?: number;
 }
 
 export async function startBlotcdn(originUrl: string, options: BlotcdnOptions = {}): Promise<Peer> {
@@ -94,7 +96,7 @@ export async function startBlotcdn(originUrl: string, options: BlotcdnOptions = 
   const name = options.name ?? 'blotcdn';
   // The V8 flag the installed `blotcdn` command (bin/blotcdn) runs with: measure it as it runs.
   const proc = pinned(name, SERVER_CORE, process.execPath, ['--max-semi-space-size=32', ...args]);
-  await waitForPort(port, proc);
+  await waitForPort(port, proc, options.startTimeoutMs);
   return peer(name, port, [proc], dir, accessLog);
 }
 

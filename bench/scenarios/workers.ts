@@ -24,8 +24,8 @@ export const workers: Scenario = {
     }
     const peers: Peer[] = [];
     try {
-      peers.push(await startBlotcdn(ctx.originUrl, { name: 'blotcdn --workers 2', args: ['--workers', '2'] }));
-      peers.push(await startBlotcdn(ctx.originUrl, { name: 'blotcdn --workers 1', args: ['--workers', '1'] }));
+      peers.push(await startBlotcdn(ctx.originUrl, { name: 'blotcdn --workers 2', args: ['--workers', '2'], startTimeoutMs: 60_000 }));
+      peers.push(await startBlotcdn(ctx.originUrl, { name: 'blotcdn --workers 1', args: ['--workers', '1'], startTimeoutMs: 60_000 }));
       const nginx = await startNginx(ctx.originUrl, { name: 'nginx (2 workers)' });
       if (nginx) peers.push(nginx);
       else ctx.log('nginx not installed: skipped (apt-get install nginx)');
