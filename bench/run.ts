@@ -24,8 +24,9 @@ import { blotPublish } from './scenarios/blot-publish.js';
 import { benchLogs } from './lib/logs.js';
 import { restart } from './scenarios/restart.js';
 import { policy } from './scenarios/policy.js';
+import { workers } from './scenarios/workers.js';
 
-const SCENARIOS: Scenario[] = [hits, logs, policy, coalescing, disk, purge, folder, assets, tls, publish, restart, blotPublish];
+const SCENARIOS: Scenario[] = [hits, logs, policy, coalescing, disk, purge, folder, assets, tls, publish, restart, blotPublish, workers];
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 async function main(): Promise<void> {

@@ -16,7 +16,7 @@ import { clock } from './clock.js';
 import { TieredStore } from './cache/tiered-store.js';
 import { memoryFigure, type MemoryFigure } from './cache/memory-figure.js';
 import { ERRORS } from './errors.js';
-import { AdminApi } from './control/admin-api.js';
+import { AdminApi, adminOptions } from './control/admin-api.js';
 import { RedisPurgeBus, type PurgeBus } from './control/purge-bus.js';
 import { JobQueueView } from './control/job-queue-view.js';
 import type { CertInfo, ControlPlane, Readiness } from './control/control-plane.js';
@@ -44,6 +44,19 @@ const RESTART_FIELDS = ['listen', 'cache', 'admin', 'redis', 'node', 'log', 'dom
 /** The names a certificate may be held for, beside the domain list: the sites' hosts and tls.allowHosts. */
 function certificateNames(config: EdgeConfig): string[] {
   return [...new Set([...declaredHosts(config), ...(config.tls?.allowHosts ?? []).filter((h) => h !== '*')])];
+}
+
+/** The node's name in Via, CDN-Loop and the purge bus: `node.id`, or the host name. */
+export function nodeIdOf(config: EdgeConfig): string {
+  return config.node.id ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-');
+}
+
+/** How a worker process (src/cluster/workers) adapts an edge; a single process passes none. */
+export interface EdgeOptions {
+  /** Wraps the bus the edge would use alone (Redis, or none) in the one it uses (the workers' relay). */
+  busFor?: (remote: PurgeBus | undefined) => PurgeBus;
+  /** Wraps the listeners' request handler (a debug header naming the worker). */
+  wrapHandler?: <H extends (req: never, res: never) => void>(handler: H) => H;
 }
 
 export class Edge implements ControlPlane {
@@ -74,7 +87,10 @@ export class Edge implements ControlPlane {
   /** The one runner of background work (refreshes, compression, warming, probes, periodic checks). */
   readonly tasks: TaskRunner;
 
-  constructor(public config: EdgeConfig) {
+  constructor(
+    public config: EdgeConfig,
+    options: EdgeOptions = {},
+  ) {
     const events = createEventLog(config.log.events === 'stderr');
     this.tasks = new TaskRunner({ compress: config.cache.compression.concurrency, warm: config.admin?.warmConcurrency ?? 16, refresh: 64 });
     this.origins = this.buildOrigins(config, events);
@@ -86,7 +102,7 @@ export class Edge implements ControlPlane {
     const limits = config.cache.limits;
     const cache = new EdgeCache(this.store, { ...limits, hitForMissMs: limits.hitForMiss });
     this.purger = new Purger(cache);
-    this.nodeId = config.node.id ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-');
+    this.nodeId = nodeIdOf(config);
     this.accessLog = createAccessLog(config.log.access);
     const cdnId = config.proxy.cdnId;
     const compression = config.cache.compression;
@@ -119,13 +135,15 @@ export class Edge implements ControlPlane {
     };
     // Read through the runtime so a reload's new list applies to connections from then on.
     const trusted = this.runtime.clientIp.trustsAnyone ? (address: string) => this.runtime.clientIp.trusts(address) : undefined;
-    this.http = config.listen.http.map((address) => new HttpListener(address, this.handleHttp, trusted));
+    const wrap = options.wrapHandler ?? (<H>(h: H) => h);
+    this.http = config.listen.http.map((address) => new HttpListener(address, wrap(this.handleHttp), trusted));
     const tlsAlpn = config.tls?.acme?.challenges.includes('tls-alpn-01') ?? false;
     this.https = this.tls
-      ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, this.handleHttps, { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn, trusted, scheduler: this.tasks }))
+      ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, wrap(this.handleHttps), { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn, trusted, scheduler: this.tasks }))
       : [];
     this.jobQueue = config.jobs ? new JobQueueView(config) : undefined;
-    this.bus = config.redis ? new RedisPurgeBus(config.redis.url, this.nodeId, config.redis.purgeChannel, (err) => events.warn({ err: err.message }, 'purge bus')) : undefined;
+    const bus = config.redis ? new RedisPurgeBus(config.redis.url, this.nodeId, config.redis.purgeChannel, (err) => events.warn({ err: err.message }, 'purge bus')) : undefined;
+    this.bus = options.busFor ? options.busFor(bus) : bus;
   }
 
   private buildOrigins(config: EdgeConfig, events: EventLog): Map<string, OriginGroup> {
@@ -218,16 +236,7 @@ export class Edge implements ControlPlane {
       for (const listener of this.http) await listener.listen();
       const admin = this.config.admin;
       if (admin) {
-        this.admin = new AdminApi(this, {
-          listen: admin.listen,
-          token: admin.token ?? (process.env[admin.tokenEnv] || undefined),
-          purgeToken: admin.purgeToken ?? (process.env[admin.purgeTokenEnv] || undefined),
-          purgeListen: admin.purgeListen,
-          allowedHosts: admin.allowedHosts,
-          retryAfterSeconds: Math.ceil(admin.retryAfter / 1000),
-          warmConcurrency: admin.warmConcurrency,
-          publicHealth: admin.publicHealth,
-        });
+        this.admin = new AdminApi(this, adminOptions(admin));
         await this.admin.listen();
       }
     } catch (err) {
@@ -253,6 +262,11 @@ export class Edge implements ControlPlane {
   stop(graceMs = 10_000): Promise<void> {
     this.stopping ??= this.shutdown(graceMs);
     return this.stopping;
+  }
+
+  /** Replaces the TLS session ticket key on every HTTPS listener (workers: the primary's, rotated together). */
+  setTicketKeys(keys: Buffer): void {
+    for (const listener of this.https) listener.server.setTicketKeys(keys);
   }
 
   /** Reopens the log files by name (SIGUSR1, after logrotate moved them). */

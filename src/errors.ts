@@ -115,6 +115,22 @@ export const ERRORS = {
   },
   purge_secret_wrong: { status: 403, source: 'client', message: 'X-Blot-Purge-Token is missing or wrong.' },
   not_ready: { status: 503, source: 'internal', message: 'The cache index is being rebuilt; retry later.' },
+  // Worker processes' events (`blotcdn start --workers N`; logged by the primary, never a client's answer).
+  worker_exited: {
+    status: 500,
+    source: 'internal',
+    message: 'A worker process exited unexpectedly; it is being restarted.',
+  },
+  worker_unresponsive: {
+    status: 500,
+    source: 'internal',
+    message: 'A worker process did not answer the primary in time.',
+  },
+  worker_cache_reset: {
+    status: 500,
+    source: 'internal',
+    message: "A restarted worker missed more purges than the primary keeps; its disk folder was emptied.",
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

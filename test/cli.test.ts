@@ -22,7 +22,7 @@ const accepts = (port: number) =>
 
 test('quick mode: --origin and --listen run a catch-all edge', async (t) => {
   const origin = await startOrigin(respond('quick', { 'cache-control': 'max-age=60' }));
-  const run = runCli(['start', '--origin', origin.url, '--listen', '127.0.0.1:0']);
+  const run = runCli(['start', '--workers', '1', '--origin', origin.url, '--listen', '127.0.0.1:0']);
   t.after(async () => {
     run.child.kill('SIGKILL');
     await origin.close();
@@ -37,7 +37,7 @@ test('SIGTERM: in-flight requests finish, listeners close, exit 0', async (t) =>
   // The answer is held at the origin until the edge has stopped listening.
   const gate = new Gate();
   const origin = await startOrigin((req, res) => gate.pass(() => respond('slow answer', { 'cache-control': 'no-store' })(req, res)));
-  const run = runCli(['start', '--origin', origin.url, '--listen', '127.0.0.1:0']);
+  const run = runCli(['start', '--workers', '1', '--origin', origin.url, '--listen', '127.0.0.1:0']);
   t.after(async () => {
     gate.open();
     run.child.kill('SIGKILL');

@@ -38,7 +38,7 @@ test('kill -9 while storing, purging and saving the index: consistent after ever
     await origin.close();
   });
   const start = async () => {
-    const run = runCli(['start', '--config', configFile]);
+    const run = runCli(['start', '--workers', '1', '--config', configFile]);
     running.push(run);
     const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/);
     const [, admin] = await run.waitFor(/admin API and dashboard on (http:\/\/[^/\s]+)/);

@@ -22,7 +22,7 @@ const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const expected = digest(payload);
 
 async function startEdge(originUrl: string, dir: string): Promise<{ run: Running; url: string }> {
-  const run = runCli(['start', '--config', await diskEdgeConfig(originUrl, dir)]);
+  const run = runCli(['start', '--workers', '1', '--config', await diskEdgeConfig(originUrl, dir)]);
   const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/);
   return { run, url: url! };
 }

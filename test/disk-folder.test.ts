@@ -22,7 +22,7 @@ after(() => {
 });
 
 async function startEdge(originUrl: string, dir: string, options: { admin?: boolean } = {}): Promise<{ run: Running; url: string }> {
-  const run = runCli(['start', '--config', await diskEdgeConfig(originUrl, dir, options)]);
+  const run = runCli(['start', '--workers', '1', '--config', await diskEdgeConfig(originUrl, dir, options)]);
   running.push(run);
   const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/);
   return { run, url: url! };
@@ -44,7 +44,7 @@ test("a second edge on a folder in use refuses and disturbs nothing; a dead edge
   const tmpSizes = async () => Promise.all((await readdir(join(dir, 'tmp'))).map(async (name) => (await stat(join(dir, 'tmp', name)).catch(() => ({ size: -1 }))).size));
   await waitFor(async () => (await tmpSizes()).includes(SIZE / 2), 'the first edge to have written half of /slow into tmp/');
 
-  const second = runCli(['start', '--origin', origin.url, '--listen', '127.0.0.1:0', '--cache-dir', dir]);
+  const second = runCli(['start', '--workers', '1', '--origin', origin.url, '--listen', '127.0.0.1:0', '--cache-dir', dir]);
   running.push(second);
   const { code } = await second.exited;
   assert.notEqual(code, 0);

@@ -379,6 +379,11 @@ export const configSchema = z
     trustedProxies: z.array(addressOrNetwork).default([]),
     /** SIGTERM/SIGINT: how long requests in flight may take to finish before their connections are cut. */
     shutdownTimeout: duration.default(10_000),
+    /**
+     * Worker processes sharing the listeners (`blotcdn start --workers N` overrides): "auto" is one
+     * per core, 1 is a single process with no primary.
+     */
+    workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto'),
     node: z
       .strictObject({
         /** Names this node in CDN-Loop and Via; must differ between tiers. */

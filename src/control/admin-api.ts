@@ -6,7 +6,7 @@
 // the purge listeners (`admin.purgeListen`), which answer nothing else. Errors: `{code, message}`.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ListenAddress } from '../config/schema.js';
+import type { EdgeConfig, ListenAddress } from '../config/schema.js';
 import type { PurgeKind } from '../cache/purger.js';
 import { EdgeError } from '../errors.js';
 import { createMetrics, type Metrics } from '../observe/metrics.js';
@@ -32,6 +32,20 @@ export interface AdminOptions {
   warmConcurrency: number;
   /** GET /healthz and /readyz answer without the token (for a load balancer's health checks). */
   publicHealth?: boolean;
+}
+
+/** The admin API's options from the config's `admin` section (tokens from the environment when not written in it). */
+export function adminOptions(admin: NonNullable<EdgeConfig['admin']>): AdminOptions {
+  return {
+    listen: admin.listen,
+    token: admin.token ?? (process.env[admin.tokenEnv] || undefined),
+    purgeToken: admin.purgeToken ?? (process.env[admin.purgeTokenEnv] || undefined),
+    purgeListen: admin.purgeListen,
+    allowedHosts: admin.allowedHosts,
+    retryAfterSeconds: Math.ceil(admin.retryAfter / 1000),
+    warmConcurrency: admin.warmConcurrency,
+    publicHealth: admin.publicHealth,
+  };
 }
 
 const COOKIE = 'blotcdn_admin';
@@ -124,6 +138,7 @@ export class AdminApi {
       return serveDashboard(req, res, url, { authorized: this.authorized(req), token: this.options.token, cookie: COOKIE });
     }
     if (PlatformRoutes.handles(req.method, url.pathname)) return this.platform.handle(req, res, url);
+    await this.plane.refresh?.();
     const health = route === 'GET /healthz' || route === 'GET /readyz';
     if (!(health && this.options.publicHealth) && !this.authorized(req)) throw new EdgeError('admin_unauthorized', undefined, { headers: { 'www-authenticate': 'Bearer' } });
 
@@ -193,6 +208,7 @@ export class AdminApi {
       activePurges: this.plane.activePurges(),
       series: s.series(),
       topMissed: s.topMissed(20),
+      ...(this.plane.workers ? { workers: this.plane.workers() } : {}),
     };
   }
 

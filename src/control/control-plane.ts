@@ -54,6 +54,21 @@ export interface ControlPlane {
   readiness(): Readiness;
   /** The edge's background tasks by name: running, queued, scheduled, done, failed. */
   taskCounts(): TaskCounts[];
+  /** Gathers the figures the other methods answer from (the primary of worker processes asks its workers). */
+  refresh?(): Promise<void>;
+  /** The worker processes, when the edge runs several (GET /stats → workers). */
+  workers?(): WorkerInfo[];
+}
+
+export interface WorkerInfo {
+  worker: number;
+  pid: number;
+  /** Times it was restarted after dying. */
+  restarts: number;
+  startedAt: number;
+  cpuSeconds: number;
+  rssBytes: number;
+  requests: number;
 }
 
 export interface Readiness {
