@@ -48,7 +48,7 @@ export function createRedisClient(url: string, options: RedisClientOptions): Red
     connectionName: options.name.replace(/[^A-Za-z0-9._-]/g, '-'),
     lazyConnect: options.lazy ?? false,
     enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
+    maxRetriesPerRequest: 0,
     retryStrategy: (times) => Math.min(50 * times, 1000),
   });
   client.on('error', options.onError ?? (() => {}));
