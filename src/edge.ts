@@ -2,7 +2,6 @@
 // listeners, admin API) and stops them in reverse. Nothing else in the code base constructs parts;
 // tests and the CLI go through here, so what they run is what production runs. Edge is also the
 // ControlPlane the admin API and the metrics read.
-import { hostname } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EdgeConfig } from './config/schema.js';
@@ -15,7 +14,8 @@ import { TieredStore } from './cache/tiered-store.js';
 import { memoryFigure, type MemoryFigure } from './cache/memory-figure.js';
 import { ERRORS } from './errors.js';
 import { AdminApi } from './control/admin-api.js';
-import { RedisPurgeBus, type PurgeBus } from './control/purge-bus.js';
+import { Cluster, type NodesReport, type PurgeSent } from './cluster/cluster.js';
+import { nodeIdentity, type NodeIdentity } from './cluster/node-identity.js';
 import { JobQueueView } from './control/job-queue-view.js';
 import type { CertInfo, ControlPlane, Readiness } from './control/control-plane.js';
 import type { QueueReport } from './origin-lib/index.js';
@@ -57,8 +57,10 @@ export class Edge implements ControlPlane {
   readonly tls: TlsParts | undefined;
   private readonly domainList: DomainList | undefined;
   private readonly https: HttpsListener[];
-  /** Carries purges to the other nodes (with Redis configured). */
-  readonly bus: PurgeBus | undefined;
+  /** Cluster mode (`redis.url`): purges to and from the other nodes, receipts, the node list. */
+  readonly cluster: Cluster | undefined;
+  /** This process in the cluster: the node's name and a part of its own (src/cluster/node-identity.ts). */
+  readonly identity: NodeIdentity;
   private readonly accessLog: AccessLog | undefined;
   /** The publishing queue (config `jobs`), read for GET /jobs. */
   private readonly jobQueue: JobQueueView | undefined;
@@ -84,7 +86,8 @@ export class Edge implements ControlPlane {
     const limits = config.cache.limits;
     const cache = new EdgeCache(this.store, { ...limits, hitForMissMs: limits.hitForMiss });
     this.purger = new Purger(cache);
-    this.nodeId = config.node.id ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-');
+    this.identity = nodeIdentity(config.node.id);
+    this.nodeId = this.identity.name;
     this.accessLog = createAccessLog(config.log.access);
     const cdnId = config.proxy.cdnId;
     const compression = config.cache.compression;
@@ -123,7 +126,8 @@ export class Edge implements ControlPlane {
       ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, this.handleHttps, { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn, trusted, scheduler: this.tasks }))
       : [];
     this.jobQueue = config.jobs ? new JobQueueView(config) : undefined;
-    this.bus = config.redis ? new RedisPurgeBus(config.redis.url, this.nodeId, config.redis.purgeChannel, (err) => events.warn({ err: err.message }, 'purge bus')) : undefined;
+    const count = (code: keyof typeof ERRORS) => this.stats.bump(this.stats.errors, code);
+    this.cluster = config.redis ? new Cluster({ ...config, redis: config.redis }, this.identity, cache, events, count, this.tasks) : undefined;
   }
 
   private buildOrigins(config: EdgeConfig, events: EventLog): Map<string, OriginGroup> {
@@ -204,8 +208,9 @@ export class Edge implements ControlPlane {
     await this.store.prepared;
     this.ready().catch((err: unknown) => console.error('blotcdn: reading the disk cache failed:', err));
     try {
-      // Other nodes' purges apply here from the start (a purge is never broadcast onwards again).
-      await this.bus?.start((request) => this.purger.purge(request));
+      // Other nodes' purges apply here from the start, those missed while away first (a purge is
+      // never broadcast onwards again): the listeners open once this node is caught up.
+      await this.cluster?.start(this.purger);
       await this.tls?.manager.start();
       for (const listener of this.https) await listener.listen();
       // Plain-HTTP requests are redirected to the (first) HTTPS listener's port.
@@ -257,7 +262,7 @@ export class Edge implements ControlPlane {
     await this.admin?.close();
     await this.tls?.stop();
     await this.domainList?.close();
-    await this.bus?.close();
+    await this.cluster?.close();
     await this.jobQueue?.close();
     this.stats.stopSampling();
     this.tasks.stop();
@@ -268,17 +273,25 @@ export class Edge implements ControlPlane {
 
   // ---- ControlPlane ----
 
-  /** Purges here, then tells the other nodes (whose own counts are not included). */
-  async purge(request: PurgeRequest): Promise<PurgeRecord> {
+  /**
+   * Purges here, then tells the other nodes (whose own counts are not included); with `waitMs`,
+   * waits at most that long for their acknowledgements.
+   */
+  async purge(request: PurgeRequest, waitMs?: number): Promise<PurgeRecord & { sent?: PurgeSent }> {
     const record = await this.purger.purge(request);
-    if (this.bus) {
-      try {
-        await this.bus.publish(request);
-      } catch (err) {
-        this.runtime.events.warn({ err: (err as Error).message, purge: request }, 'purge not sent to the other nodes');
-      }
-    }
-    return record;
+    if (this.cluster === undefined) return record;
+    return { ...record, sent: await this.cluster.publish(request, waitMs) };
+  }
+
+  /** The cluster's nodes with heartbeat and lag (this one alone without Redis). */
+  async nodes(): Promise<NodesReport> {
+    if (this.cluster) return this.cluster.nodes();
+    return { self: this.identity.id, bus: undefined, nodes: [{ id: this.identity.id, name: this.nodeId, self: true, heartbeatAgeMs: 0, lagMs: 0, queued: 0 }] };
+  }
+
+  /** How long POST /purge with "wait": true may wait for acknowledgements. */
+  get ackTimeoutMs(): number {
+    return this.cluster?.ackTimeoutMs ?? 0;
   }
 
   purgeLog(): readonly PurgeRecord[] {
