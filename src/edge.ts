@@ -16,6 +16,7 @@ import { ERRORS } from './errors.js';
 import { AdminApi } from './control/admin-api.js';
 import { Cluster, type NodesReport, type PurgeSent } from './cluster/cluster.js';
 import { nodeIdentity, type NodeIdentity } from './cluster/node-identity.js';
+import type { BusStatus } from './cluster/purge-bus.js';
 import { JobQueueView } from './control/job-queue-view.js';
 import type { CertInfo, ControlPlane, Readiness } from './control/control-plane.js';
 import type { QueueReport } from './origin-lib/index.js';
@@ -287,6 +288,10 @@ export class Edge implements ControlPlane {
   async nodes(): Promise<NodesReport> {
     if (this.cluster) return this.cluster.nodes();
     return { self: this.identity.id, bus: undefined, nodes: [{ id: this.identity.id, name: this.nodeId, self: true, heartbeatAgeMs: 0, lagMs: 0, queued: 0 }] };
+  }
+
+  clusterStatus(): BusStatus | undefined {
+    return this.cluster?.bus.status();
   }
 
   /** How long POST /purge with "wait": true may wait for acknowledgements. */

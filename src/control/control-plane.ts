@@ -10,6 +10,7 @@ import type { WarmResult } from '../pipeline/warm.js';
 import type { QueueReport } from '../origin-lib/index.js';
 import type { TaskCounts } from '../tasks/task-runner.js';
 import type { NodesReport, PurgeSent } from '../cluster/cluster.js';
+import type { BusStatus } from '../cluster/purge-bus.js';
 
 export interface CertInfo {
   host: string;
@@ -24,6 +25,8 @@ export interface ControlPlane {
   readonly stats: EdgeStats;
   /** Purges here and (in cluster mode) everywhere; with `waitMs`, waits that long at most for the other nodes' receipts. */
   purge(request: PurgeRequest, waitMs?: number): Promise<PurgeRecord & { sent?: PurgeSent }>;
+  /** The purge bus's state, read at scrape time (undefined on a lone node). */
+  clusterStatus(): BusStatus | undefined;
   /** The cluster's nodes (GET /nodes). */
   nodes(): Promise<NodesReport>;
   /** Longest wait for receipts (redis.ackTimeout; 0 without a cluster). */
