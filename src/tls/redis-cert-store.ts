@@ -46,7 +46,10 @@ export class RedisCertStore implements CertStore {
 
   /** A store with its own connection to `url`, closed with the store. */
   static connect(url: string, options: RedisCertStoreOptions = {}, redisOptions: RedisOptions = {}): RedisCertStore {
-    return new RedisCertStore(new Redis(url, { maxRetriesPerRequest: 2, ...redisOptions }), options, true);
+    const redis = new Redis(url, { maxRetriesPerRequest: 2, ...redisOptions });
+    // A connection that drops is reported (once per attempt), not printed as an unhandled event.
+    redis.on('error', (err: Error) => options.onError?.(err, '(connection)'));
+    return new RedisCertStore(redis, options, true);
   }
 
   private certKey(host: string): string {
