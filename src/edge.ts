@@ -45,6 +45,11 @@ function certificateNames(config: EdgeConfig): string[] {
   return [...new Set([...declaredHosts(config), ...(config.tls?.allowHosts ?? []).filter((h) => h !== '*')])];
 }
 
+/** Some origin member is another edge (the shield tier). */
+function hasShield(config: EdgeConfig): boolean {
+  return Object.values(config.originGroups).some((g) => g.members.some((m) => m.shield === true));
+}
+
 export class Edge implements ControlPlane {
   readonly runtime: EdgeRuntime;
   /** The origin groups in use (replaced by a reload; the old ones finish what they were doing). */
@@ -118,6 +123,8 @@ export class Edge implements ControlPlane {
       abandonedFillLimit: config.proxy.abandonedFillLimit,
       acme: this.tls?.manager,
       clientIp: new ClientIp(new AddressList(config.trustedProxies)),
+      shieldPeers: new AddressList(config.node.peers),
+      toShield: hasShield(config),
     };
     // Read through the runtime so a reload's new list applies to connections from then on.
     const trusted = this.runtime.clientIp.trustsAnyone ? (address: string) => this.runtime.clientIp.trusts(address) : undefined;
@@ -169,6 +176,7 @@ export class Edge implements ControlPlane {
     rt.maxTargetLength = next.proxy.maxTargetLength;
     rt.abandonedFillLimit = next.proxy.abandonedFillLimit;
     rt.clientIp = new ClientIp(new AddressList(next.trustedProxies));
+    rt.toShield = hasShield(next);
     this.tls?.manager.policy.setNames(certificateNames(next));
     const tls = this.config.tls && next.tls ? { ...this.config.tls, allowHosts: next.tls.allowHosts } : this.config.tls;
     this.config = { ...next, ...Object.fromEntries(RESTART_FIELDS.map((f) => [f, this.config[f]])), tls } as EdgeConfig;

@@ -84,6 +84,11 @@ const originMember = z.strictObject({
   connections: z.number().int().min(1).max(4096).default(128),
   /** Trust the origin's certificate even when it does not verify (test and internal origins only). */
   insecure: z.boolean().default(false),
+  /**
+   * The member is another blotcdn edge (the shield tier): each fill tells it when this node last
+   * purged the URL, and it serves no copy stored before that (list this node in its node.peers).
+   */
+  shield: z.boolean().optional(),
 
   // file: members (a folder served as nginx would)
   /** File served for a path ending in `/` (e.g. index.html); directories are 404 without it. */
@@ -383,6 +388,11 @@ export const configSchema = z
       .strictObject({
         /** Names this node in CDN-Loop and Via; must differ between tiers. */
         id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').optional(),
+        /**
+         * Edges allowed to use this node as their shield with purge times (Blotcdn-Purged-At): their
+         * addresses or networks. Others' purge times are ignored.
+         */
+        peers: z.array(addressOrNetwork).default(['127.0.0.0/8', '::1']),
       })
       .prefault({}),
     listen: z.strictObject({
