@@ -22,8 +22,9 @@ import { publish } from './scenarios/publish.js';
 import { logs } from './scenarios/logs.js';
 import { benchLogs } from './lib/logs.js';
 import { restart } from './scenarios/restart.js';
+import { purgePropagation } from './scenarios/purge-propagation.js';
 
-const SCENARIOS: Scenario[] = [hits, logs, coalescing, disk, purge, folder, assets, tls, publish, restart];
+const SCENARIOS: Scenario[] = [hits, logs, coalescing, disk, purge, folder, assets, tls, publish, restart, purgePropagation];
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 async function main(): Promise<void> {
