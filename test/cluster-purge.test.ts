@@ -131,3 +131,20 @@ test('a node that can no longer read what it missed serves nothing it held befor
   s.defer(() => c.stop());
   assert.match(await cacheStatus(c, '/p', 'old.test'), HIT, 'after a clean restart the refetched copy is trusted');
 });
+
+test('quick mode: blotcdn start --redis URL joins the cluster', async () => {
+  const { redis, origin } = await setup();
+  const a = await startNode({ id: 'cfg-node', redisUrl: redis.url, originUrl: origin.url });
+  s.defer(() => a.stop());
+  const { runCli } = await import('./helpers/cli.js');
+  const run = runCli(['start', '--origin', origin.url, '--listen', '127.0.0.1:0', '--access-log', 'off', '--redis', redis.url], { BLOTCDN_ADMIN_TOKEN: '' });
+  s.defer(async () => {
+    run.child.kill('SIGTERM');
+    await run.exited;
+  });
+  await run.waitFor(/listening on http:\/\/127\.0\.0\.1:\d+/);
+  const { waitFor } = await import('./helpers/wait.js');
+  await waitFor(async () => (await a.edge.nodes()).nodes.length === 2, 'the quick-mode node to be listed');
+  const receipt = JSON.parse((await purgeOn(a, { host: 'quick.test', wait: true })).text) as { acked: number; nodes: number };
+  assert.deepEqual([receipt.acked, receipt.nodes], [2, 2], 'the quick-mode node applied and acknowledged it');
+});

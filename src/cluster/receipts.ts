@@ -29,6 +29,12 @@ export class Receipts {
     return { queued: false, receipt: (timeoutMs) => this.wait(pending, timeoutMs) };
   }
 
+  /** Sets who is expected, once known (acknowledgements that came first are kept). */
+  expect(key: string, expected: Iterable<string>): void {
+    const pending = this.open.get(key);
+    if (pending !== undefined) for (const id of expected) pending.expected.add(id);
+  }
+
   /** Records `member`'s acknowledgement of `key` (unknown keys — not ours, or long gone — are ignored). */
   ack(key: string, member: string): void {
     const pending = this.open.get(key);

@@ -245,9 +245,12 @@ export class RedisPurgeBus implements PurgeBus {
     if (!this.up) return this.enqueue(purge);
     const eid = `${this.id}#${++this.seq}`;
     try {
-      const others = (await this.liveIds()).filter((id) => id !== this.id);
-      const publication = this.receipts.track(eid, others);
-      await this.append(eid, purge);
+      // Tracked before it goes out; who is alive is read in the same round trip as the append.
+      const publication = this.receipts.track(eid, []);
+      const replies = await this.cmd.multi().zrangebyscore(this.keys.nodes, Date.now() - 3 * this.heartbeatMs, '+inf').xadd(...this.entry(eid, purge)).exec();
+      const failed = replies?.find(([err]) => err !== null);
+      if (replies === null || failed) throw failed?.[0] ?? new Error('the purge was not appended');
+      this.receipts.expect(eid, (replies[0]![1] as string[]).filter((id) => id !== this.id));
       return publication;
     } catch {
       this.receipts.forget(eid);
@@ -255,9 +258,14 @@ export class RedisPurgeBus implements PurgeBus {
     }
   }
 
-  private async append(eid: string, purge: PurgeRequest): Promise<void> {
+  /** XADD's arguments for a purge. */
+  private entry(eid: string, purge: PurgeRequest): [string, 'MAXLEN', '~', number, '*', ...(string | number)[]] {
     const maxLen = this.options.maxLen ?? 10_000;
-    await this.cmd.xadd(this.keys.purges, 'MAXLEN', '~', maxLen, '*', 'eid', eid, 'from', this.id, 'kind', purge.kind, 'value', purge.value, 'soft', purge.soft ? '1' : '0', 'at', Date.now());
+    return [this.keys.purges, 'MAXLEN', '~', maxLen, '*', 'eid', eid, 'from', this.id, 'kind', purge.kind, 'value', purge.value, 'soft', purge.soft ? '1' : '0', 'at', Date.now()];
+  }
+
+  private async append(eid: string, purge: PurgeRequest): Promise<void> {
+    await this.cmd.xadd(...this.entry(eid, purge));
   }
 
   private enqueue(purge: PurgeRequest): Publication {
