@@ -63,6 +63,7 @@ export class RedisPurgeBus implements PurgeBus {
   private stopBeat: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
   private caughtUp: (() => void) | undefined;
+  private wakeLoop: (() => void) | undefined;
 
   constructor(private readonly options: RedisBusOptions) {
     this.id = options.identity.id;
@@ -140,16 +141,17 @@ export class RedisPurgeBus implements PurgeBus {
     }
   }
 
+  /** Resolves when the reader is connected again, or the bus is closed (a client disconnected while reconnecting emits nothing). */
   private readerReady(): Promise<void> {
     return new Promise((resolve) => {
       if (this.closed || this.reader.status === 'ready') return resolve();
       const done = () => {
         this.reader.off('ready', done);
-        this.reader.off('end', done);
+        this.wakeLoop = undefined;
         resolve();
       };
       this.reader.on('ready', done);
-      this.reader.on('end', done);
+      this.wakeLoop = done;
     });
   }
 
@@ -342,6 +344,7 @@ export class RedisPurgeBus implements PurgeBus {
     }
     this.closed = true;
     for (const client of [this.reader, this.sub, this.cmd]) client.disconnect();
+    this.wakeLoop?.();
     await this.loopDone;
   }
 }
