@@ -14,7 +14,8 @@ import type { NodeIdentity } from './node-identity.js';
 import type { ApplyPurge, BusMember, BusStatus, Publication, PurgeBus, PurgeEvent } from './purge-bus.js';
 import { queuedPublication, Receipts } from './receipts.js';
 import { ClusterKeys, createRedisClient } from './redis-client.js';
-import { compareIds, idTime, infoFields } from './stream-id.js';
+import { RedisMembers } from './redis-members.js';
+import { entriesLostAfter, newestId } from './stream-reads.js';
 
 export type BusEvent = 'redis_unavailable' | 'redis_back' | 'purge_catch_up_gap' | 'purge_apply_failed' | 'purge_queued' | 'purge_queue_full';
 
@@ -48,6 +49,7 @@ export class RedisPurgeBus implements PurgeBus {
   private readonly cmd: Redis;
   private readonly reader: Redis;
   private readonly sub: Redis;
+  private readonly registry: RedisMembers;
   private readonly receipts = new Receipts();
   private readonly queue: PurgeRequest[] = [];
   private readonly heartbeatMs: number;
@@ -73,6 +75,7 @@ export class RedisPurgeBus implements PurgeBus {
     this.cmd = createRedisClient(options.url, { name: `${name}:cmd`, lazy: true });
     this.reader = createRedisClient(options.url, { name: `${name}:read`, lazy: true });
     this.sub = createRedisClient(options.url, { name: `${name}:acks`, lazy: true });
+    this.registry = new RedisMembers(this.cmd, this.keys, this.heartbeatMs);
     this.cmd.on('ready', () => this.setUp(true));
     this.cmd.on('close', () => this.setUp(false));
     this.sub.on('message', (_channel: string, text: string) => this.onAck(text));
@@ -160,14 +163,14 @@ export class RedisPurgeBus implements PurgeBus {
     const candidate = `${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 10)}`;
     const previous = (await this.reader.set(`${this.keys.prefix}epoch`, candidate, 'NX', 'GET')) as string | null;
     const epoch = previous ?? candidate;
-    const last = await this.lastId(this.reader);
+    const last = await newestId(this.reader, this.keys.purges);
     let gap: string | undefined;
     if (this.position === undefined) {
       if (this.options.hasHistory()) gap = 'no position was kept for the objects this node holds';
     } else if (this.epoch !== epoch) {
       gap = 'Redis lost the purge stream (a new epoch): purges made meanwhile cannot be read';
     } else {
-      if (await this.missing(this.position)) gap = `the stream was trimmed past this node's position (${this.position})`;
+      if (await entriesLostAfter(this.reader, this.keys.purges, this.position)) gap = `the stream was trimmed past this node's position (${this.position})`;
     }
     if (gap !== undefined || this.position === undefined) {
       if (gap !== undefined) {
@@ -185,32 +188,6 @@ export class RedisPurgeBus implements PurgeBus {
       if (entries.length === 0) break;
       await this.applyEntries(entries);
     }
-  }
-
-  private async lastId(client: Redis): Promise<string> {
-    const newest = (await client.xrevrange(this.keys.purges, '+', '-', 'COUNT', 1)) as Entry[];
-    return newest[0]?.[0] ?? '0-0';
-  }
-
-  /**
-   * Whether entries after `position` are gone. Trimming removes the oldest entries (without moving
-   * max-deleted-entry-id, which only XDEL does), so: the first entry still held is after the
-   * position (conservative: the position's own successor may be it), or XDEL removed one after it,
-   * or the stream is empty though ids after the position were given out.
-   */
-  private async missing(position: string): Promise<boolean> {
-    let info: Record<string, unknown>;
-    try {
-      info = infoFields((await this.reader.xinfo('STREAM', this.keys.purges)) as unknown[]);
-    } catch {
-      return false; // no stream at all (and the epoch matched): nothing was ever written
-    }
-    const after = (field: unknown) => typeof field === 'string' && compareIds(field, position) > 0;
-    if (after(info['max-deleted-entry-id'])) return true;
-    if (Number(info['entries-added']) === Number(info.length)) return false; // nothing ever removed
-    if (Number(info.length) === 0) return after(info['last-generated-id']);
-    const first = info['first-entry'] as [string, unknown] | null;
-    return first !== null && after(first[0]);
   }
 
   private async applyEntries(entries: Entry[]): Promise<void> {
@@ -249,7 +226,7 @@ export class RedisPurgeBus implements PurgeBus {
     try {
       // Tracked before it goes out; who is alive is read in the same round trip as the append.
       const publication = this.receipts.track(eid, []);
-      const replies = await this.cmd.multi().zrangebyscore(this.keys.nodes, Date.now() - 3 * this.heartbeatMs, '+inf').xadd(...this.entry(eid, purge)).exec();
+      const replies = await this.cmd.multi().zrangebyscore(...this.registry.liveQuery()).xadd(...this.entry(eid, purge)).exec();
       const failed = replies?.find(([err]) => err !== null);
       if (replies === null || failed) throw failed?.[0] ?? new Error('the purge was not appended');
       this.receipts.expect(eid, (replies[0]![1] as string[]).filter((id) => id !== this.id));
@@ -298,38 +275,21 @@ export class RedisPurgeBus implements PurgeBus {
     }
   }
 
-  private async liveIds(): Promise<string[]> {
-    return this.cmd.zrangebyscore(this.keys.nodes, Date.now() - 3 * this.heartbeatMs, '+inf');
-  }
-
   private async beat(): Promise<void> {
     if (!this.up || this.closed) return;
-    const now = Date.now();
-    const info = JSON.stringify({ id: this.id, name: this.options.identity.name, at: now, position: this.position, queued: this.queue.length });
+    const at = Date.now();
     try {
-      await this.cmd.multi().set(this.keys.node(this.id), info, 'PX', 3 * this.heartbeatMs).zadd(this.keys.nodes, now, this.id).zremrangebyscore(this.keys.nodes, '-inf', now - 60 * this.heartbeatMs).exec();
-      this.lastBeat = now;
+      await this.registry.beat({ id: this.id, name: this.options.identity.name, at, position: this.position, queued: this.queue.length });
+      this.lastBeat = at;
     } catch {
       // down: setUp reports it
     }
   }
 
   async members(): Promise<BusMember[]> {
-    const now = Date.now();
-    const self = (): BusMember => ({ id: this.id, name: this.options.identity.name, self: true, heartbeatAgeMs: this.lastBeat ? now - this.lastBeat : -1, lagMs: 0, position: this.position, queued: this.queue.length });
-    if (!this.up) return [self()];
-    const ids = await this.liveIds();
-    const infos = ids.length ? await this.cmd.mget(ids.map((id) => this.keys.node(id))) : [];
-    const last = await this.lastId(this.cmd);
-    const members: BusMember[] = [];
-    for (const text of infos) {
-      if (text === null) continue;
-      const m = JSON.parse(text) as { id: string; name: string; at: number; position?: string; queued: number };
-      const behind = m.position !== undefined && compareIds(m.position, last) < 0;
-      members.push({ id: m.id, name: m.name, self: m.id === this.id, heartbeatAgeMs: now - m.at, lagMs: behind ? idTime(last) - idTime(m.position!) : 0, position: m.position, queued: m.queued });
-    }
-    if (!members.some((m) => m.self)) members.push(self());
-    return members;
+    const self: BusMember = { id: this.id, name: this.options.identity.name, self: true, heartbeatAgeMs: this.lastBeat ? Date.now() - this.lastBeat : -1, lagMs: 0, position: this.position, queued: this.queue.length };
+    const members = this.up ? await this.registry.list(this.id) : [];
+    return members.some((m) => m.self) ? members : [...members, self];
   }
 
   status(): BusStatus {
@@ -340,7 +300,7 @@ export class RedisPurgeBus implements PurgeBus {
     if (this.closed) return;
     this.stopBeat?.();
     if (this.up) {
-      await this.cmd.multi().del(this.keys.node(this.id)).zrem(this.keys.nodes, this.id).exec().catch(() => {});
+      await this.registry.leave(this.id).catch(() => {});
     }
     this.closed = true;
     for (const client of [this.reader, this.sub, this.cmd]) client.disconnect();
