@@ -25,8 +25,9 @@ import { benchLogs } from './lib/logs.js';
 import { restart } from './scenarios/restart.js';
 import { policy } from './scenarios/policy.js';
 import { workers } from './scenarios/workers.js';
+import { purgePropagation } from './scenarios/purge-propagation.js';
 
-const SCENARIOS: Scenario[] = [hits, logs, policy, coalescing, disk, purge, folder, assets, tls, publish, restart, blotPublish, workers];
+const SCENARIOS: Scenario[] = [hits, logs, policy, coalescing, disk, purge, folder, assets, tls, publish, restart, blotPublish, workers, purgePropagation];
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 async function main(): Promise<void> {

@@ -131,6 +131,37 @@ export const ERRORS = {
     source: 'internal',
     message: "A restarted worker missed more purges than the primary keeps; its disk folder was emptied.",
   },
+  // Cluster mode's events (logged and counted; never a client's answer).
+  redis_unavailable: {
+    status: 503,
+    source: 'internal',
+    message: 'Redis cannot be reached; this node serves from its cache and queues its purges until it returns.',
+  },
+  redis_back: {
+    status: 200,
+    source: 'internal',
+    message: 'Redis is reachable again; queued purges are sent and missed ones read.',
+  },
+  purge_queued: {
+    status: 503,
+    source: 'internal',
+    message: 'A purge was applied here and queued for the other nodes until Redis returns.',
+  },
+  purge_queue_full: {
+    status: 503,
+    source: 'internal',
+    message: 'A purge was applied here only: too many purges already wait for Redis to return.',
+  },
+  purge_catch_up_gap: {
+    status: 500,
+    source: 'internal',
+    message: 'This node missed purges it can no longer read; nothing it cached before is served again.',
+  },
+  purge_apply_failed: {
+    status: 500,
+    source: 'internal',
+    message: "Another node's purge could not be applied here; it was not acknowledged.",
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

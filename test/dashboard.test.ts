@@ -103,6 +103,9 @@ test('the dashboard shows the figures the API reports, after known traffic', asy
   assert.deepEqual(purgeRows[0]!.slice(1), ['host', 'dash.test', 'hard', String(purges[0].purged)]);
   assert.equal(purges[0].purged, 2);
   assert.deepEqual(await rows('certs'), [['no certificates']]);
+  const nodeRows = await rows('nodes');
+  assert.deepEqual(nodeRows.map((r) => r[0]), ['dash-node (this one)'], 'a lone node lists itself');
+  assert.equal(await page.textContent('[data-testid="redis-state"]'), '(single node)');
   assert.equal(await page.isVisible('[data-testid="publishing"]'), false, 'no jobs section in the config: no publishing panel');
   assert.equal((await request(`${edge.adminUrl}/jobs`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 404);
 

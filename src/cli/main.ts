@@ -47,6 +47,7 @@ program
   .option('--allow-host <names...>', 'quick mode: hosts (or *.wildcards) certificates may be obtained for')
   .option('--cert-dir <dir>', 'quick mode: where certificates are kept (default .blotcdn/certs)')
   .option('--workers <n>', 'worker processes sharing the listeners: a number, or "auto" (one per core; the default unless the config sets workers); 1 runs a single process')
+  .option('--redis <url>', 'quick mode: cluster mode — purges reach every node on this Redis, with receipts and catch-up')
   .addHelpText(
     'after',
     '\nExamples:\n  blotcdn start --config /etc/blotcdn.yaml\n  blotcdn start --origin http://127.0.0.1:9000 --listen 127.0.0.1:8080   (loopback only)\n  blotcdn start --origin http://127.0.0.1:9000 --listen :8080            (every interface)',

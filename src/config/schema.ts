@@ -84,6 +84,11 @@ const originMember = z.strictObject({
   connections: z.number().int().min(1).max(4096).default(128),
   /** Trust the origin's certificate even when it does not verify (test and internal origins only). */
   insecure: z.boolean().default(false),
+  /**
+   * The member is another blotcdn edge (the shield tier): each fill tells it when this node last
+   * purged the URL, and it serves no copy stored before that (list this node in its node.peers).
+   */
+  shield: z.boolean().optional(),
 
   // file: members (a folder served as nginx would)
   /** File served for a path ending in `/` (e.g. index.html); directories are 404 without it. */
@@ -388,6 +393,11 @@ export const configSchema = z
       .strictObject({
         /** Names this node in CDN-Loop and Via; must differ between tiers. */
         id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').optional(),
+        /**
+         * Edges allowed to use this node as their shield with purge times (Blotcdn-Purged-At): their
+         * addresses or networks. Others' purge times are ignored.
+         */
+        peers: z.array(addressOrNetwork).default(['127.0.0.0/8', '::1']),
       })
       .prefault({}),
     listen: z.strictObject({
@@ -562,12 +572,27 @@ export const configSchema = z
         abandonedFillLimit: size.default(16 * 1024 * 1024),
       })
       .prefault({}),
-    /** Redis, for running many edge nodes: purges are published to every node through it. */
+    /**
+     * Redis, for running many edge nodes (cluster mode): purges go to every node on a Redis Stream,
+     * with receipts and catch-up (see docs/cluster.md).
+     */
     redis: z
       .strictObject({
         url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL'),
-        /** Channel purges travel on. */
-        purgeChannel: z.string().min(1).default('blotcdn:purge'),
+        /** No longer used: purges travel on the stream `{keyPrefix}:v1:purges`. Accepted so older configs still load. */
+        purgeChannel: z.string().min(1).optional(),
+        /** First part of every cluster key (`{keyPrefix}:v1:…`); nodes of one cluster share it. */
+        keyPrefix: z.string().regex(/^[A-Za-z0-9._-]+$/).default('blotcdn'),
+        /** Purges the stream keeps (approximately); a node away for longer than that many purges drops what it held. */
+        streamMaxLen: z.number().int().min(100).max(10_000_000).default(100_000),
+        /** How often a node tells the others it is alive; it leaves the node list after three missed. */
+        heartbeat: duration.default(1000),
+        /** Longest wait of POST /purge with "wait": true for the other nodes' acknowledgements. */
+        ackTimeout: duration.default(2000),
+        /** How long a starting node waits for Redis (to read the purges it missed) before serving without it. */
+        startTimeout: duration.default(5000),
+        /** Purges kept while Redis is unreachable, sent when it returns; past it a purge applies here only. */
+        queueMax: z.number().int().min(1).max(1_000_000).default(10_000),
       })
       .optional(),
     /**

@@ -15,6 +15,7 @@ import { adminError, badRequest, readJson, sameSecret, sendError, sendJson } fro
 import type { ControlPlane } from './control-plane.js';
 import { serveDashboard } from './dashboard.js';
 import { PlatformRoutes } from './platform-routes.js';
+import type { Receipt } from '../cluster/purge-bus.js';
 
 export interface AdminOptions {
   listen: ListenAddress;
@@ -58,6 +59,22 @@ function cookie(req: IncomingMessage, name: string): string | undefined {
     if (k === name) return decodeURIComponent(v.join('='));
   }
   return undefined;
+}
+
+/**
+ * One answer for a purge of several values: every node counted by all of them (the fewest acked,
+ * the most nodes, the longest wait). Without a cluster this node is the only one.
+ */
+function receiptSummary(receipts: (Receipt | undefined)[]): { acked: number; nodes: number; ms: number; queued: boolean; missing: string[] } {
+  const known = receipts.filter((r): r is Receipt => r !== undefined);
+  if (known.length === 0) return { acked: 1, nodes: 1, ms: 0, queued: false, missing: [] };
+  return {
+    acked: Math.min(...known.map((r) => r.acked)),
+    nodes: Math.max(...known.map((r) => r.nodes)),
+    ms: Math.round(Math.max(...known.map((r) => r.ms)) * 100) / 100,
+    queued: known.some((r) => r.queued),
+    missing: [...new Set(known.flatMap((r) => r.missing))],
+  };
 }
 
 export class AdminApi {
@@ -169,6 +186,8 @@ export class AdminApi {
         return this.purge(req, res);
       case 'POST /warm':
         return this.warm(req, res);
+      case 'GET /nodes':
+        return sendJson(res, 200, await this.plane.nodes());
       case 'GET /tasks':
         return sendJson(res, 200, this.plane.taskCounts());
       case 'GET /jobs': {
@@ -212,11 +231,14 @@ export class AdminApi {
     };
   }
 
-  /** POST /purge {"url"|"prefix"|"host"|"tag": string | string[], "soft"?: boolean} */
+  /** POST /purge {"url"|"prefix"|"host"|"tag": string | string[], "soft"?: boolean, "wait"?: boolean} */
   private async purge(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = (await readJson(req)) as Record<string, unknown>;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('Expected a JSON object.');
     const soft = body.soft === true;
+    if (body.wait !== undefined && typeof body.wait !== 'boolean') throw badRequest('"wait" must be true or false.');
+    // Cluster mode: wait (at most redis.ackTimeout) for every node's acknowledgement.
+    const waitMs = body.wait === true && this.plane.ackTimeoutMs > 0 ? this.plane.ackTimeoutMs : undefined;
     const jobs: { kind: PurgeKind; value: string }[] = [];
     for (const kind of PURGE_KINDS) {
       const v = body[kind];
@@ -230,12 +252,12 @@ export class AdminApi {
     const purges = [];
     for (const job of jobs) {
       try {
-        purges.push(await this.plane.purge({ ...job, soft }));
+        purges.push(await this.plane.purge({ ...job, soft }, waitMs));
       } catch (err) {
         throw badRequest((err as Error).message);
       }
     }
-    sendJson(res, 200, { purged: purges.reduce((n, p) => n + p.purged, 0), purges });
+    sendJson(res, 200, { purged: purges.reduce((n, p) => n + p.purged, 0), purges, ...(body.wait === true ? receiptSummary(purges.map((p) => p.sent?.receipt)) : {}) });
   }
 
   /** POST /warm {"urls": [...], "concurrency"?: n} → a result per URL, in order. */

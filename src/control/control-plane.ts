@@ -9,6 +9,8 @@ import type { MemberStatus } from '../origins/origin-group.js';
 import type { WarmResult } from '../pipeline/warm.js';
 import type { QueueReport } from '../origin-lib/index.js';
 import type { TaskCounts } from '../tasks/task-runner.js';
+import type { NodesReport, PurgeSent } from '../cluster/cluster.js';
+import type { BusStatus } from '../cluster/purge-bus.js';
 
 export interface CertInfo {
   host: string;
@@ -21,7 +23,14 @@ export interface CertInfo {
 export interface ControlPlane {
   readonly nodeId: string;
   readonly stats: EdgeStats;
-  purge(request: PurgeRequest): Promise<PurgeRecord>;
+  /** Purges here and (in cluster mode) everywhere; with `waitMs`, waits that long at most for the other nodes' receipts. */
+  purge(request: PurgeRequest, waitMs?: number): Promise<PurgeRecord & { sent?: PurgeSent }>;
+  /** The purge bus's state, read at scrape time (undefined on a lone node). */
+  clusterStatus(): BusStatus | undefined;
+  /** The cluster's nodes (GET /nodes). */
+  nodes(): Promise<NodesReport>;
+  /** Longest wait for receipts (redis.ackTimeout; 0 without a cluster). */
+  readonly ackTimeoutMs: number;
   purgeLog(): readonly PurgeRecord[];
   /** Purges and objects purged since start, by `kind mode` (e.g. `host hard`). */
   purgeTotals(): ReadonlyMap<string, { purges: number; objects: number }>;

@@ -18,6 +18,8 @@ import { FsCertStore } from './fs-cert-store.js';
 import { HostPolicy } from './host-policy.js';
 import { RedisCertStore } from './redis-cert-store.js';
 import { StaticCertificates } from './static-certs.js';
+import { RedisOrderBudget } from '../cluster/redis-order-budget.js';
+import { ClusterKeys, createRedisClient } from '../cluster/redis-client.js';
 
 export interface DomainList {
   source: CachedDomainSource;
@@ -120,6 +122,11 @@ export function buildTls(config: EdgeConfig, hosts: string[], domainList: Domain
     onError: (err, host, source) => events.warn({ err: (err as Error).message, host, source }, 'host policy'),
   });
   const acme = tls.acme;
+  // Cluster mode: every node spends from one order budget in Redis.
+  const sharedBudget =
+    acme && config.redis
+      ? new RedisOrderBudget(createRedisClient(config.redis.url, { name: 'blotcdn:acme-budget', onError: (err) => events.warn({ err: err.message }, 'ACME order budget: redis') }), new ClusterKeys(config.redis.keyPrefix).acmeOrders, acme.ordersPerWindow, acme.orderWindow)
+      : undefined;
   const issuer = acme
     ? new AcmeIssuer({
         directoryUrl: acme.directory,
@@ -138,6 +145,7 @@ export function buildTls(config: EdgeConfig, hosts: string[], domainList: Domain
           failuresPerName: acme.failuresPerName,
           failureWindowMs: acme.failureWindow,
         },
+        sharedBudget,
       })
     : undefined;
   const statics =
@@ -176,6 +184,7 @@ export function buildTls(config: EdgeConfig, hosts: string[], domainList: Domain
     stop: async () => {
       await manager.stop();
       await store.close();
+      await sharedBudget?.close();
     },
   };
 }

@@ -6,6 +6,8 @@
 import type { PurgeRecord, PurgeRequest } from '../../cache/purger.js';
 import type { MemoryFigure } from '../../cache/memory-figure.js';
 import type { CertInfo, ControlPlane, Readiness, WorkerInfo } from '../../control/control-plane.js';
+import type { NodesReport } from '../cluster.js';
+import type { BusStatus } from '../purge-bus.js';
 import type { QueueReport } from '../../origin-lib/index.js';
 import type { MemberStatus } from '../../origins/origin-group.js';
 import type { WarmResult } from '../../pipeline/warm.js';
@@ -108,6 +110,21 @@ export class MachinePlane implements ControlPlane {
     const all = await Promise.all(this.pool.up().map((n) => this.pool.call<string[]>(n, 'inspect', [host])));
     return [...new Set(all.flat())].sort();
   }
+
+  /**
+   * Each worker is a member of the cluster (Redis) under its own identity; the list is the first
+   * worker's view of it. Purges the primary accepts are not waited for (`ackTimeoutMs` 0): the
+   * relay hands them to one worker to publish.
+   */
+  nodes(): Promise<NodesReport> {
+    return this.pool.call<NodesReport>(this.first(), 'nodes');
+  }
+
+  clusterStatus(): BusStatus | undefined {
+    return undefined;
+  }
+
+  readonly ackTimeoutMs = 0;
 
   /** Resolves once every worker's index is whole. */
   async rehydrate(): Promise<void> {

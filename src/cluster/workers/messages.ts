@@ -9,7 +9,7 @@ import type { ConfigInput } from '../../config/schema.js';
 export type ConfigSource = { kind: 'file'; path: string; text: string } | { kind: 'input'; input: ConfigInput };
 
 /** Requests the primary makes of a worker, answered with a `reply`. */
-export type CallMethod = 'snapshot' | 'warm' | 'certs' | 'jobs' | 'reload' | 'reopen-logs' | 'inspect' | 'rehydrate';
+export type CallMethod = 'snapshot' | 'warm' | 'certs' | 'jobs' | 'reload' | 'reopen-logs' | 'inspect' | 'rehydrate' | 'nodes';
 
 export type ToWorker =
   | { t: 'init'; worker: number; workers: number; source: ConfigSource; ticketKey: string | undefined }

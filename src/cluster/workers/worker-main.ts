@@ -39,6 +39,7 @@ async function runWorker(): Promise<void> {
   const { Edge } = await import('../../edge.js');
   const channel = { send, on: (l: (m: ToWorker) => void) => listeners.add(l) };
   const edge: EdgeType = new Edge(build(init.source), {
+    worker: n,
     busFor: (remote) => new WorkerPurgeBus(channel, remote, (err) => edge.runtime.events.warn({ err: err.message, worker: n }, 'purge relay')),
     wrapHandler: process.env.BLOTCDN_WORKER_HEADER === '1' ? tagged(`w${n}`) : undefined,
   });
@@ -72,6 +73,7 @@ async function runWorker(): Promise<void> {
     'reopen-logs': () => edge.reopenLogs(),
     inspect: (host: string) => edge.inspect(host),
     rehydrate: () => edge.rehydrate(),
+    nodes: () => edge.nodes(),
   };
   listeners.add((m) => {
     if (m.t === 'stop') return stop();

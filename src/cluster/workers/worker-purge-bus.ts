@@ -1,10 +1,17 @@
-// A worker's PurgeBus: purges travel between the workers of one machine through the primary (IPC),
-// and to other nodes through the bus the edge would use alone (Redis), which this one wraps. On
+// A worker's machine bus: purges travel between the workers of one machine through the primary
+// (IPC); each worker is also a member of the cluster on Redis (its own identity), where the edge
+// publishes its own purges and the primary's reach other nodes through one worker (`remote`). On
 // start it asks the primary for the purges it missed while it was down (its disk folder outlived
 // it) and applies them before the edge listens, so a restarted worker never serves what a purge
 // removed. Relayed purges are applied one at a time, in the primary's order, and acknowledged.
 import type { PurgeRecord, PurgeRequest } from '../../cache/purger.js';
-import type { PurgeBus } from '../../control/purge-bus.js';
+
+/** The machine's bus between workers: a purge made here goes to the siblings; theirs are applied here. */
+export interface MachineBus {
+  publish(request: PurgeRequest): Promise<void>;
+  start(apply: (request: PurgeRequest) => Promise<unknown>): Promise<void>;
+  close(): Promise<void>;
+}
 import type { FromWorker, ToWorker } from './messages.js';
 
 /** The IPC channel as the worker sees it (process.send / process.on('message') in a real worker). */
@@ -13,22 +20,21 @@ export interface WorkerChannel {
   on(listener: (message: ToWorker) => void): void;
 }
 
-export class WorkerPurgeBus implements PurgeBus {
+export class WorkerPurgeBus implements MachineBus {
   private apply: ((request: PurgeRequest) => Promise<unknown>) | undefined;
   /** Relayed purges, applied in order. */
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly channel: WorkerChannel,
-    /** The bus to other nodes (Redis), when there is one. */
-    private readonly remote: PurgeBus | undefined,
+    /** The way to other nodes (the cluster on Redis), for purges the primary accepted itself. */
+    private readonly remote: MachineBus | undefined,
     private readonly onError: (err: Error) => void,
   ) {}
 
-  /** A purge made in this worker: to its siblings through the primary, and to the other nodes. */
+  /** A purge made in this worker: to its siblings through the primary (the edge tells the cluster itself). */
   async publish(request: PurgeRequest): Promise<void> {
     this.channel.send({ t: 'publish', request });
-    await this.remote?.publish(request);
   }
 
   async start(apply: (request: PurgeRequest) => Promise<unknown>): Promise<void> {
@@ -45,7 +51,6 @@ export class WorkerPurgeBus implements PurgeBus {
     });
     this.channel.send({ t: 'hello' });
     await replayed;
-    await this.remote?.start(apply);
   }
 
   private enqueue(seq: number, request: PurgeRequest, remote: boolean, own: boolean): void {
