@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { startOrigin, respond } from './helpers/origin.js';
 import { startRedis } from './helpers/redis.js';
 import { request } from './helpers/client.js';
-import { cacheStatus, purgeOn, startNode } from './helpers/cluster.js';
+import { cacheStatus, PURGE_SECRET, purgeOn, startNode } from './helpers/cluster.js';
 import { scratch } from './helpers/scratch.js';
 import type { TestEdge } from './helpers/edge.js';
 
@@ -49,7 +49,7 @@ test('a purge on node A is a miss on B and C, and its receipt says all three app
   // The platform's own purge call reaches them too (host and www twin: two purges).
   await fill([a!, b!, c!], 'many.test', ['/x', '/y']);
   const applied = [a!, c!].map((n) => n.edge.cluster!.bus.status().applied);
-  const platform = await request(`${b!.adminUrl}/purge?host=many.test`);
+  const platform = await request(`${b!.adminUrl}/purge?host=many.test`, { headers: { 'x-blot-purge-token': PURGE_SECRET } });
   assert.equal(platform.text, 'many.test: 2\n');
   for (const [i, n] of [a!, c!].entries()) {
     await waitApplied(n, applied[i]! + 2);
@@ -137,7 +137,7 @@ test('quick mode: blotcdn start --redis URL joins the cluster', async () => {
   const a = await startNode({ id: 'cfg-node', redisUrl: redis.url, originUrl: origin.url });
   s.defer(() => a.stop());
   const { runCli } = await import('./helpers/cli.js');
-  const run = runCli(['start', '--origin', origin.url, '--listen', '127.0.0.1:0', '--access-log', 'off', '--redis', redis.url], { BLOTCDN_ADMIN_TOKEN: '' });
+  const run = runCli(['start', '--workers', '1', '--origin', origin.url, '--listen', '127.0.0.1:0', '--access-log', 'off', '--redis', redis.url], { BLOTCDN_ADMIN_TOKEN: '' });
   s.defer(async () => {
     run.child.kill('SIGTERM');
     await run.exited;

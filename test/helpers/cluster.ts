@@ -17,11 +17,14 @@ export interface NodeOptions {
   extra?: Partial<ConfigInput>;
 }
 
+/** The platform's purge secret every test node accepts (X-Blot-Purge-Token). */
+export const PURGE_SECRET = 'cluster-purge-secret';
+
 export function startNode(o: NodeOptions): Promise<TestEdge> {
   return startEdge({
     node: { id: o.id },
     redis: { url: o.redisUrl, heartbeat: 200, ...o.redis },
-    admin: { listen: '127.0.0.1:0' },
+    admin: { listen: '127.0.0.1:0', purgeToken: PURGE_SECRET },
     ...(o.diskDir ? { cache: { disk: { dir: o.diskDir } } } : {}),
     originGroups: { g: { members: [{ url: o.originUrl }] } },
     sites: [{ hosts: ['*'], originGroup: 'g' }],
