@@ -214,7 +214,7 @@ test('a thumbnail missing from the bucket is served from the app, with CORS, and
   assert.ok(bucket.requests.some((r) => r.url.endsWith('/no-thumbnail-yet/small.jpg') && r.verdict === 'ok'), 'the bucket was asked first (and said 403)');
 });
 
-test('an edge restarted: 503 + Retry-After 30 until it has read its cache; the purge it missed is retried; nothing purged is served after', async () => {
+test('an edge restarted without its index: no purge meets a half-read cache (503 + Retry-After 30 if one would); the purge it missed is retried; nothing purged is served after', async () => {
   const b = nodes[1]!;
   for (const host of alice.hosts) assert.match(cs(await read(b, host)), /^blotcdn; (hit|fwd=miss)/);
   await b.edge!.stop();
@@ -229,16 +229,21 @@ test('an edge restarted: 503 + Retry-After 30 until it has read its cache; the p
   for (let n = 0; n < 10_000; n++) writeObject(b.disk, n, Date.now(), folders);
   await startNode(b);
   await app.purge.retryPending(); // the app's retry, sent at once (its timer also sends it every 100 ms)
-  await waitFor(() => app.purge.calls.some((c) => c.proxy === purgeUrl(b) && c.retry && c.status === 503), 'a retried purge answered while b reads its cache');
-  const notReady = app.purge.calls.find((c) => c.proxy === purgeUrl(b) && c.status === 503)!;
-  assert.equal(notReady.retryAfter, '30');
-  assert.equal(JSON.parse(notReady.body).code, 'not_ready');
-  assert.deepEqual(notReady.hosts, alice.hosts, 'the purge b missed, refused for now: the app keeps it pending');
+  // In cluster mode (blot.yaml names Redis) a node catches up before it listens, which waits for
+  // its index: then no purge ever meets a half-read cache. Without that, purges meet a 503.
+  const refused = app.purge.calls.filter((c) => c.proxy === purgeUrl(b) && c.status === 503);
+  for (const notReady of refused) {
+    assert.equal(notReady.retryAfter, '30');
+    assert.equal(JSON.parse(notReady.body).code, 'not_ready');
+    assert.deepEqual(notReady.hosts, alice.hosts, 'the purge b missed, refused for now: the app keeps it pending');
+  }
 
   await waitFor(async () => (await app.purge.pending(purgeUrl(b))).length === 0, 'the retried purge to be accepted', 60_000);
   const accepted = app.purge.calls.filter((c) => c.proxy === purgeUrl(b)).at(-1)!;
   assert.equal(accepted.status, 200);
-  assert.equal(accepted.body, 'alice.blot.im: 1\n');
+  // 1, or 0 when b came back with no cluster position for its disk cache and so trusts nothing it
+  // stored before (src/cluster: catch-up) — either way the page below is fetched anew.
+  assert.match(accepted.body, /^alice\.blot\.im: [01]\n$/);
   const page = await read(b, 'alice.blot.im');
   assert.match(page.text, /While b was away/, 'the page from before the purge is never served again');
   assert.match(cs(page), /fwd=miss/);
