@@ -237,6 +237,8 @@ export interface Expect {
   /** Pattern the first response's body must (not) match. */
   body?: RegExp;
   bodyNot?: RegExp;
+  /** Pattern the first response's Cache-Status must match. */
+  cacheStatus?: RegExp;
   /** Number of final responses before the sentinel's. */
   answers?: number;
 }
@@ -267,6 +269,7 @@ export function check(stage: Stage, ex: Exchange, expect: Expect, label: string)
   if (expect.originSaw !== undefined) assert.match(ex.first?.text ?? '', new RegExp(`^${escape(expect.originSaw)}$`, 'm'), shown);
   if (expect.body !== undefined) assert.match(ex.first?.text ?? '', expect.body, shown);
   if (expect.bodyNot !== undefined) assert.doesNotMatch(ex.raw.toString('latin1'), expect.bodyNot, shown);
+  if (expect.cacheStatus !== undefined) assert.match(ex.first?.headers['cache-status'] ?? '', expect.cacheStatus, shown);
   if (expect.answers !== undefined) {
     const finals = ex.responses.filter((r) => r.status >= 200 && !isSentinel(r));
     assert.equal(finals.length, expect.answers, `answers: ${shown}`);
