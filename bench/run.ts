@@ -21,8 +21,9 @@ import { tls } from './scenarios/tls.js';
 import { publish } from './scenarios/publish.js';
 import { logs } from './scenarios/logs.js';
 import { benchLogs } from './lib/logs.js';
+import { restart } from './scenarios/restart.js';
 
-const SCENARIOS: Scenario[] = [hits, logs, coalescing, disk, purge, folder, assets, tls, publish];
+const SCENARIOS: Scenario[] = [hits, logs, coalescing, disk, purge, folder, assets, tls, publish, restart];
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 async function main(): Promise<void> {

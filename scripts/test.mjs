@@ -4,12 +4,13 @@
 // `npm test -- test/failover.test.ts` or `npm test -- --test-name-pattern=breaker`. First it makes
 // sure the Debian programs those tests start are installed (see preflight.mjs).
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { preflight } from './preflight.mjs';
 
 function find(dir, out = []) {
+  if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) {

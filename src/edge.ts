@@ -12,6 +12,8 @@ import { Compressor } from './cache/compression.js';
 import { Purger, type PurgeRecord, type PurgeRequest } from './cache/purger.js';
 import type { CacheStore } from './cache/store.js';
 import { TieredStore } from './cache/tiered-store.js';
+import { memoryFigure, type MemoryFigure } from './cache/memory-figure.js';
+import { ERRORS } from './errors.js';
 import { AdminApi } from './control/admin-api.js';
 import { RedisPurgeBus, type PurgeBus } from './control/purge-bus.js';
 import { JobQueueView } from './control/job-queue-view.js';
@@ -31,6 +33,7 @@ import { buildDomainList, buildTls, declaredHosts, type DomainList, type TlsPart
 import { buildSites } from './sites/build-sites.js';
 import { SiteTable } from './sites/site-table.js';
 import { AddressList } from './policy/address-list.js';
+import { TaskRunner, type TaskCounts } from './tasks/task-runner.js';
 import { ClientIp } from './policy/client-ip.js';
 
 /** Config sections a running edge cannot change in place (a reload keeps their old values). */
@@ -66,27 +69,35 @@ export class Edge implements ControlPlane {
   /** Re-reads the config a reload applies (set by whoever started the edge from a file). */
   reloadSource: (() => Promise<EdgeConfig>) | undefined;
 
+  /** The one runner of background work (refreshes, compression, warming, probes, periodic checks). */
+  readonly tasks: TaskRunner;
+
   constructor(public config: EdgeConfig) {
     const events = createEventLog(config.log.events === 'stderr');
+    this.tasks = new TaskRunner({ compress: config.cache.compression.concurrency, warm: config.admin?.warmConcurrency ?? 16, refresh: 64 });
     this.origins = this.buildOrigins(config, events);
-    let cache: EdgeCache | undefined;
-    this.store = buildStore(config.cache, (key) => cache?.forget(key));
-    cache = new EdgeCache(this.store);
+    this.stats = new EdgeStats();
+    this.store = buildStore(config.cache, (code, detail) => {
+      events.warn({ code, ...detail }, ERRORS[code].message);
+      this.stats.bump(this.stats.errors, code);
+    });
+    const limits = config.cache.limits;
+    const cache = new EdgeCache(this.store, { ...limits, hitForMissMs: limits.hitForMiss });
     this.purger = new Purger(cache);
     this.nodeId = config.node.id ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-');
-    this.stats = new EdgeStats();
     this.accessLog = createAccessLog(config.log.access);
     const cdnId = config.proxy.cdnId;
     const compression = config.cache.compression;
     const log = this.accessLog;
     this.domainList = buildDomainList(config, events);
     const sites = new SiteTable(buildSites(config, this.origins), this.domainList?.source);
-    this.tls = buildTls(config, declaredHosts(config), this.domainList, events);
+    this.tls = buildTls(config, declaredHosts(config), this.domainList, events, this.tasks);
     this.runtime = {
       sites,
       cache,
       purger: this.purger,
-      compressor: compression.enabled ? new Compressor(cache, compression) : undefined,
+      compressor: compression.enabled ? new Compressor(cache, compression, this.tasks) : undefined,
+      tasks: this.tasks,
       stats: this.stats,
       nodeId: this.nodeId,
       cdnId,
@@ -109,17 +120,21 @@ export class Edge implements ControlPlane {
     this.http = config.listen.http.map((address) => new HttpListener(address, this.handleHttp, trusted));
     const tlsAlpn = config.tls?.acme?.challenges.includes('tls-alpn-01') ?? false;
     this.https = this.tls
-      ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, this.handleHttps, { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn, trusted }))
+      ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, this.handleHttps, { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn, trusted, scheduler: this.tasks }))
       : [];
     this.jobQueue = config.jobs ? new JobQueueView(config) : undefined;
     this.bus = config.redis ? new RedisPurgeBus(config.redis.url, this.nodeId, config.redis.purgeChannel, (err) => events.warn({ err: err.message }, 'purge bus')) : undefined;
   }
 
   private buildOrigins(config: EdgeConfig, events: EventLog): Map<string, OriginGroup> {
-    return buildOriginGroups(config, (group, member, state, reason) => {
-      if (state === 'open') events.warn({ group, member, reason }, 'origin member down: skipped while another member can answer');
-      else events.info({ group, member }, 'origin member back up');
-    });
+    return buildOriginGroups(
+      config,
+      (group, member, state, reason) => {
+        if (state === 'open') events.warn({ group, member, reason }, 'origin member down: skipped while another member can answer');
+        else events.info({ group, member }, 'origin member back up');
+      },
+      this.tasks,
+    );
   }
 
   /**
@@ -174,13 +189,14 @@ export class Edge implements ControlPlane {
     handleRequest(new RequestContext(req, res, this.runtime, 'https'));
   };
 
-  /** Resolves once a disk tier has found what it held before a restart (lookups work before). */
+  /**
+   * Resolves once a disk tier's index is whole (at once from its snapshot; after reading every
+   * file when there is none). Lookups work before; purges are answered after.
+   */
   ready(): Promise<void> {
-    return (this.store.ready ?? Promise.resolve())
-      .then(() => this.runtime.cache.loadIndex())
-      .then(() => {
-        this.indexed = true;
-      });
+    return (this.store.ready ?? Promise.resolve()).then(() => {
+      this.indexed = true;
+    });
   }
 
   async start(): Promise<void> {
@@ -210,7 +226,7 @@ export class Edge implements ControlPlane {
       await this.stop(0);
       throw err;
     }
-    this.stats.startSampling();
+    this.stats.startSampling(this.tasks);
     this.started = true;
   }
 
@@ -244,6 +260,7 @@ export class Edge implements ControlPlane {
     await this.bus?.close();
     await this.jobQueue?.close();
     this.stats.stopSampling();
+    this.tasks.stop();
     await Promise.all([...this.origins.values()].map((g) => g.close()));
     await this.store.close();
     await this.accessLog?.close();
@@ -279,7 +296,12 @@ export class Edge implements ControlPlane {
   cacheStats(): ReturnType<ControlPlane['cacheStats']> {
     const cache = this.runtime.cache;
     const tiers = this.store instanceof TieredStore ? this.store.tierStats() : undefined;
-    return { total: this.store.stats(), tiers, flights: cache.flights.size, indexed: cache.index.size, tags: cache.index.tags };
+    const disk = this.store instanceof TieredStore ? this.store.disk.startup : undefined;
+    return { total: this.store.stats(), tiers, flights: cache.flights.size, indexed: this.store.footprint().entries, ...(disk ? { diskIndexLoad: disk } : {}) };
+  }
+
+  memory(): MemoryFigure {
+    return memoryFigure(this.store, this.runtime.cache, this.purger, this.runtime.compressor);
   }
 
   originStatus(): { group: string; members: ReturnType<OriginGroup["status"]> }[] {
@@ -303,6 +325,11 @@ export class Edge implements ControlPlane {
       certificates: this.tls === undefined || this.started,
     };
     return { ready: checks.cache && checks.origins && checks.certificates, checks };
+  }
+
+  /** The task runner's counts (GET /tasks, metrics). */
+  taskCounts(): TaskCounts[] {
+    return this.tasks.stats();
   }
 
   jobs(): Promise<QueueReport | undefined> {

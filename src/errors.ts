@@ -84,6 +84,17 @@ export const ERRORS = {
     message: 'The cache could not keep an object (disk full, I/O error); it was served, not stored.',
   },
   internal: { status: 500, source: 'internal', message: 'The edge failed to handle the request.' },
+  // The disk cache's own events (logged and counted; never a client's answer).
+  disk_cache_locked: {
+    status: 500,
+    source: 'internal',
+    message: 'The cache folder is in use by another edge process.',
+  },
+  disk_cache_lost: {
+    status: 500,
+    source: 'internal',
+    message: 'The cache folder was deleted while the edge ran; it was recreated, empty.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

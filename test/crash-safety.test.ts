@@ -1,14 +1,15 @@
 // kill -9 at any moment leaves the disk cache consistent: the edge process (the real CLI) is killed
 // while large objects stream into the cache, restarted on the same folder, and every object it
 // then serves must be whole and byte-exact — a hit only for objects that were complete, a miss
-// (refetched) for the rest. The disk cache also survives an ordinary restart.
+// (refetched) for the rest. The disk cache also survives an ordinary restart. (The index's snapshot
+// and journal under kill -9: crash-safety-index.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startOrigin } from './helpers/origin.js';
+import { startOrigin, streamSlowly } from './helpers/origin.js';
 import { get, sleep } from './helpers/client.js';
 import { runCli, type Running } from './helpers/cli.js';
 
@@ -31,20 +32,7 @@ async function kill9(run: Running): Promise<void> {
 
 test('kill -9 mid-write, after commit and mid-read: no truncated or corrupt object is ever served', async (t) => {
   // The origin streams 12 MiB in 128 KiB chunks, ~5 ms apart (about half a second per object).
-  const origin = await startOrigin((req, res) => {
-    res.writeHead(200, { 'content-length': SIZE, 'cache-control': 'public, max-age=3600', 'content-type': 'application/octet-stream' });
-    let offset = 0;
-    const timer = setInterval(() => {
-      if (res.destroyed) return clearInterval(timer);
-      res.write(payload.subarray(offset, offset + CHUNK));
-      offset += CHUNK;
-      if (offset >= SIZE) {
-        clearInterval(timer);
-        res.end();
-      }
-    }, 5);
-    req.on('close', () => clearInterval(timer));
-  });
+  const origin = await startOrigin(streamSlowly(payload, CHUNK, 5, { 'content-type': 'application/octet-stream' }));
   const dir = await mkdtemp(join(tmpdir(), 'blotcdn-crash-'));
   const running: Running[] = [];
   t.after(async () => {

@@ -1,18 +1,14 @@
-// The store a config asks for: memory alone, or memory over a disk tier. The bottom tier reports
-// its evictions so the purge index never points at objects that are gone.
+// The store a config asks for: memory alone, or memory over a disk tier. Each tier indexes what it
+// holds; the disk tier reports what an operator should know (its folder deleted and recreated).
 import type { EdgeConfig } from '../config/schema.js';
-import { DiskStore } from './disk-store.js';
+import { DiskStore, type DiskStoreOptions } from './disk-store.js';
 import { MemoryStore } from './memory-store.js';
 import type { CacheStore } from './store.js';
 import { TieredStore } from './tiered-store.js';
 
-export function buildStore(cache: EdgeConfig['cache'], onEvict: (key: string) => void): CacheStore {
+export function buildStore(cache: EdgeConfig['cache'], onEvent?: DiskStoreOptions['onEvent']): CacheStore {
   const disk = cache.disk;
-  const memory = new MemoryStore({
-    maxBytes: cache.memory.maxSize,
-    maxObjectBytes: cache.memory.maxObjectSize,
-    onEvict: disk ? undefined : (object) => onEvict(object.meta.key),
-  });
+  const memory = new MemoryStore({ maxBytes: cache.memory.maxSize, maxObjectBytes: cache.memory.maxObjectSize });
   if (!disk) return memory;
   return new TieredStore(
     memory,
@@ -20,10 +16,12 @@ export function buildStore(cache: EdgeConfig['cache'], onEvict: (key: string) =>
       dir: disk.dir,
       maxBytes: disk.maxSize,
       maxObjectBytes: disk.maxObjectSize,
+      maxObjects: disk.maxObjects,
+      snapshotRecords: disk.snapshotEvery,
       fsync: disk.fsync,
       // Objects small enough for the memory tier are read whole, so a disk hit can promote them.
       smallObjectBytes: Math.min(1024 * 1024, cache.memory.maxObjectSize),
-      onEvict,
+      onEvent,
     }),
   );
 }

@@ -6,6 +6,7 @@
 import { constants, createBrotliCompress, createGzip } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
 import type { Transform } from 'node:stream';
+import type { TaskRunner } from '../tasks/task-runner.js';
 import type { EdgeCache } from './edge-cache.js';
 import type { CacheMeta, StoredObject } from './store.js';
 import type { ServedEncoding } from './vary.js';
@@ -97,41 +98,43 @@ function compressor(encoding: Encoding): Transform {
     : createGzip({ level: 6 });
 }
 
-/** Makes compressed copies in the background: one job per copy, a few at a time. */
+/**
+ * Makes compressed copies in the background: one `compress` task per copy on the edge's task
+ * runner (deduplicated by the copy's key; `cache.compression.concurrency` at a time).
+ */
+/** Copies waiting their turn at most; past it a request is dropped (a later hit asks again). */
+export const MAX_QUEUED = 256;
+
 export class Compressor {
-  private readonly running = new Set<string>();
-  private readonly queue: (() => Promise<void>)[] = [];
-  private active = 0;
+  /** Copies waiting or being made. */
+  pending = 0;
+  /** Body bytes the waiting copies hold (the objects they were asked with). */
+  queuedBytes = 0;
   /** Copies made, for the admin API. */
   made = 0;
 
   constructor(
     private readonly cache: EdgeCache,
     readonly options: CompressionOptions,
+    private readonly tasks: Pick<TaskRunner, 'run' | 'isRunning'>,
   ) {}
 
   /** Asks for a compressed copy of `identity` (nothing happens if one is on its way). */
   request(identity: StoredObject, encoding: Encoding): void {
     const key = encodedKey(identity.meta.key, encoding);
-    if (this.running.has(key) || identity.meta.size > this.options.maxSize) return;
-    this.running.add(key);
+    if (identity.meta.size > this.options.maxSize || this.tasks.isRunning('compress', key) || this.pending >= MAX_QUEUED + this.options.concurrency) return;
     // A purge after this moment must win over the copy being made from the object looked up now.
     const since = clock.now();
-    this.queue.push(() => this.make(identity, encoding, key, since).finally(() => this.running.delete(key)));
-    this.next();
-  }
-
-  private next(): void {
-    while (this.active < this.options.concurrency && this.queue.length > 0) {
-      const job = this.queue.shift()!;
-      this.active++;
-      void job()
-        .catch(() => {})
-        .finally(() => {
-          this.active--;
-          this.next();
-        });
-    }
+    const held = identity.body?.length ?? 0;
+    this.pending++;
+    this.queuedBytes += held;
+    void this.tasks
+      .run('compress', key, () => {
+        this.queuedBytes -= held;
+        return this.make(identity, encoding, key, since);
+      })
+      .catch(() => {})
+      .finally(() => this.pending--);
   }
 
   private async make(identity: StoredObject, encoding: Encoding, key: string, since: number): Promise<void> {

@@ -1,249 +1,129 @@
-// The disk tier: one file per object, named by a hash of its key, under a byte budget with
-// least-recently-used eviction. Written by us rather than taken from a library because crash
-// safety and streaming are the point:
-//   - an object is written to tmp/ and renamed into objects/ only once every byte is in, so a
-//     kill -9 at any moment leaves either no object or a whole one (tmp/ is emptied at start);
-//   - each file ends with a trailer (metadata, lengths, a magic word); a file whose length does not
-//     match its trailer (a crash while rewriting metadata, a torn write after power loss) is
-//     deleted on sight, never served;
-//   - bodies stream to and from disk in chunks, so an object of hundreds of MB is never held in
-//     memory; small ones are read whole so they can be promoted to the memory tier.
-//
-// File layout:  body | meta JSON | u32 meta length | f64 body length | "BLOTCDN1"
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { CacheMeta, CacheStore, ChunkSink, EntrySummary, ObjectWriter, StoredObject, StoreStats } from './store.js';
+// The disk tier: one file per object, named by a 128-bit digest of its key, under a byte and an
+// object-count budget with least-recently-used eviction. Ours rather than a library's because
+// crash safety, streaming and a bounded index are the point:
+//   - an object is written to tmp/ and renamed into place whole (disk-writer.ts); its trailer is
+//     checked on every read, so a torn file is deleted on sight, never served (disk-files.ts);
+//   - the in-memory index holds fixed-size hashes, not keys (object-index.ts, ~100 bytes an
+//     object); it is saved as a snapshot plus a journal (disk-index.ts), so a restart reads one
+//     file instead of every object; an entry whose file has gone is dropped when found;
+//   - one edge per folder, and a folder deleted under a running edge is made again (disk-folder.ts).
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { pipeRange, readObjectMeta, readRange, readTrailer, trailerFor } from './disk-files.js';
+import { DiskFolder } from './disk-folder.js';
+import { DiskIndex, type DiskIndexLoad } from './disk-index.js';
+import { diskWriter } from './disk-writer.js';
+import { keyDigest } from './hash.js';
+import { clock } from '../clock.js';
+import type { ObjectIndex } from './object-index.js';
+import { alreadyStale, appliesTo, indexQuery, markedStale, type PurgeTarget } from './purge-target.js';
+import { parallel, SerialQueue } from './serial-queue.js';
+import type { CacheMeta, CacheStore, ObjectWriter, StoredObject, StoreFootprint, StoreStats } from './store.js';
 
-const MAGIC = Buffer.from('BLOTCDN1');
-const TRAILER = 4 + 8 + MAGIC.length;
-const READ_CHUNK = 1024 * 1024;
+/** File operations a purge or the eviction backlog runs at once (the thread pool has four threads). */
+const FILE_CONCURRENCY = 16;
 
 export interface DiskStoreOptions {
   dir: string;
   maxBytes: number;
   maxObjectBytes: number;
+  /** Most objects held (bounds the index's memory: about 100 bytes each). */
+  maxObjects?: number;
   /** Objects up to this size are read whole (and can be promoted to memory). */
   smallObjectBytes?: number;
-  /** fsync each object before it becomes visible (survives power loss, costs a disk flush). */
+  /** fsync each object (and the index journal) before it counts (survives power loss, costs a disk flush). */
   fsync?: boolean;
-  /** Called with the key of every object the budget pushes out. */
-  onEvict?: (key: string) => void;
-}
-
-interface IndexEntry extends EntrySummary {
-  /** Bytes the file takes (body, metadata and trailer). */
-  fileBytes: number;
-}
-
-function summary(meta: CacheMeta, fileBytes: number): IndexEntry {
-  const { key, primary, host, path, vary, tags, storedAt, size, immutable, encoding } = meta;
-  return { key, primary, host, path, vary, tags, storedAt, size, immutable, encoding, fileBytes };
-}
-
-/** Reads and checks a file's trailer; undefined when the file is not a whole object. */
-async function readTrailer(fh: FileHandle, fileSize: number): Promise<{ meta: CacheMeta; bodyLength: number } | undefined> {
-  if (fileSize < TRAILER) return undefined;
-  const tail = Buffer.alloc(TRAILER);
-  await fh.read(tail, 0, TRAILER, fileSize - TRAILER);
-  if (!tail.subarray(12).equals(MAGIC)) return undefined;
-  const metaLength = tail.readUInt32LE(0);
-  const bodyLength = tail.readDoubleLE(4);
-  if (!Number.isInteger(bodyLength) || bodyLength + metaLength + TRAILER !== fileSize) return undefined;
-  const raw = Buffer.alloc(metaLength);
-  await fh.read(raw, 0, metaLength, bodyLength);
-  try {
-    const meta = JSON.parse(raw.toString('utf8')) as CacheMeta;
-    if (meta.size !== bodyLength || typeof meta.key !== 'string') return undefined;
-    return { meta, bodyLength };
-  } catch {
-    return undefined;
-  }
-}
-
-function trailerFor(meta: CacheMeta, bodyLength: number): Buffer {
-  const json = Buffer.from(JSON.stringify(meta));
-  const fixed = Buffer.alloc(TRAILER);
-  fixed.writeUInt32LE(json.length, 0);
-  fixed.writeDoubleLE(bodyLength, 4);
-  MAGIC.copy(fixed, 12);
-  return Buffer.concat([json, fixed]);
-}
-
-/** Reads bytes start..end of a file, checking it is still the same file (inode) we looked up. */
-async function* readRange(path: string, ino: number, start: number, end: number): AsyncGenerator<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    if ((await fh.stat()).ino !== ino) throw new Error('object replaced while reading');
-    let pos = start;
-    // Read the next chunk while the current one is being written out.
-    const readAt = (at: number) => {
-      const len = Math.min(READ_CHUNK, end - at + 1);
-      const buf = Buffer.allocUnsafe(len);
-      return fh.read(buf, 0, len, at).then(({ bytesRead }) => buf.subarray(0, bytesRead));
-    };
-    let next = pos <= end ? readAt(pos) : undefined;
-    while (next) {
-      const chunk = await next;
-      if (chunk.length === 0) throw new Error('object shorter than its metadata says');
-      pos += chunk.length;
-      next = pos <= end ? readAt(pos) : undefined;
-      yield chunk;
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
-/**
- * Copies bytes start..end of a file to `out` through two reusable buffers: one is read into while
- * the other is being written, and a buffer is reused only once its write has completed. Large disk
- * hits thus allocate nothing per chunk (allocating 1 MiB per chunk costs more in GC than the copy).
- */
-async function pipeRange(path: string, ino: number, start: number, end: number, out: ChunkSink): Promise<number> {
-  const fh = await open(path, 'r');
-  let written = 0;
-  try {
-    if ((await fh.stat()).ino !== ino) throw new Error('object replaced while reading');
-    const buffers = [Buffer.allocUnsafeSlow(READ_CHUNK), Buffer.allocUnsafeSlow(READ_CHUNK)];
-    const free: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
-    const readInto = (i: number, at: number) =>
-      free[i]!.then(() => fh.read(buffers[i]!, 0, Math.min(READ_CHUNK, end - at + 1), at)).then((r) => r.bytesRead);
-    let pos = start;
-    let i = 0;
-    let pending = readInto(0, pos);
-    while (pos <= end) {
-      const n = await pending;
-      if (n === 0) throw new Error('object shorter than its metadata says');
-      const chunk = buffers[i]!.subarray(0, n);
-      pos += n;
-      const next = 1 - i;
-      if (pos <= end) pending = readInto(next, pos);
-      let ok = true;
-      free[i] = new Promise<void>((resolve, reject) => {
-        ok = out.write(chunk, (err) => (err ? reject(err) : resolve()));
-      });
-      free[i]!.catch(() => {});
-      written += n;
-      if (!ok) await out.drained();
-      if (out.gone) break;
-      i = next;
-    }
-    // Keep the buffers (and the file) until the last writes are done with them.
-    if (!out.gone) await Promise.all(free);
-  } finally {
-    await fh.close();
-  }
-  return written;
+  /** Journal records after which the index is saved as a snapshot again (the replay at start stays short). */
+  snapshotRecords?: number;
+  /** Something an operator should know happened (the folder was deleted and made again). */
+  onEvent?: (code: 'disk_cache_lost', detail: Record<string, unknown>) => void;
 }
 
 export class DiskStore implements CacheStore {
   readonly name = 'disk';
-  /** key → entry, least recently used first (a Map keeps insertion order; a hit re-inserts). */
-  private readonly index = new Map<string, IndexEntry>();
-  private bytes = 0;
   readonly prepared: Promise<void>;
   readonly ready: Promise<void>;
-  private readonly objects: string;
-  private readonly tmp: string;
-  private readonly smallObjectBytes: number;
-  /**
-   * File operations on one key run one after another (rename, rewrite, unlink), so an unlink still
-   * pending from a purge can never remove the object a later fetch stored under the same name.
-   */
-  private readonly chains = new Map<string, Promise<unknown>>();
-  /** Keys deleted whose file may still be on disk: lookups treat them as gone at once. */
+  private readonly folder: DiskFolder;
+  private readonly disk: DiskIndex;
+  private readonly queue = new SerialQueue();
+  /** While the index is being rebuilt from files: objects deleted whose file may still be there. */
   private readonly tombstones = new Set<string>();
+  /** Evicted objects whose files are still to be unlinked (digests). */
+  private readonly unlinkQueue: Buffer[] = [];
+  private unlinking = 0;
+  private recovering: Promise<void> | undefined;
+  private closing = false;
+  private lastFolderCheck = 0;
+  /** Times the folder was found deleted and made again. */
+  recreated = 0;
 
   constructor(private readonly options: DiskStoreOptions) {
-    this.objects = join(options.dir, 'objects');
-    this.tmp = join(options.dir, 'tmp');
-    this.smallObjectBytes = options.smallObjectBytes ?? 1024 * 1024;
+    this.folder = new DiskFolder(options.dir);
+    this.disk = new DiskIndex(this.folder.index, { maxObjects: options.maxObjects ?? 1_000_000, fsync: options.fsync === true, snapshotRecords: options.snapshotRecords ?? 65_536 });
     this.prepared = this.prepare();
-    this.ready = this.prepared.then(() => this.scan());
+    this.ready = this.prepared.then(() => (this.indexed ? undefined : this.rebuild()));
     this.ready.catch(() => {});
   }
 
-  /** Makes the folders and clears what a crash left half-written (before any new write). */
-  private async prepare(): Promise<void> {
-    await rm(this.tmp, { recursive: true, force: true });
-    await mkdir(this.tmp, { recursive: true, mode: 0o700 });
-    await mkdir(this.objects, { recursive: true, mode: 0o700 });
+  /** The in-memory index of what is on disk. */
+  get index(): ObjectIndex {
+    return this.disk.entries;
   }
 
-  /** Rebuilds the index from what a previous run left. */
-  private async scan(): Promise<void> {
-    const found: { entry: IndexEntry; mtime: number }[] = [];
-    for (const a of await readdir(this.objects)) {
-      for (const b of await readdir(join(this.objects, a)).catch(() => [])) {
-        for (const name of await readdir(join(this.objects, a, b)).catch(() => [])) {
-          const path = join(this.objects, a, b, name);
-          const checked = await this.check(path);
-          if (checked) found.push(checked);
-        }
-      }
-    }
-    found.sort((x, y) => x.mtime - y.mtime);
-    for (const { entry } of found) {
-      if (this.index.has(entry.key)) continue; // written again since start-up
-      this.index.set(entry.key, entry);
-      this.bytes += entry.fileBytes;
-    }
+  /** How the index was found at start (for the admin API and the restart benchmark). */
+  get startup(): DiskIndexLoad | undefined {
+    return this.disk.startup;
+  }
+
+  /** True once the index lists every object on disk: a key it does not hold is a miss, unopened. */
+  private get indexed(): boolean {
+    return this.disk.complete;
+  }
+
+  /** Takes the folder and reads the index (its snapshot and journal); a new or emptied folder needs no reading. */
+  private async prepare(): Promise<void> {
+    if (await this.disk.load(await this.folder.open())) this.evict();
+  }
+
+  /** Without a usable snapshot: reads every file's trailer (a cache from before snapshots, a lost index). */
+  private async rebuild(): Promise<void> {
+    await this.disk.rebuild(this.folder, (digest) => this.tombstones.has(digest.toString('hex')), () => this.closing);
+    if (!this.indexed) return;
+    this.tombstones.clear();
     this.evict();
   }
 
-  private async check(path: string): Promise<{ entry: IndexEntry; mtime: number } | undefined> {
-    let fh: FileHandle | undefined;
-    try {
-      fh = await open(path, 'r');
-      const st = await fh.stat();
-      const parsed = await readTrailer(fh, st.size);
-      if (parsed && this.pathFor(parsed.meta.key) === path) return { entry: summary(parsed.meta, st.size), mtime: st.mtimeMs };
-    } catch {
-      // unreadable: treated as corrupt
-    } finally {
-      await fh?.close();
-    }
-    await unlink(path).catch(() => {});
-    return undefined;
-  }
-
-  private serial<T>(key: string, op: () => Promise<T>): Promise<T> {
-    const previous = this.chains.get(key) ?? Promise.resolve();
-    const next = previous.then(op, op);
-    const tail = next.catch(() => {});
-    this.chains.set(key, tail);
-    void tail.then(() => {
-      if (this.chains.get(key) === tail) this.chains.delete(key);
-    });
-    return next;
-  }
-
   pathFor(key: string): string {
-    const h = createHash('sha256').update(key).digest('hex');
-    return join(this.objects, h.slice(0, 2), h.slice(2, 4), h);
+    return this.folder.pathOf(keyDigest(key).toString('hex'));
   }
 
   async get(key: string): Promise<StoredObject | undefined> {
-    if (this.tombstones.has(key)) return undefined;
-    const path = this.pathFor(key);
+    const digest = keyDigest(key);
+    if (this.indexed && this.index.find(digest) < 0) return undefined;
+    const hex = digest.toString('hex');
+    if (this.tombstones.has(hex)) return undefined;
+    const path = this.folder.pathOf(hex);
     let fh: FileHandle;
     try {
       fh = await open(path, 'r');
     } catch {
+      this.dangling(digest);
       return undefined;
     }
     try {
       const st = await fh.stat();
       const parsed = await readTrailer(fh, st.size);
       if (!parsed) {
-        await this.remove(key, path);
+        await this.remove(digest);
         return undefined;
       }
-      if (parsed.meta.key !== key) return undefined; // a hash collision: not ours
-      this.touch(key, parsed.meta, st.size);
+      if (parsed.meta.key !== key) return undefined; // a digest collision: not ours
+      const slot = this.index.find(digest);
+      if (slot >= 0) this.index.touch(slot);
+      else if (this.indexed) return undefined; // removed while we read (purged, evicted)
+      else this.record(digest, parsed.meta, st.size); // found before the rebuild reached it
       const { meta, bodyLength } = parsed;
-      if (bodyLength <= this.smallObjectBytes) {
+      if (bodyLength <= (this.options.smallObjectBytes ?? 1024 * 1024)) {
         const body = Buffer.allocUnsafe(bodyLength);
         if (bodyLength > 0) await fh.read(body, 0, bodyLength, 0);
         return { meta, body };
@@ -255,203 +135,233 @@ export class DiskStore implements CacheStore {
     }
   }
 
-  private touch(key: string, meta: CacheMeta, fileBytes: number): void {
-    const entry = this.index.get(key);
-    if (entry) {
-      this.index.delete(key);
-      this.index.set(key, entry);
-    } else {
-      // found before the start-up scan reached it
-      this.index.set(key, summary(meta, fileBytes));
-      this.bytes += fileBytes;
+  /** Indexes (and journals) an object found before the rebuild reached it. */
+  private record(digest: Buffer, meta: CacheMeta, fileBytes: number): void {
+    const rec = this.disk.encode(digest, meta, fileBytes);
+    if (rec !== undefined) this.disk.commit(rec);
+  }
+
+  /** The index held an object whose file is gone: forget it (and see whether the whole folder went). */
+  private dangling(digest: Buffer): void {
+    if (this.index.find(digest) < 0) return;
+    this.disk.forget(digest);
+    if (clock.now() - this.lastFolderCheck > 1000) {
+      this.lastFolderCheck = clock.now();
+      void this.folder.intact().then((intact) => (intact ? undefined : this.recover()));
     }
   }
 
   put(meta: CacheMeta): ObjectWriter | undefined {
     if (meta.size > this.options.maxObjectBytes) return undefined;
-    const tmpPath = join(this.tmp, randomUUID());
-    const finalPath = this.pathFor(meta.key);
-    let written = 0;
-    let abandoned = false;
-    let committed = false;
-    // One write at a time, in order; a failed write abandons the object.
-    let queue: Promise<FileHandle | undefined> = this.prepared.then(() => open(tmpPath, 'w', 0o600)).catch(() => {
-      abandoned = true;
-      return undefined;
-    });
-    const abort = () => {
-      if (committed) return;
-      abandoned = true;
-      void queue.then(async (fh) => {
-        await fh?.close().catch(() => {});
-        await unlink(tmpPath).catch(() => {});
-      });
-    };
-    return {
-      get abandoned() {
-        return abandoned;
-      },
-      write: (chunk) => {
-        if (abandoned) return;
-        written += chunk.length;
-        if (written > this.options.maxObjectBytes) {
-          abort();
-          return;
-        }
-        queue = queue.then(async (fh) => {
-          if (!fh || abandoned) return fh;
-          try {
-            await fh.write(chunk);
-          } catch {
-            abort();
-          }
-          return fh;
+    const digest = keyDigest(meta.key);
+    const hex = digest.toString('hex');
+    const tmpPath = this.folder.tmpPath();
+    const finalPath = this.folder.pathOf(hex);
+    return diskWriter(meta, {
+      tmpPath,
+      finalPath,
+      maxObjectBytes: this.options.maxObjectBytes,
+      fsync: this.options.fsync === true,
+      prepared: this.prepared,
+      remake: () => this.recover(),
+      place: async (final, fileBytes, stillWanted) => {
+        await mkdir(dirname(finalPath), { recursive: true, mode: 0o700 });
+        const placed = await this.queue.run(hex, async () => {
+          // Asked in the object's turn: a delete queued before this rename has run by now.
+          if (stillWanted !== undefined && !stillWanted()) return false;
+          const rec = this.disk.encode(digest, final, fileBytes);
+          if (rec === undefined) return false; // its Vary list cannot be kept
+          await rename(tmpPath, finalPath);
+          this.tombstones.delete(hex);
+          this.disk.commit(rec);
+          return true;
         });
-        return queue.then(() => undefined);
+        if (placed) this.afterChange();
+        return placed;
       },
-      commit: async (stillWanted) => {
-        const fh = await queue;
-        if (abandoned || !fh) {
-          abort();
-          return false;
-        }
-        const final: CacheMeta = { ...meta, size: written };
-        const trailer = trailerFor(final, written);
-        try {
-          await fh.write(trailer);
-          if (this.options.fsync) await fh.sync();
-          await fh.close();
-          await mkdir(join(finalPath, '..'), { recursive: true, mode: 0o700 });
-          const renamed = await this.serial(final.key, async () => {
-            // Asked in the key's turn: a delete queued before this rename has run by now.
-            if (stillWanted !== undefined && !stillWanted()) return false;
-            await rename(tmpPath, finalPath);
-            return true;
-          });
-          if (!renamed) {
-            abort();
-            return false;
-          }
-        } catch {
-          abort();
-          return false;
-        }
-        committed = true;
-        const fileBytes = written + trailer.length;
-        const previous = this.index.get(final.key);
-        if (previous) this.bytes -= previous.fileBytes;
-        this.index.delete(final.key);
-        this.index.set(final.key, summary(final, fileBytes));
-        this.bytes += fileBytes;
-        this.evict();
-        return true;
-      },
-      abort,
-      // Bytes already written can be read back from the temporary file, or from the object once
-      // it has been renamed into place.
-      readBack: (start, end) => readBackFrom(tmpPath, finalPath, start, end),
-    };
+    });
   }
 
-  /** Rewrites the metadata trailer, keeping the body (after a 304 or a soft purge). */
-  updateMeta(meta: CacheMeta): Promise<void> {
-    return this.serial(meta.key, () => this.rewriteTrailer(meta));
+  /** Rewrites the metadata trailer, keeping the body (after a 304). */
+  async updateMeta(meta: CacheMeta): Promise<void> {
+    const digest = keyDigest(meta.key);
+    await this.queue.run(digest.toString('hex'), () => this.rewrite(digest, (stored) => (stored.key === meta.key ? meta : undefined)));
   }
 
-  private async rewriteTrailer(meta: CacheMeta): Promise<void> {
-    if (this.tombstones.has(meta.key)) return;
-    const path = this.pathFor(meta.key);
+  /**
+   * Replaces an object's trailer with what `update` makes of its metadata (undefined: leave it).
+   * A crash between the truncate and the write leaves a file whose trailer does not check out: it
+   * is deleted when next read, never served.
+   */
+  private async rewrite(digest: Buffer, update: (meta: CacheMeta) => CacheMeta | undefined): Promise<boolean> {
+    const hex = digest.toString('hex');
+    if (this.tombstones.has(hex) || (this.indexed && this.index.find(digest) < 0)) return false;
     let fh: FileHandle;
     try {
-      fh = await open(path, 'r+');
+      fh = await open(this.folder.pathOf(hex), 'r+');
     } catch {
-      return;
+      this.dangling(digest);
+      return false;
     }
     try {
       const st = await fh.stat();
       const parsed = await readTrailer(fh, st.size);
-      if (!parsed || parsed.meta.key !== meta.key) return;
-      const trailer = trailerFor({ ...meta, size: parsed.bodyLength }, parsed.bodyLength);
-      // A crash between these two leaves a file whose trailer does not check out: it is deleted
-      // when next read, never served.
+      const meta = parsed && update(parsed.meta);
+      if (!parsed || !meta) return false;
+      const final = { ...meta, size: parsed.bodyLength };
+      const trailer = trailerFor(final, parsed.bodyLength);
+      const rec = this.disk.encode(digest, final, parsed.bodyLength + trailer.length);
+      if (rec === undefined) return false;
       await fh.truncate(parsed.bodyLength);
       await fh.write(trailer, 0, trailer.length, parsed.bodyLength);
-      const entry = this.index.get(meta.key);
-      if (entry) {
-        this.bytes += parsed.bodyLength + trailer.length - entry.fileBytes;
-        this.index.set(meta.key, summary({ ...meta, size: parsed.bodyLength }, parsed.bodyLength + trailer.length));
-      }
+      if (this.index.find(digest) >= 0) this.disk.commit(rec);
+      return true;
     } finally {
       await fh.close();
     }
   }
 
   async delete(key: string): Promise<boolean> {
-    const existed = this.index.has(key);
-    const removed = await this.remove(key, this.pathFor(key));
+    const digest = keyDigest(key);
+    const existed = this.index.find(digest) >= 0;
+    const removed = await this.remove(digest);
     return existed || removed;
   }
 
   /** Gone from the index and from lookups at once; the file follows when its turn comes. */
-  private remove(key: string, path: string): Promise<boolean> {
-    const entry = this.index.get(key);
-    if (entry) {
-      this.index.delete(key);
-      this.bytes -= entry.fileBytes;
+  private remove(digest: Buffer): Promise<boolean> {
+    const hex = digest.toString('hex');
+    const slot = this.index.find(digest);
+    if (slot >= 0) this.index.remove(slot);
+    if (!this.indexed) this.tombstones.add(hex);
+    return this.queue.run(hex, () => this.unlinkFile(digest, hex));
+  }
+
+  /** Unlinks an object's file, unless it was stored again since it was taken out of the index. */
+  private async unlinkFile(digest: Buffer, hex: string): Promise<boolean> {
+    try {
+      if (this.index.find(digest) >= 0) return false;
+      await unlink(this.folder.pathOf(hex));
+      this.disk.forget(digest);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      if (this.index.find(digest) < 0) this.tombstones.delete(hex);
     }
-    this.tombstones.add(key);
-    return this.serial(key, async () => {
-      try {
-        await unlink(path);
-        return true;
-      } catch {
-        return false;
-      } finally {
-        this.tombstones.delete(key);
-      }
+  }
+
+  /**
+   * Removes, or marks stale, every object the purge covers that was stored no later than it. The
+   * index gives the candidates; each one's trailer is read (in its file's turn) to check it.
+   */
+  async purge(target: PurgeTarget): Promise<number> {
+    await this.ready; // a purge needs the whole index (lookups meanwhile are covered by EdgeCache)
+    const digests = this.index.select(indexQuery(target)).map((slot) => Buffer.from(this.index.digestOf(slot)));
+    let purged = 0;
+    await parallel(digests, FILE_CONCURRENCY, async (digest) => {
+      const hex = digest.toString('hex');
+      if (await this.queue.run(hex, () => this.purgeOne(digest, hex, target))) purged++;
     });
+    return purged;
   }
 
-  /** Least recently used objects go first until the budget holds. */
+  private async purgeOne(digest: Buffer, hex: string, target: PurgeTarget): Promise<boolean> {
+    if (this.index.find(digest) < 0) return false;
+    if (target.soft) {
+      let covered = false;
+      const changed = await this.rewrite(digest, (meta) => {
+        if (!appliesTo(target, meta)) return undefined;
+        covered = true;
+        return alreadyStale(meta, target.at) ? undefined : markedStale(meta, target.at);
+      });
+      return changed || covered;
+    }
+    const found = await readObjectMeta(this.folder.pathOf(hex));
+    if (found === 'missing') this.dangling(digest);
+    if (typeof found !== 'object' || !appliesTo(target, found.meta)) return false;
+    this.index.remove(this.index.find(digest));
+    return this.unlinkFile(digest, hex);
+  }
+
+  varyOf(primary: string): readonly string[] | undefined {
+    return this.index.varyOf(primary);
+  }
+
+  variantCount(primary: string): number {
+    return this.index.variantCount(primary);
+  }
+
+  has(key: string): boolean {
+    return this.index.find(keyDigest(key)) >= 0;
+  }
+
+  /** After a change: evict over budget, and save the index again when the journal has grown long. */
+  private afterChange(): void {
+    this.evict();
+    void this.disk.saveIfDue()?.catch(() => this.recover());
+  }
+
+  /** Least recently used objects go first until both budgets hold; their files are unlinked a few at a time. */
   private evict(): void {
-    for (const key of this.index.keys()) {
-      if (this.bytes <= this.options.maxBytes) break;
-      void this.remove(key, this.pathFor(key));
-      this.options.onEvict?.(key);
+    if (!this.indexed) return;
+    const { index } = this;
+    while ((index.bytes > this.options.maxBytes || index.count > index.maxEntries) && index.head >= 0) {
+      this.unlinkQueue.push(Buffer.from(index.digestOf(index.head)));
+      index.remove(index.head);
+    }
+    while (this.unlinking < FILE_CONCURRENCY && this.unlinkQueue.length > 0) {
+      const digest = this.unlinkQueue.shift()!;
+      const hex = digest.toString('hex');
+      this.unlinking++;
+      void this.queue.run(hex, () => this.unlinkFile(digest, hex)).finally(() => {
+        this.unlinking--;
+        this.evict();
+      });
     }
   }
 
-  *entries(): Iterable<EntrySummary> {
-    yield* this.index.values();
+  /** The folder (or part of it) was deleted under us: make it again, with an empty index if the objects went. */
+  private recover(): Promise<void> {
+    this.recovering ??= (async () => {
+      const { objectsLost, indexLost } = await this.folder.remake();
+      // The journal's file went with its folder: start the index file over from what is in memory.
+      if (objectsLost || indexLost) await this.disk.reset(objectsLost);
+      if (objectsLost) {
+        this.recreated++;
+        this.options.onEvent?.('disk_cache_lost', { dir: this.options.dir });
+      }
+    })().finally(() => {
+      this.recovering = undefined;
+    });
+    return this.recovering;
   }
 
   stats(): StoreStats {
-    return { entries: this.index.size, bytes: this.bytes, maxBytes: this.options.maxBytes };
+    return { entries: this.index.count, bytes: this.index.bytes, maxBytes: this.options.maxBytes };
   }
 
+  footprint(): StoreFootprint {
+    return {
+      index: this.index.memoryBytes(),
+      entries: this.index.count,
+      maxEntries: this.index.maxEntries,
+      // Map entries and queued buffers: about 150 bytes for each file operation under way.
+      pending: (this.queue.size + this.tombstones.size + this.unlinkQueue.length) * 150 + this.disk.queuedBytes,
+    };
+  }
+
+  /** Resolves once every index change so far is in the journal (what a kill -9 now would keep). */
+  journaled(): Promise<void> {
+    return this.disk.journaled();
+  }
+
+  /** Saves the index (a restart then reads the snapshot alone) and gives up the folder. */
   async close(): Promise<void> {
+    this.closing = true; // a rebuild from files stops where it is: the next start does it again
     await this.ready.catch(() => {});
-  }
-}
-
-async function* readBackFrom(tmpPath: string, finalPath: string, start: number, end: number): AsyncGenerator<Buffer> {
-  let fh: FileHandle;
-  try {
-    fh = await open(tmpPath, 'r');
-  } catch {
-    fh = await open(finalPath, 'r');
-  }
-  try {
-    let pos = start;
-    while (pos <= end) {
-      const len = Math.min(READ_CHUNK, end - pos + 1);
-      const buf = Buffer.allocUnsafe(len);
-      const { bytesRead } = await fh.read(buf, 0, len, pos);
-      if (bytesRead === 0) throw new Error('read back past what was written');
-      pos += bytesRead;
-      yield buf.subarray(0, bytesRead);
-    }
-  } finally {
-    await fh.close();
+    await this.queue.idle();
+    await this.disk.close();
+    await this.folder.release();
   }
 }

@@ -1,79 +1,61 @@
-// The cache as the request pipeline sees it: a store (one tier or several), the Vary index that
-// turns a primary key into a variant key, the object index purges select from, the flights under
-// way, and the keys recently found not storable (Varnish's hit-for-miss: such requests go straight
-// to the origin instead of queueing behind a flight that will not be shared).
+// The cache as the request pipeline sees it: a store (one tier or several, each indexing what it
+// holds — the Vary lookups and purges go through those indexes), the flights under way, the keys
+// recently found not storable (Varnish's hit-for-miss: such requests go straight to the origin
+// instead of queueing behind a flight that will not be shared), and the purges being applied.
+// Everything here that grows with distinct keys is bounded (see EdgeCacheLimits).
 import { LRUCache } from 'lru-cache';
 import type { HeaderMap } from '../http/headers.js';
+import { hash53 } from './hash.js';
 import { SingleFlight } from './single-flight.js';
-import type { CacheMeta, CacheStore, EntrySummary, ObjectWriter, StoredObject } from './store.js';
+import type { CacheMeta, CacheStore, ObjectWriter, StoredObject } from './store.js';
 import { secondaryKey } from './vary.js';
-import { encodedKey } from './compression.js';
-import { ObjectIndex } from './object-index.js';
+import { alreadyStale, appliesTo, markedStale, type PurgeTarget } from './purge-target.js';
 import { clock } from '../clock.js';
 
-export interface EdgeCacheOptions {
+export interface EdgeCacheLimits {
   /** How long a key found not storable skips coalescing (ms). */
   hitForMissMs: number;
+  /** Most hit-for-miss marks kept (each a 53-bit hash of the URL, ~100 bytes). */
+  hitForMissEntries: number;
+  /** Most variants (Vary) of one URL stored; more are not stored (`too-many-variants`). */
+  maxVariants: number;
+  /** Longest cache key stored (characters); longer are not stored (`key-too-long`). */
+  maxKeyLength: number;
+  /** Most fetches coalesced at once; past it, requests fetch on their own. */
+  maxFlights: number;
 }
+
+export const DEFAULT_LIMITS: EdgeCacheLimits = { hitForMissMs: 30_000, hitForMissEntries: 100_000, maxVariants: 64, maxKeyLength: 16_384, maxFlights: 10_000 };
+
+/** Why the cache refused an object the origin allowed it to store. */
+export type Refusal = 'too-many-variants' | 'key-too-long';
 
 /** Decides at commit time whether an object fetched since `since` may still be stored. */
 export type StoreGate = (meta: CacheMeta, since: number) => boolean;
 
 export class EdgeCache {
-  readonly flights = new SingleFlight();
-  readonly index = new ObjectIndex();
-  /** primary key → the request fields its responses vary on, and the variant keys stored (only URLs that vary are here). */
-  private readonly variants = new Map<string, { vary: readonly string[]; keys: Set<string> }>();
-  private readonly uncacheable: LRUCache<string, string>;
-  /** Objects soft-purged whose stored metadata is still being rewritten: key → when. */
-  private readonly softPurged = new Map<string, number>();
+  readonly flights: SingleFlight;
+  /** Marks keyed by a 53-bit hash of the URL: a fixed size whatever the URL's length. */
+  private readonly uncacheable: LRUCache<number, string>;
+  /** Purges being applied: lookups check them, so a purge holds from the moment it is made. */
+  private readonly applying = new Set<PurgeTarget>();
   /** Set by the Purger: refuses objects fetched before a purge that covers them. */
   gate: StoreGate | undefined;
+  readonly limits: EdgeCacheLimits;
 
   constructor(
     readonly store: CacheStore,
-    private readonly options: EdgeCacheOptions = { hitForMissMs: 30_000 },
+    limits: Partial<EdgeCacheLimits> = {},
   ) {
-    this.uncacheable = new LRUCache<string, string>({ max: 100_000, ttl: Math.max(1, options.hitForMissMs), ttlAutopurge: false, perf: clock });
-  }
-
-  /** Rebuilds the indexes from what a persistent tier already holds (after a restart). */
-  async loadIndex(): Promise<void> {
-    for await (const meta of this.store.entries()) this.remember(meta);
-  }
-
-  private remember(meta: EntrySummary): void {
-    this.index.add(meta.key, { host: meta.host, primary: meta.primary, tags: meta.tags, immutable: meta.immutable === true });
-    // Compressed copies are found through their identity object's key.
-    if (meta.encoding !== undefined) return;
-    if (meta.vary.length === 0) {
-      this.variants.delete(meta.primary);
-      return;
-    }
-    let entry = this.variants.get(meta.primary);
-    if (entry === undefined || entry.vary.join() !== meta.vary.join()) {
-      entry = { vary: meta.vary, keys: new Set() };
-      this.variants.set(meta.primary, entry);
-    }
-    entry.keys.add(meta.key);
-  }
-
-  /** The store pushed an object out (the index must not keep pointing at it). */
-  forget(key: string): void {
-    this.index.remove(key);
-  }
-
-  /** Every key stored for a primary key: itself or each variant's, and their compressed copies. */
-  keysOf(primary: string): string[] {
-    const entry = this.variants.get(primary);
-    const keys = entry === undefined ? [primary] : [primary, ...entry.keys];
-    return keys.flatMap((k) => [k, encodedKey(k, 'br'), encodedKey(k, 'gzip')]);
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+    this.flights = new SingleFlight(this.limits.maxFlights);
+    this.uncacheable = new LRUCache<number, string>({ max: this.limits.hitForMissEntries, ttl: Math.max(1, this.limits.hitForMissMs), ttlAutopurge: false, perf: clock });
   }
 
   /** The key of the variant this request would match: primary, plus a secondary key if it varies. */
   keyFor(primary: string, headers: HeaderMap): string {
-    const entry = this.variants.get(primary);
-    return entry === undefined ? primary : primary + secondaryKey(entry.vary, headers);
+    const vary = this.store.varyOf(primary);
+    return vary === undefined || vary.length === 0 ? primary : primary + secondaryKey(vary, headers);
   }
 
   /** The full key for a response that varies on `vary`, for the request with `headers`. */
@@ -83,23 +65,36 @@ export class EdgeCache {
 
   get(key: string): StoredObject | undefined | Promise<StoredObject | undefined> {
     const found = this.store.get(key);
-    // Soft purges still being written to disk apply at once (and cost nothing when there are none).
-    if (this.softPurged.size === 0) return found;
-    if (found instanceof Promise) return found.then((o) => this.overlay(key, o));
-    return this.overlay(key, found);
+    // Purges still being applied hold at once (and cost nothing when there are none).
+    if (this.applying.size === 0) return found;
+    if (found instanceof Promise) return found.then((o) => this.overlay(o));
+    return this.overlay(found);
   }
 
-  private overlay(key: string, object: StoredObject | undefined): StoredObject | undefined {
-    const at = this.softPurged.get(key);
-    if (object === undefined || at === undefined || object.meta.freshUntil <= at) return object;
-    return { ...object, meta: markedStale(object.meta, at) };
+  private overlay(object: StoredObject | undefined): StoredObject | undefined {
+    if (object === undefined) return undefined;
+    let meta = object.meta;
+    for (const t of this.applying) {
+      if (!appliesTo(t, meta)) continue;
+      if (!t.soft) return undefined;
+      if (!alreadyStale(meta, t.at)) meta = markedStale(meta, t.at);
+    }
+    return meta === object.meta ? object : { ...object, meta };
+  }
+
+  /** Whether the cache's limits refuse this object (the store step counts the reason). */
+  refusal(meta: CacheMeta): Refusal | undefined {
+    if (meta.key.length > this.limits.maxKeyLength) return 'key-too-long';
+    if (meta.vary.length > 0 && meta.encoding === undefined && this.store.variantCount(meta.primary) >= this.limits.maxVariants && !this.store.has(meta.key)) return 'too-many-variants';
+    return undefined;
   }
 
   /**
-   * A writer for a new object. Its commit records the object in the indexes, unless a purge that
-   * covers it arrived after `since` (when the fetch started): then it is dropped instead.
+   * A writer for a new object. Its commit makes the object visible, unless a purge that covers it
+   * arrived after `since` (when the fetch started): then it is dropped instead.
    */
   writer(meta: CacheMeta, since = clock.now()): ObjectWriter | undefined {
+    if (this.refusal(meta) !== undefined) return undefined;
     const writer = this.store.put(meta);
     if (!writer) return undefined;
     return {
@@ -116,14 +111,13 @@ export class EdgeCache {
         }
         const ok = await writer.commit(() => !this.purgedSince(meta, since));
         if (!ok) return false;
-        // A purge that arrived while the tiers were writing found no indexed object to remove:
-        // take back what was just written rather than let it outlive the purge.
+        // A purge that arrived while the tiers were writing did not find this object: take back
+        // what was just written rather than let it outlive the purge.
         if (this.purgedSince(meta, since)) {
           await this.store.delete(meta.key);
           return false;
         }
-        this.remember(meta);
-        this.uncacheable.delete(meta.primary);
+        this.uncacheable.delete(hash53(meta.primary));
         return true;
       },
     };
@@ -144,45 +138,36 @@ export class EdgeCache {
   }
 
   delete(key: string): boolean | Promise<boolean> {
-    this.index.remove(key);
     return this.store.delete(key);
   }
 
-  /** Marks an object stale now (a soft purge); resolves true if there was one. */
-  async markStale(key: string, at: number): Promise<boolean> {
-    const object = await this.store.get(key);
-    if (object === undefined) return false;
-    if (object.meta.freshUntil <= at && object.meta.staleIfErrorMs === 0) return true;
-    this.softPurged.set(key, at);
+  /**
+   * Applies a purge to every tier: lookups treat what it covers as gone (or stale) from now on,
+   * while the tiers find and remove (or mark) the objects. Resolves with how many there were.
+   */
+  async purge(target: PurgeTarget): Promise<number> {
+    this.applying.add(target);
     try {
-      await this.store.updateMeta(markedStale(object.meta, at));
+      return await this.store.purge(target);
     } finally {
-      if (this.softPurged.get(key) === at) this.softPurged.delete(key);
+      this.applying.delete(target);
     }
-    return true;
   }
 
   /** Remembers that `primary` answered with something not storable, and why. */
   markUncacheable(primary: string, reason: string): void {
-    if (this.options.hitForMissMs > 0) this.uncacheable.set(primary, reason);
+    if (this.limits.hitForMissMs > 0) this.uncacheable.set(hash53(primary), reason);
   }
 
   /** Why `primary` was recently not storable, if it was. */
   uncacheableReason(primary: string): string | undefined {
-    return this.uncacheable.get(primary);
+    return this.uncacheable.get(hash53(primary));
   }
-}
 
-/**
- * A soft-purged object: stale from `at`, but still allowed to be served while a refresh runs or
- * while the origin is down, for as long as it would have stayed fresh (must-revalidate still wins).
- */
-export function markedStale(meta: CacheMeta, at: number): CacheMeta {
-  const remaining = Math.max(0, meta.freshUntil - at);
-  return {
-    ...meta,
-    freshUntil: Math.min(meta.freshUntil, at),
-    staleWhileRevalidateMs: meta.mustRevalidate ? 0 : Math.max(meta.staleWhileRevalidateMs, remaining),
-    staleIfErrorMs: meta.mustRevalidate ? 0 : Math.max(meta.staleIfErrorMs, remaining),
-  };
+  /** What the cache's own bookkeeping holds in memory, beside the stores (for the admin API). */
+  footprint(): { hitForMiss: { entries: number; max: number; bytes: number }; flights: { count: number; max: number }; purgesApplying: number } {
+    const { size, max } = this.uncacheable;
+    // lru-cache keeps a Map entry, list slots and TTL stamps per mark (~100 bytes), and arrays sized for max.
+    return { hitForMiss: { entries: size, max, bytes: size * 100 + max * 32 }, flights: { count: this.flights.size, max: this.flights.max }, purgesApplying: this.applying.size };
+  }
 }

@@ -74,8 +74,18 @@ export class Flight {
   private pinned = false;
   /** Called when the last waiting client goes away (a reset stream, a closed connection). */
   onUnwanted: (() => void) | undefined;
+  /** Resolves once the store has decided: true when the object was committed, false otherwise. */
+  readonly committed: Promise<boolean>;
+  private settle!: (stored: boolean) => void;
 
-  constructor(readonly key: string) {}
+  constructor(readonly key: string) {
+    this.committed = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  /** The store's verdict on this object (only the first call counts). */
+  stored(ok: boolean): void {
+    this.settle(ok);
+  }
 
   /** A client waits on this fetch; the returned function says it went away. */
   addInterest(): () => void {
@@ -141,6 +151,7 @@ export class Flight {
   }
 
   fail(error: unknown): void {
+    this.settle(false);
     if (this.state === 'complete' || this.state === 'failed') return;
     this.state = 'failed';
     this.error = error;

@@ -4,8 +4,11 @@ import { MemoryStore } from './memory-store.js';
 import type { CacheMeta, StoredObject } from './store.js';
 
 const T0 = Date.UTC(2024, 0, 15, 12, 0, 0);
-/** Per-object overhead the store charges on top of body and key (memory-store.ts OVERHEAD). */
-const OVERHEAD = 512;
+/**
+ * Per-object overhead the store charges on top of body and key: memory-store.ts's OVERHEAD plus
+ * its charge for this test's header list (each string's length + 16).
+ */
+const OVERHEAD = 1152 + ('content-type'.length + 16) + ('text/plain'.length + 16);
 
 function meta(key: string, size: number, extra: Partial<CacheMeta> = {}): CacheMeta {
   return {
@@ -160,8 +163,8 @@ describe('MemoryStore: object size limit', () => {
   });
 
   test('an object whose key and overhead push it over the budget is refused, never silently dropped', async () => {
-    const s = new MemoryStore({ maxBytes: 1000, maxObjectBytes: 10_000 });
-    const size = 1000 - OVERHEAD;
+    const s = new MemoryStore({ maxBytes: 2000, maxObjectBytes: 10_000 });
+    const size = 2000 - OVERHEAD;
     assert.equal(s.put(meta('key', size)), undefined, 'refused up front when the announced size cannot fit');
     const w = s.put(meta('key', 0));
     assert.ok(w);

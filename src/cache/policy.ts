@@ -29,7 +29,10 @@ export type NoStoreReason =
   | 'too-large'
   | 'incomplete'
   /** A request with credentials, and nothing from the origin saying the answer may be shared. */
-  | 'personal';
+  | 'personal'
+  // Refused by the cache's own limits (EdgeCache.refusal): a URL with too many variants, a key too long.
+  | 'too-many-variants'
+  | 'key-too-long';
 
 /** Statuses that are "heuristically cacheable" (RFC 9110 §15.1). */
 const HEURISTIC_STATUSES = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]);

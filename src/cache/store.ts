@@ -1,9 +1,11 @@
 // The storage contract every cache tier implements (memory, disk, and the tiered pair). It is kept
 // small on purpose, like undici's cache-store interface: get, put (a writer that commits only when
 // the body is complete), update metadata, delete, list. One contract test suite runs against each
-// implementation (test/cache-store-contract.ts).
+// implementation (test/cache-store-contract.ts). Each store keeps an index of what it holds (a
+// fixed few bytes per object, object-index.ts), which answers purges and the Vary lookups.
 import type { FreshnessMeta } from './policy.js';
 import type { SpillReader } from './flight.js';
+import type { PurgeTarget } from './purge-target.js';
 
 /** Everything about a stored response except its body. Serialisable as JSON (the disk tier does). */
 export interface CacheMeta extends FreshnessMeta {
@@ -65,9 +67,6 @@ export interface ChunkSink {
   readonly gone: boolean;
 }
 
-/** What `entries()` lists: enough to select objects for purges and to rebuild the Vary index. */
-export type EntrySummary = Pick<CacheMeta, 'key' | 'primary' | 'host' | 'path' | 'vary' | 'tags' | 'storedAt' | 'size' | 'immutable' | 'encoding'>;
-
 /** Receives a body as it streams in; nothing becomes visible until `commit()` succeeds. */
 export interface ObjectWriter {
   /** Resolves when the chunk may be followed by another (backpressure for disk tiers). */
@@ -92,6 +91,17 @@ export interface StoreStats {
   maxBytes: number;
 }
 
+/** Memory a store's bookkeeping takes, beside the bodies it holds (for the admin API's memory figure). */
+export interface StoreFootprint {
+  /** Bytes of the object index (columns, tables, Vary lists). */
+  index: number;
+  entries: number;
+  /** The bound on entries (configured, or derived from the byte budget). */
+  maxEntries: number;
+  /** Bytes held for operations under way (file operations queued, journal records not yet written). */
+  pending: number;
+}
+
 export interface CacheStore {
   readonly name: string;
   /** Synchronous for memory tiers, so a memory hit never waits on the event loop. */
@@ -101,12 +111,22 @@ export interface CacheStore {
   /** Replaces metadata (after a 304 revalidation, a soft purge) and keeps the body. */
   updateMeta(meta: CacheMeta): void | Promise<void>;
   delete(key: string): boolean | Promise<boolean>;
-  /** Every stored object (for purges by prefix, host or tag, and the admin API). */
-  entries(): AsyncIterable<EntrySummary> | Iterable<EntrySummary>;
+  /**
+   * Removes (or, for a soft purge, marks stale) every object the purge covers that was stored no
+   * later than it, found through the index and checked against its metadata. Resolves with how many.
+   */
+  purge(target: PurgeTarget): Promise<number>;
+  /** The Vary names of the URL's current variants ([]: it does not vary); undefined when none is held. */
+  varyOf(primary: string): readonly string[] | undefined;
+  /** How many variants (identity objects) of the URL are held. */
+  variantCount(primary: string): number;
+  /** Whether an object is held under `key` (from the index: no I/O). */
+  has(key: string): boolean;
   /** Resolves once the store can take writes (folders made, leftovers of a crash cleared). */
   readonly prepared?: Promise<void>;
   /** Resolves once a persistent tier has found what it held before a restart. */
   readonly ready?: Promise<void>;
   stats(): StoreStats;
+  footprint(): StoreFootprint;
   close(): Promise<void>;
 }

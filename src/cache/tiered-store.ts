@@ -1,9 +1,12 @@
 // Memory over disk. Every object is written through to both tiers (the memory tier refuses what is
 // too large for it); lookups try memory first — synchronously, so a hot object costs no await — and
-// a disk hit small enough for memory is promoted there, so hot objects end up in RAM.
+// a disk hit small enough for memory is promoted there, so hot objects end up in RAM. Each tier
+// indexes what it holds; the disk's index is normally a superset, the memory's also covers objects
+// the disk could not take.
 import type { DiskStore } from './disk-store.js';
 import type { MemoryStore } from './memory-store.js';
-import type { CacheMeta, CacheStore, EntrySummary, ObjectWriter, StoredObject, StoreStats } from './store.js';
+import type { PurgeTarget } from './purge-target.js';
+import type { CacheMeta, CacheStore, ObjectWriter, StoredObject, StoreFootprint, StoreStats } from './store.js';
 
 export class TieredStore implements CacheStore {
   readonly name = 'tiered';
@@ -65,13 +68,32 @@ export class TieredStore implements CacheStore {
     return inMemory || onDisk;
   }
 
-  /** The disk tier holds everything the memory tier does (write-through). */
-  entries(): Iterable<EntrySummary> {
-    return this.disk.entries();
+  /** Both tiers at once; an object held by both counts once. */
+  async purge(target: PurgeTarget): Promise<number> {
+    const inMemory = this.memory.purgeKeys(target).filter((key) => !this.disk.has(key)).length;
+    return inMemory + (await this.disk.purge(target));
+  }
+
+  varyOf(primary: string): readonly string[] | undefined {
+    return this.memory.varyOf(primary) ?? this.disk.varyOf(primary);
+  }
+
+  variantCount(primary: string): number {
+    return Math.max(this.memory.variantCount(primary), this.disk.variantCount(primary));
+  }
+
+  has(key: string): boolean {
+    return this.memory.has(key) || this.disk.has(key);
   }
 
   stats(): StoreStats {
     return this.disk.stats();
+  }
+
+  footprint(): StoreFootprint {
+    const m = this.memory.footprint();
+    const d = this.disk.footprint();
+    return { index: m.index + d.index, entries: d.entries, maxEntries: d.maxEntries, pending: m.pending + d.pending };
   }
 
   /** Both tiers' figures, for the admin API. */

@@ -3,6 +3,7 @@
 // not answer, a file that is not there) never print a stack: the stack is ours, not the operator's
 // problem. Anything else is a bug; `--debug` or BLOTCDN_DEBUG=1 prints its stack (and every stack).
 import { ConfigError } from '../config/load.js';
+import { CacheLockedError } from '../cache/dir-lock.js';
 
 /** A problem the operator can fix; its message says what is wrong and what to do. */
 export class CliError extends Error {
@@ -84,7 +85,7 @@ function connectProblem(e: SystemError): string | undefined {
 }
 
 export function explain(err: unknown): Explained {
-  if (err instanceof CliError || err instanceof ConfigError) return { message: err.message, expected: true };
+  if (err instanceof CliError || err instanceof ConfigError || err instanceof CacheLockedError) return { message: err.message, expected: true };
   const e = err as SystemError;
   if (e instanceof Error && typeof e.code === 'string') {
     const message = e.syscall === 'listen' ? listenProblem(e) : (fileProblem(e) ?? connectProblem(e));

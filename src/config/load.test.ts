@@ -60,6 +60,7 @@ describe('valid configs', () => {
       memory: { maxSize: 256 * 1024 * 1024, maxObjectSize: 16 * 1024 * 1024 },
       grace: 0,
       compression: { enabled: true, minSize: 1024, maxSize: 10 * 1024 * 1024, concurrency: 2 },
+      limits: { maxKeyLength: 16_384, maxVariants: 64, maxFlights: 10_000, hitForMissEntries: 100_000, hitForMiss: 30_000 },
     });
     assert.deepEqual(cfg.proxy, { maxHops: 4, cdnId: 'blotcdn', servedByHeader: true, maxTargetLength: 8192, abandonedFillLimit: 16 * 1024 * 1024 });
     const group = cfg.originGroups['main']!;

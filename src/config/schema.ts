@@ -493,8 +493,27 @@ export const configSchema = z
             maxObjectSize: size.default(1024 ** 3),
             /** fsync every object before it becomes visible (power-loss safety at a cost). */
             fsync: z.boolean().default(false),
+            /** Most objects on disk: bounds the index in memory (about 100 bytes each, see docs/ARCHITECTURE.md). */
+            maxObjects: z.number().int().min(1).default(1_000_000),
+            /** Index changes journaled before the index is saved whole again (bounds the replay at start). */
+            snapshotEvery: z.number().int().min(16).default(65_536),
           })
           .optional(),
+        /** Bounds on what the cache keeps per key; past them an object is not stored (counted by reason). */
+        limits: z
+          .strictObject({
+            /** Longest cache key stored (scheme, host, path, query and Vary values); above proxy.maxTargetLength, so any URL a client may send can be stored. */
+            maxKeyLength: size.default(16_384),
+            /** Most variants (Vary) stored per URL. */
+            maxVariants: z.number().int().min(1).max(10_000).default(64),
+            /** Fetches coalesced at once; past it, requests fetch on their own. */
+            maxFlights: z.number().int().min(1).default(10_000),
+            /** URLs remembered as not storable (hit-for-miss), about 100 bytes each. */
+            hitForMissEntries: z.number().int().min(1).default(100_000),
+            /** How long a URL found not storable goes straight to the origin. */
+            hitForMiss: duration.default(30_000),
+          })
+          .prefault({}),
       })
       .prefault({}),
     proxy: z

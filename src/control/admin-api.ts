@@ -167,6 +167,8 @@ export class AdminApi {
         return this.purge(req, res);
       case 'POST /warm':
         return this.warm(req, res);
+      case 'GET /tasks':
+        return json(res, 200, this.plane.taskCounts());
       case 'GET /jobs': {
         const report = await this.plane.jobs();
         if (!report) throw new HttpError(404, 'no publishing queue: add a jobs section (jobs.dir or jobs.redis) to the config');
@@ -200,6 +202,7 @@ export class AdminApi {
       errors: Object.fromEntries(s.errors),
       statuses: Object.fromEntries(s.statuses),
       cache: this.plane.cacheStats(),
+      memory: this.plane.memory(),
       activePurges: this.plane.activePurges(),
       series: s.series(),
       topMissed: s.topMissed(20),
@@ -220,6 +223,7 @@ export class AdminApi {
       for (const value of values as string[]) jobs.push({ kind, value });
     }
     if (jobs.length === 0) throw new HttpError(400, 'say what to purge: {"url"|"prefix"|"host"|"tag": "…", "soft": false}');
+    if (!this.plane.isReady()) throw new HttpError(503, 'not ready: the disk cache is still being read', { 'retry-after': '1' });
     const purges = [];
     for (const job of jobs) {
       try {

@@ -3,10 +3,12 @@
 // request path.
 import type { PurgeRecord, PurgeRequest } from '../cache/purger.js';
 import type { StoreStats } from '../cache/store.js';
+import type { MemoryFigure } from '../cache/memory-figure.js';
 import type { EdgeStats } from '../observe/stats.js';
 import type { MemberStatus } from '../origins/origin-group.js';
 import type { WarmResult } from '../pipeline/warm.js';
 import type { QueueReport } from '../origin-lib/index.js';
+import type { TaskCounts } from '../tasks/task-runner.js';
 
 export interface CertInfo {
   host: string;
@@ -25,7 +27,16 @@ export interface ControlPlane {
   purgeTotals(): ReadonlyMap<string, { purges: number; objects: number }>;
   /** Purges still held against fetches in flight. */
   activePurges(): number;
-  cacheStats(): { total: StoreStats; tiers?: Record<string, StoreStats>; flights: number; indexed: number; tags: number };
+  cacheStats(): {
+    total: StoreStats;
+    tiers?: Record<string, StoreStats>;
+    flights: number;
+    indexed: number;
+    /** How the disk tier found its index at start: its snapshot (plus journal records replayed), or the files. */
+    diskIndexLoad?: { from: 'snapshot' | 'files' | 'new'; replayed: number; torn: number; ms: number };
+  };
+  /** What the cache's bookkeeping holds in memory, part by part, with each part's bound. */
+  memory(): MemoryFigure;
   originStatus(): { group: string; members: MemberStatus[] }[];
   certs(): Promise<CertInfo[]>;
   /** False while a disk tier is still finding what it held (purges cannot be counted yet). */
@@ -37,6 +48,8 @@ export interface ControlPlane {
   reloadFromSource(): Promise<{ restartNeeded: string[] }>;
   /** Whether the edge can take traffic: its checks, each true or false. */
   readiness(): Readiness;
+  /** The edge's background tasks by name: running, queued, scheduled, done, failed. */
+  taskCounts(): TaskCounts[];
 }
 
 export interface Readiness {

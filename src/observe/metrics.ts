@@ -86,6 +86,10 @@ export function createMetrics(plane: ControlPlane): Metrics {
     });
   mirror(registry, 'blotcdn_denied_total', 'Requests refused by a deny rule, by site and status.', ['site', 'status'], () => split(s.denied, 'site', 'status'));
   mirror(registry, 'blotcdn_rate_limited_total', 'Requests refused by a rate limit, by site and bucket (client or host).', ['site', 'bucket'], () => split(s.rateLimited, 'site', 'bucket'));
+  mirror(registry, 'blotcdn_tasks_total', "The edge's background tasks finished, by name and outcome (done, failed).", ['name', 'outcome'], () =>
+    plane.taskCounts().flatMap((t) => [[{ name: t.name, outcome: 'done' }, t.done], [{ name: t.name, outcome: 'failed' }, t.failed]] as [Record<string, string>, number][]),
+  );
+  gauge(registry, 'blotcdn_tasks_running', "The edge's background tasks running now, by name.", ['name'], () => plane.taskCounts().map((t) => [{ name: t.name }, t.running]));
   const purges = () => [...plane.purgeTotals()].map(([k, v]) => ({ kind: k.split(' ')[0]!, mode: k.split(' ')[1]!, ...v }));
   mirror(registry, 'blotcdn_purges_total', 'Purges made, by kind and mode.', ['kind', 'mode'], () => purges().map((p) => [{ kind: p.kind, mode: p.mode }, p.purges]));
   mirror(registry, 'blotcdn_purged_objects_total', 'Objects removed or marked stale by purges.', ['kind', 'mode'], () =>
@@ -104,6 +108,9 @@ export function createMetrics(plane: ControlPlane): Metrics {
     return Object.entries(c.tiers ?? { total: c.total }).map(([tier, st]) => [{ tier }, st.maxBytes]);
   });
   gauge(registry, 'blotcdn_flights', 'Origin fetches under way that requests can join.', [], () => [[{}, plane.cacheStats().flights]]);
+  gauge(registry, 'blotcdn_cache_memory_bytes', 'Memory the cache keeps per structure (indexes, hit-for-miss, flights, held purges).', ['part'], () =>
+    Object.entries(plane.memory().parts).map(([part, p]) => [{ part }, p.bytes]),
+  );
   gauge(registry, 'blotcdn_origin_member_up', '1 when an origin member takes traffic, 0 while its breaker is open.', ['group', 'member'], () =>
     plane.originStatus().flatMap((g) => g.members.map((m) => [{ group: g.group, member: m.name }, m.state === 'closed' ? 1 : 0] as [Record<string, string>, number])),
   );

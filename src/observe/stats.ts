@@ -5,6 +5,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Outcome } from '../pipeline/context.js';
 import { Histogram } from './histogram.js';
+import { TaskRunner } from '../tasks/task-runner.js';
 
 export interface Sample {
   /** Epoch ms at the end of the interval. */
@@ -41,10 +42,10 @@ export class EdgeStats {
   readonly denied = new Map<string, number>();
   /** Requests refused by rate limits, by `site client|host`. */
   readonly rateLimited = new Map<string, number>();
-  /** Misses per URL (bounded: the least recently missed fall out). */
-  private readonly misses = new LRUCache<string, number>({ max: 5000 });
+  /** Misses per URL (bounded in count and bytes: the least recently missed fall out; long URLs are cut). */
+  private readonly misses = new LRUCache<string, number>({ max: 5000, maxSize: 2 * 1024 * 1024, sizeCalculation: (_n, url) => 64 + url.length });
   private readonly history: Sample[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private stopSample: (() => void) | undefined;
 
   /** A request's duration (seconds), and the origin's time to answer when it was asked. */
   timing(outcome: Outcome, seconds: number, originSeconds: number | undefined): void {
@@ -67,6 +68,8 @@ export class EdgeStats {
 
   /** Called for requests the cache could not answer (misses and revalidations). */
   missed(url: string): void {
+    // A copy, not a slice: V8's substrings keep their whole parent string alive.
+    if (url.length > 512) url = `${Buffer.from(url.slice(0, 512), 'latin1').toString('latin1')}…`;
     this.misses.set(url, (this.misses.get(url) ?? 0) + 1);
   }
 
@@ -86,19 +89,18 @@ export class EdgeStats {
     return { t: Date.now(), requests: this.requests, hits: this.hits, bytesServed: this.bytesServed, bytesFromOrigin: this.bytesFromOrigin };
   }
 
-  startSampling(intervalMs = SAMPLE_MS): void {
-    if (this.timer) return;
+  startSampling(scheduler: Pick<TaskRunner, 'every'> = new TaskRunner(), intervalMs = SAMPLE_MS): void {
+    if (this.stopSample) return;
     this.history.push(this.snapshot());
-    this.timer = setInterval(() => {
+    this.stopSample = scheduler.every('stats-sample', intervalMs, () => {
       this.history.push(this.snapshot());
       if (this.history.length > HISTORY + 1) this.history.shift();
-    }, intervalMs);
-    this.timer.unref();
+    });
   }
 
   stopSampling(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopSample?.();
+    this.stopSample = undefined;
   }
 
   /** Per-interval figures for the last hour (each sample minus the one before). */

@@ -8,6 +8,10 @@
 // back takes traffic again at once, and a dead one costs one timeout per interval, not one per
 // request.
 import { clock } from '../clock.js';
+import { TaskRunner } from '../tasks/task-runner.js';
+
+/** Where probes are scheduled (the edge's task runner; a private one when a breaker stands alone). */
+export type ProbeScheduler = Pick<TaskRunner, 'at'>;
 
 export type BreakerState = 'closed' | 'open';
 
@@ -24,7 +28,7 @@ export class Breaker {
   private consecutive = 0;
   private openedAt = 0;
   private cooldownMs: number;
-  private probeTimer: NodeJS.Timeout | undefined;
+  private cancelProbe: (() => void) | undefined;
   private trialInFlight = false;
   private lastTrialAt = 0;
   state: BreakerState = 'closed';
@@ -38,6 +42,9 @@ export class Breaker {
     private readonly options: BreakerOptions,
     /** Resolves true when the member answered well enough to take traffic again. */
     private readonly probe: () => Promise<boolean>,
+    private readonly scheduler: ProbeScheduler = new TaskRunner(),
+    /** Names this breaker's probe task (group/member). */
+    private readonly probeKey = 'member',
   ) {
     this.cooldownMs = options.cooldownMs;
   }
@@ -103,14 +110,13 @@ export class Breaker {
     this.state = 'closed';
     this.consecutive = 0;
     this.cooldownMs = this.options.cooldownMs;
-    clearTimeout(this.probeTimer);
+    this.cancelProbe?.();
     this.onChange?.('closed', undefined);
   }
 
   private scheduleProbe(): void {
-    clearTimeout(this.probeTimer);
-    this.probeTimer = setTimeout(() => void this.runProbe(), this.cooldownMs);
-    this.probeTimer.unref();
+    this.cancelProbe?.();
+    this.cancelProbe = this.scheduler.at('origin-probe', this.probeKey, clock.now() + this.cooldownMs, () => this.runProbe());
   }
 
   private async runProbe(): Promise<void> {
@@ -131,6 +137,6 @@ export class Breaker {
   }
 
   stop(): void {
-    clearTimeout(this.probeTimer);
+    this.cancelProbe?.();
   }
 }

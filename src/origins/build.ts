@@ -44,10 +44,10 @@ export function buildMember(config: OriginMemberConfig): Origin {
   }
 }
 
-export function buildOriginGroups(config: EdgeConfig, onMemberChange?: OriginGroupOptions['onMemberChange']): Map<string, OriginGroup> {
+export function buildOriginGroups(config: EdgeConfig, onMemberChange?: OriginGroupOptions['onMemberChange'], scheduler?: OriginGroupOptions['scheduler']): Map<string, OriginGroup> {
   const groups = new Map<string, OriginGroup>();
   for (const [name, group] of Object.entries(config.originGroups)) {
-    groups.set(name, new OriginGroup(name, group.members.map(buildMember), { failoverOn: group.failoverOn, breaker: group.breaker, onMemberChange }));
+    groups.set(name, new OriginGroup(name, group.members.map(buildMember), { failoverOn: group.failoverOn, breaker: group.breaker, onMemberChange, scheduler }));
   }
   return groups;
 }

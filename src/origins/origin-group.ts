@@ -9,7 +9,7 @@
 // cannot happen).
 import { clock } from '../clock.js';
 import { EdgeError } from '../errors.js';
-import { Breaker, type BreakerState } from './breaker.js';
+import { Breaker, type BreakerState, type ProbeScheduler } from './breaker.js';
 import { discardBody, type Origin, type OriginAttempt, type OriginRequest, type OriginResponse } from './origin.js';
 
 export interface OriginGroupOptions {
@@ -17,6 +17,8 @@ export interface OriginGroupOptions {
   breaker: { failures: number; cooldown: number; probePath: string; tripOn?: number[]; trialInterval?: number };
   /** Told when a member goes down or comes back (the event log). */
   onMemberChange?: (group: string, member: string, state: BreakerState, reason: string | undefined) => void;
+  /** Where background probes run (the edge's task runner). */
+  scheduler?: ProbeScheduler;
 }
 
 export interface MemberStatus {
@@ -53,6 +55,8 @@ export class OriginGroup implements Origin {
       const breaker = new Breaker(
         { failures: options.breaker.failures, cooldownMs: options.breaker.cooldown, trialIntervalMs: options.breaker.trialInterval },
         () => this.probe(member, options.breaker.probePath),
+        options.scheduler,
+        `${name}/${member.name}`,
       );
       if (options.onMemberChange) breaker.onChange = (state, reason) => options.onMemberChange!(name, member.name, state, reason);
       return breaker;

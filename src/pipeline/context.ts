@@ -16,6 +16,7 @@ import type { EdgeStats } from '../observe/stats.js';
 import type { Compressor } from '../cache/compression.js';
 import type { EventLog } from '../observe/event-log.js';
 import type { ClientIp } from '../policy/client-ip.js';
+import type { TaskRunner } from '../tasks/task-runner.js';
 import type { RuleVariables } from '../policy/header-rules.js';
 import type { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -63,6 +64,8 @@ export interface EdgeRuntime {
   maxTargetLength: number;
   /** A fetch every client has left is still finished (and stored) up to this many bytes. */
   abandonedFillLimit: number;
+  /** Background work: refreshes, compressed copies, warming, probes, periodic checks. */
+  tasks: TaskRunner;
   /** Who the client is (the socket's peer, or what a trusted proxy says). */
   clientIp: ClientIp;
   /** Answers ACME HTTP-01 challenges (undefined without TLS). */

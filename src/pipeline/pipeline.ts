@@ -29,38 +29,49 @@ const STEPS = { recv, challenge, redirect, hash, lookup, fetch, store, pass, del
 export type StepName = keyof typeof STEPS | 'done';
 type StepResult = StepName | Promise<StepName>;
 
-export function handleRequest(ctx: RequestContext): void {
-  run(ctx, 'recv');
-}
-
-function run(ctx: RequestContext, first: StepName): void {
-  let step = first;
-  try {
-    while (step !== 'done') {
-      const next: StepResult = (STEPS[step] as (c: RequestContext) => StepResult)(ctx);
-      if (typeof next !== 'string') {
-        next.then(
-          (name) => run(ctx, name),
-          (err) => fail(ctx, err, step),
-        );
-        return;
-      }
-      step = next;
+/**
+ * The one step driver: runs `ctx` from step `from` until a step named in `until` is next (that
+ * step is not run) or the request is done, and returns where it stopped. Synchronous as long as
+ * every step is, so a memory hit never awaits. A step that throws sends the request to `synth`
+ * (the edge's own answer for its error) — unless it was already answering, when the response is
+ * cut off instead. Client requests, warming and background refreshes all run through here, so the
+ * order of the request path is written once: in the steps' return values.
+ */
+export function drive(ctx: RequestContext, from: StepName, until?: ReadonlySet<StepName>): StepResult {
+  let step = from;
+  while (step !== 'done' && until?.has(step) !== true) {
+    let next: StepResult;
+    try {
+      next = (STEPS[step] as (c: RequestContext) => StepResult)(ctx);
+    } catch (err) {
+      next = failed(ctx, err, step);
     }
-  } catch (err) {
-    fail(ctx, err, step);
-    return;
+    if (typeof next !== 'string') {
+      const at = step;
+      return next.then(
+        (name) => drive(ctx, name, until),
+        (err: unknown) => drive(ctx, failed(ctx, err, at), until),
+      );
+    }
+    step = next;
   }
-  log(ctx);
+  return step;
 }
 
-function fail(ctx: RequestContext, err: unknown, step: StepName): void {
+/** Where a request goes when step `step` failed: synth, or done when it was already answering. */
+function failed(ctx: RequestContext, err: unknown, step: StepName): StepName {
   ctx.error = toEdgeError(err);
   if (step === 'synth' || step === 'deliver') {
     // Failing while answering: nothing sensible can be sent any more.
     ctx.res?.destroy();
-    log(ctx);
-    return;
+    return 'done';
   }
-  run(ctx, 'synth');
+  return 'synth';
+}
+
+/** A client's request: every step from recv, then the log line, exactly once. */
+export function handleRequest(ctx: RequestContext): void {
+  const end = drive(ctx, 'recv');
+  if (typeof end === 'string') log(ctx);
+  else end.then(() => log(ctx), () => log(ctx));
 }

@@ -131,7 +131,7 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
       ...freshnessMeta(decision, now),
     };
     writer = edge.cache.writer(meta, flight.startedAt);
-    if (writer === undefined) reason = 'too-large';
+    if (writer === undefined) reason = edge.cache.refusal(meta) ?? 'too-large';
     else flight.meta = meta;
   } else if (ctx.reqDirectives?.noStore) reason = 'request-no-store';
 
@@ -269,15 +269,19 @@ async function pump(
       edge.cache.flights.finish(flight);
       edge.stats.bump(edge.stats.notStored, 'cacheid-mismatch');
       edge.events.warn({ url: verify.url, expected: verify.check.expected, actual }, 'permanent URL body does not match its cacheID; not stored');
+      flight.stored(false);
       return;
     }
   }
   try {
-    if (await writer.commit()) {
+    const ok = await writer.commit();
+    flight.stored(ok);
+    if (ok) {
       edge.stats.stored++;
       onStored?.();
     }
   } catch (err) {
+    flight.stored(false);
     // The store refused it (disk full, closed): readers already had the whole body.
     edge.stats.bump(edge.stats.errors, 'store_failed');
     edge.events.warn({ code: 'store_failed', key: flight.key, err: (err as Error).message }, 'the cache refused an object');

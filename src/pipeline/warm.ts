@@ -1,14 +1,14 @@
-// Warming: a URL fetched through this edge's own cache path (recv, hash, lookup, fetch, store)
-// without a client attached, so the object is stored exactly as a reader's request would store it
-// — same site, behavior, key and policy. Used by POST /warm and `blotcdn warm`.
+// Warming: a URL fetched through this edge's own request path — the step driver runs recv, hash,
+// lookup, fetch and store without a client attached — so the object is stored exactly as a
+// reader's request would store it (same site, behavior, key and policy). Each URL is a `warm` task
+// (bounded concurrency). Two warms of one URL at once share one origin fetch through the flight —
+// not through the task runner, which would also merge a warm asked after a purge into one that
+// began before it and whose answer the purge refuses. Used by POST /warm and `blotcdn warm`.
 import type { IncomingHttpHeaders } from 'node:http';
 import { toEdgeError } from '../errors.js';
 import { formatCacheStatus } from '../http/cache-status.js';
 import { RequestContext, type EdgeRequest, type EdgeRuntime } from './context.js';
-import { fetch } from './fetch.js';
-import { hash, lookup } from './lookup.js';
-import { recv } from './recv.js';
-import { store } from './store.js';
+import { drive, type StepName } from './pipeline.js';
 import { discardBody } from '../origins/origin.js';
 
 export interface WarmResult {
@@ -21,6 +21,9 @@ export interface WarmResult {
   ms: number;
   error?: string;
 }
+
+/** Where a warm stops: where a client would be answered, or the edge answers itself. */
+const UNTIL: ReadonlySet<StepName> = new Set(['deliver', 'pass', 'challenge', 'redirect', 'synth']);
 
 /** A request as the pipeline sees one, for a URL and no client. */
 function syntheticRequest(url: URL, headers: IncomingHttpHeaders): EdgeRequest {
@@ -35,7 +38,13 @@ function syntheticRequest(url: URL, headers: IncomingHttpHeaders): EdgeRequest {
   } as unknown as EdgeRequest;
 }
 
-export async function warmUrl(edge: EdgeRuntime, raw: string, headers: IncomingHttpHeaders = {}): Promise<WarmResult> {
+let warms = 0;
+
+export function warmUrl(edge: EdgeRuntime, raw: string, headers: IncomingHttpHeaders = {}): Promise<WarmResult> {
+  return edge.tasks.run('warm', `${raw}\u0000${++warms}`, () => warmOnce(edge, raw, headers));
+}
+
+async function warmOnce(edge: EdgeRuntime, raw: string, headers: IncomingHttpHeaders): Promise<WarmResult> {
   const started = performance.now();
   const done = (r: Omit<WarmResult, 'url' | 'ms'>): WarmResult => ({ url: raw, ms: Math.round((performance.now() - started) * 10) / 10, ...r });
   let url: URL;
@@ -47,22 +56,29 @@ export async function warmUrl(edge: EdgeRuntime, raw: string, headers: IncomingH
   }
   const ctx = new RequestContext(syntheticRequest(url, headers), undefined, edge, url.protocol === 'https:' ? 'https' : 'http');
   try {
-    const next = await recv(ctx);
-    if (next !== 'hash') return done({ result: 'not-stored', error: next === 'pass' ? 'this path bypasses the cache' : `answered by the edge itself (${next})` });
-    hash(ctx);
-    let step: string = await lookup(ctx);
-    if (step === 'deliver' && (ctx.outcome === 'hit' || ctx.outcome === 'stale')) return done({ result: 'hit', status: ctx.object!.meta.status, cache: formatCacheStatus(edge.cdnId, ctx.cacheStatus) });
-    while (step === 'fetch' || step === 'lookup') step = step === 'fetch' ? await fetch(ctx) : await lookup(ctx);
-    if (step === 'store') step = store(ctx);
-    if (step === 'synth') return done({ result: 'error', error: toEdgeError(ctx.error).message, status: toEdgeError(ctx.error).status });
+    const end = await drive(ctx, 'recv', UNTIL);
     const cache = formatCacheStatus(edge.cdnId, ctx.cacheStatus);
+    switch (end) {
+      case 'pass':
+        return done({ result: 'not-stored', error: 'this path bypasses the cache' });
+      case 'challenge':
+      case 'redirect':
+        return done({ result: 'not-stored', error: `answered by the edge itself (${end})` });
+      case 'synth': {
+        const error = toEdgeError(ctx.error);
+        return done({ result: 'error', error: error.message, status: error.status });
+      }
+    }
+    if (ctx.flight === undefined && (ctx.outcome === 'hit' || ctx.outcome === 'stale')) return done({ result: 'hit', status: ctx.object?.meta.status, cache });
     const flight = ctx.flight;
     if (flight?.head !== undefined) {
-      // Wait for the whole body, as a reader would, so "stored" means stored.
+      // Wait for the whole body, as a reader would, and for the store's verdict: "stored" means
+      // stored (a purge that came meanwhile may have refused it).
       let bytes = 0;
       for await (const chunk of flight.read()) bytes += chunk.length;
-      const result = ctx.outcome === 'hit' ? 'hit' : ctx.cacheStatus.stored ? 'stored' : 'not-stored';
-      return done({ result, status: flight.head.status, cache, bytes });
+      if (ctx.outcome === 'hit') return done({ result: 'hit', status: flight.head.status, cache, bytes });
+      const stored = ctx.cacheStatus.stored === true && (await flight.committed);
+      return done({ result: stored ? 'stored' : 'not-stored', status: flight.head.status, cache, bytes });
     }
     if (ctx.originRes) discardBody(ctx.originRes.body);
     const status = ctx.originRes?.status ?? ctx.object?.meta.status;

@@ -11,6 +11,7 @@ import { createServer as createTlsServer, type SecureContext, type Server as Tls
 import type { ListenAddress } from '../config/schema.js';
 import { MAX_HELLO_BYTES, parseClientHello } from '../tls/client-hello.js';
 import { acceptConnection } from './proxy-protocol.js';
+import { TaskRunner } from '../tasks/task-runner.js';
 
 export type HttpsRequestHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
 
@@ -43,6 +44,8 @@ export interface HttpsListenerOptions {
   acmeTlsAlpn?: boolean;
   /** Peers whose PROXY protocol header is read before TLS (trusted proxies). */
   trusted?: (address: string) => boolean;
+  /** Where the ticket-key rotation runs (the edge's task runner). */
+  scheduler?: Pick<TaskRunner, 'every'>;
 }
 
 export class HttpsListener {
@@ -56,7 +59,7 @@ export class HttpsListener {
   /** HTTP/1.1 requests in flight per TLS socket. */
   private readonly busy = new Map<TLSSocket, number>();
   private bound: AddressInfo | undefined;
-  private rotation: NodeJS.Timeout | undefined;
+  private stopRotation: (() => void) | undefined;
   private closing = false;
   /** Called when the last connection closes while closing. */
   private onDrained: (() => void) | undefined;
@@ -173,8 +176,7 @@ export class HttpsListener {
     this.challenge?.setSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' });
     const every = this.options.ticketKeyRotationMs ?? 0;
     if (this.options.ticketKeys === undefined && every > 0) {
-      this.rotation = setInterval(() => this.server.setTicketKeys(randomBytes(48)), every);
-      this.rotation.unref();
+      this.stopRotation = (this.options.scheduler ?? new TaskRunner()).every('ticket-key-rotation', every, () => this.server.setTicketKeys(randomBytes(48)));
     }
     const listening: NetServer = this.front ?? this.server;
     return new Promise((resolve, reject) => {
@@ -196,7 +198,7 @@ export class HttpsListener {
 
   /** Stops accepting; in-flight requests get `graceMs` to finish before their connections are cut. */
   close(graceMs: number): Promise<void> {
-    clearInterval(this.rotation);
+    this.stopRotation?.();
     const listening: NetServer = this.front ?? this.server;
     if (!listening.listening) return Promise.resolve();
     this.closing = true;

@@ -9,6 +9,7 @@ import { AskDomainSource } from '../sites/ask-domains.js';
 import { CachedDomainSource } from '../sites/cached-domains.js';
 import type { DomainSource } from '../sites/domain-source.js';
 import { RedisDomainSource } from '../sites/redis-domains.js';
+import type { TaskRunner } from '../tasks/task-runner.js';
 import { AcmeIssuer } from './acme-issuer.js';
 import { CertManager } from './cert-manager.js';
 import type { CertStore } from './cert-store.js';
@@ -78,7 +79,7 @@ export interface TlsParts {
   stop(): Promise<void>;
 }
 
-export function buildTls(config: EdgeConfig, hosts: string[], domainList: DomainList | undefined, events: EventLog): TlsParts | undefined {
+export function buildTls(config: EdgeConfig, hosts: string[], domainList: DomainList | undefined, events: EventLog, scheduler?: Pick<TaskRunner, 'every'>): TlsParts | undefined {
   const tls = config.tls;
   if (!tls) return undefined;
   const store: CertStore = tls.store.dir
@@ -123,6 +124,7 @@ export function buildTls(config: EdgeConfig, hosts: string[], domainList: Domain
     handshakeWaitMs: tls.handshakeWait,
     maxCached: tls.maxCached,
     renewCheckIntervalMs: tls.renewCheckInterval,
+    scheduler,
     onEvent: (e) => {
       const fields = { host: e.host, ms: e.ms, error: e.error instanceof Error ? e.error.message : e.error === undefined ? undefined : String(e.error) };
       if (e.type === 'issued' || e.type === 'renewed') events.info(fields, `certificate ${e.type}`);

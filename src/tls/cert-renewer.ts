@@ -3,6 +3,7 @@
 // time do not all order at once), on a timer and not only when a handshake notices. A failed
 // renewal is retried with doubling delays while the old certificate keeps being served — until
 // it expires, when it is dropped; the next handshake then has to obtain a new one.
+import { TaskRunner } from '../tasks/task-runner.js';
 import { AcmeLimitError } from './acme-limits.js';
 import { renewalTime } from './certificate.js';
 import type { StoredCert } from './cert-store.js';
@@ -12,6 +13,8 @@ import type { HostPolicy } from './host-policy.js';
 export interface RenewerOptions {
   /** How often held certificates are checked (default 10 min; make it small for short-lived certs). */
   renewCheckIntervalMs?: number;
+  /** Where the periodic check runs (the edge's task runner; a private one otherwise). */
+  scheduler?: Pick<TaskRunner, 'every'>;
   /** Largest random advance of a renewal (default lifetime/20, at most 12 h). */
   renewJitterMs?: number;
   /** First retry delay after a failed renewal (default lifetime/200 within 1 s…10 min), doubled per failure up to 6 h. */
@@ -38,7 +41,7 @@ const MAX_RETRY_MS = 6 * 3_600_000;
 export class CertRenewer {
   private readonly plans = new Map<string, Plan>();
   private readonly running = new Set<string>();
-  private timer: NodeJS.Timeout | undefined;
+  private cancel: (() => void) | undefined;
 
   constructor(
     private readonly host: RenewalHost,
@@ -46,14 +49,14 @@ export class CertRenewer {
   ) {}
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => this.tick(), this.options.renewCheckIntervalMs ?? 10 * 60_000);
-    this.timer.unref();
+    if (this.cancel) return;
+    const scheduler = this.options.scheduler ?? new TaskRunner();
+    this.cancel = scheduler.every('cert-renewal-check', this.options.renewCheckIntervalMs ?? 10 * 60_000, () => this.tick());
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.cancel?.();
+    this.cancel = undefined;
   }
 
   /** Plans the renewal of `cert` (called whenever a certificate enters memory). */

@@ -58,6 +58,24 @@ export function respond(body: string | Buffer, headers: Record<string, string | 
   };
 }
 
+/** Streams `payload` in `chunk`-byte pieces, one every `everyMs`, cacheable for an hour (a write in progress for a while). */
+export function streamSlowly(payload: Buffer, chunk: number, everyMs: number, headers: Record<string, string> = {}): Handler {
+  return (req, res) => {
+    res.writeHead(200, { 'content-length': payload.length, 'cache-control': 'public, max-age=3600', ...headers });
+    let offset = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed) return clearInterval(timer);
+      res.write(payload.subarray(offset, offset + chunk));
+      offset += chunk;
+      if (offset >= payload.length) {
+        clearInterval(timer);
+        res.end();
+      }
+    }, everyMs);
+    req.on('close', () => clearInterval(timer));
+  };
+}
+
 /** A port on 127.0.0.1 that nothing listens on (connection refused). */
 export async function closedPort(): Promise<number> {
   const server = createServer();
