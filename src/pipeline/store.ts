@@ -25,7 +25,7 @@ import { clock } from '../clock.js';
 const STREAM_WINDOW = 1024 * 1024;
 
 /** Reasons that describe the response (not this one request), worth remembering as hit-for-miss. */
-const REMEMBERED: ReadonlySet<NoStoreReason> = new Set(['no-store', 'private', 'set-cookie', 'vary-star', 'no-freshness', 'must-understand', 'status', 'too-large']);
+const REMEMBERED: ReadonlySet<NoStoreReason> = new Set(['no-store', 'private', 'set-cookie', 'vary-star', 'no-freshness', 'must-understand', 'status', 'too-large', 'close-delimited']);
 
 /** Surrogate-Key (space separated) and Cache-Tag (comma separated) → tags. */
 export function parseTags(headers: HeaderMap): string[] {
@@ -99,8 +99,8 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
   if (compressible && vary !== '*') vary = vary.filter((name) => name !== 'accept-encoding');
   let writer: ObjectWriter | undefined;
   let meta: CacheMeta | undefined;
-  let reason: NoStoreReason | undefined = decision.reason;
-  if (decision.storable && vary !== '*' && !ctx.reqDirectives?.noStore) {
+  let reason: NoStoreReason | undefined = decision.reason ?? (res.closeDelimited ? 'close-delimited' : undefined);
+  if (decision.storable && vary !== '*' && !ctx.reqDirectives?.noStore && !res.closeDelimited) {
     const storedHeaders = (strip: readonly string[]) => {
       const out = clientHeaders(ctx, res.headers, strip, true);
       if (compressible) addVaryAcceptEncoding(out);
