@@ -38,7 +38,12 @@ export class TieredStore implements CacheStore {
       get abandoned() {
         return writers.every((w) => w.abandoned);
       },
-      readBack: disk?.readBack,
+      // Only while the disk is still writing: a memory copy going on alone must not have its
+      // bytes marked as readable from a file that stopped growing.
+      get readBack() {
+        return disk?.abandoned === false ? disk.readBack : undefined;
+      },
+      hold: disk?.hold && (() => disk.hold!()),
       write: (chunk) => {
         let wait: Promise<void> | undefined;
         for (const w of writers) {

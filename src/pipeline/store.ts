@@ -224,6 +224,10 @@ async function pump(
   onStored?: () => void,
   verify?: { check: CacheIdCheck; url: string },
 ): Promise<void> {
+  // Readers far behind read spilled bytes back from the store's file: it stays open for them
+  // until the last one is done, whatever becomes of the object (stored, given up, purged).
+  const release = writer.hold?.();
+  if (release) flight.whenDone(release);
   let storing = true;
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
