@@ -106,7 +106,9 @@ export class HttpOrigin implements Origin {
     try {
       let res: Awaited<ReturnType<Pool['request']>>;
       try {
-        res = await this.pool.request(options);
+        // A group retired by a reload has closed its members' pools, but requests that started
+        // with it still finish with it: on a connection of their own.
+        res = this.closing ? await this.once(options) : await this.pool.request(options);
       } catch (err) {
         const idempotent = (req.method === 'GET' || req.method === 'HEAD') && options.body === null;
         if (!idempotent || !isStaleConnection(err) || options.signal.aborted) throw err;

@@ -96,6 +96,7 @@ const scripts: Record<string, RawScript> = {
   '/o/chunk-negative': answer('HTTP/1.1 200 OK', ['Transfer-Encoding: chunked', CACHEABLE], '-5\r\nhello\r\n0\r\n\r\n'),
   '/o/chunk-no-crlf': answer('HTTP/1.1 200 OK', ['Transfer-Encoding: chunked', CACHEABLE], '5\r\nhelloXX0\r\n\r\n'),
   '/o/chunk-ext-huge': answer('HTTP/1.1 200 OK', ['Transfer-Encoding: chunked', CACHEABLE], `5;${'e'.repeat(100_000)}\r\nhello\r\n0\r\n\r\n`),
+  '/fo/': stall, // the first member of group `fo`: it never answers, so the group fails over
   '/o/chunk-te-gzip': answer('HTTP/1.1 200 OK', ['Transfer-Encoding: gzip', CACHEABLE], 'not gzip at all'),
 };
 
@@ -108,8 +109,18 @@ before(async () => {
       originGroups: {
         main: { members: [{ url }] },
         raw: { members: [{ url: raw.url, headersTimeout: '1s', bodyTimeout: '1s' }], breaker: { failures: 1000 } },
+        fo: { members: [{ url: raw.url, headersTimeout: '1s' }, { url }], breaker: { failures: 1000 } },
       },
-      sites: [{ hosts: ['*'], originGroup: 'main', behaviors: [{ path: '/o/*', originGroup: 'raw' }] }],
+      sites: [
+        {
+          hosts: ['*'],
+          originGroup: 'main',
+          behaviors: [
+            { path: '/o/*', originGroup: 'raw' },
+            { path: '/fo/*', originGroup: 'fo' },
+          ],
+        },
+      ],
     }),
   });
 });
@@ -321,3 +332,14 @@ test('RFC 9112 §7.1.1 (100 KB of chunk extensions) — ignored: the body is the
 
 test('RFC 9112 §6.1 (Transfer-Encoding: gzip, not chunked, in a response) — 502: a coding the edge cannot read is not relayed as identity', () =>
   refused('/o/chunk-te-gzip', [502], 'origin_protocol').then(() => undefined));
+
+// ---- a reload while a request is failing over ----
+
+test('config reload (SIGHUP, POST /reload) mid-failover — the request finishes with the group it started with: the second member answers', async () => {
+  const pending = send(current.port, get('/fo/reload'));
+  await waitFor(() => raw.seen('/fo/reload').length === 1, 'the first member to be asked (it never answers)');
+  current.edge.edge.reload(current.edge.edge.config); // the old groups are retired and their pools closed
+  const ex = await pending;
+  assert.equal(ex.first?.status, 200, ex.raw.toString('latin1').slice(0, 300));
+  assert.match(ex.first!.text, /^GET \/fo\/reload$/m, 'answered by the second member');
+});
