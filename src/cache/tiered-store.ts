@@ -29,10 +29,11 @@ export class TieredStore implements CacheStore {
     const hot = this.memory.get(key);
     if (hot !== undefined) return hot;
     const before = this.removals;
+    const quiet = this.removing === 0;
     return this.disk.get(key).then((object) => {
-      // A purge that began while the file was being read may already have swept the memory tier:
-      // promoting what was read would put the purged object back there, for every later hit.
-      if (object?.body !== undefined && this.removals === before && this.removing === 0) this.memory.insert(object);
+      // A purge running while the file was read may already have swept the memory tier: promoting
+      // what was read would put the purged object back there, for every later hit.
+      if (object?.body !== undefined && quiet && this.removals === before && this.removing === 0) this.memory.insert(object);
       return object;
     });
   }
