@@ -28,7 +28,8 @@ export interface SoakOptions {
   concurrency: number;
   /** Pages kept hot (default 2,000, 2–16 KB each). */
   pages?: number;
-  /** The memory tier's budget, MiB (default 32); the warm-up sends 1.5 times as much in misses. */
+  /** The memory tier's budget, MiB (default 32); the disk tier's is four times as much, and the
+   * warm-up sends misses past both, so the run measures a cache that is full and evicting. */
   memoryMiB?: number;
   log?: (line: string) => void;
 }
@@ -43,6 +44,8 @@ export interface HeapSample {
   rssMiB: number;
   /** The edge's own memory figure (cache structures), MiB. */
   cacheMiB: number;
+  /** That figure's parts: bytes and entries of each. */
+  parts: Record<string, { bytes: number; entries: number }>;
   requests: number;
 }
 
@@ -107,12 +110,12 @@ function origins(): { a: Server; b: Server; fetches: Map<string, number> } {
 
 const listen = (server: Server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 
-function config(originA: string, originB: string, cacheDir: string, generation: number, memoryMiB: number): ConfigInput {
+function config(originA: string, originB: string, cacheDir: string, generation: number, memoryMiB: number, diskMiB: number): ConfigInput {
   return {
     listen: { http: '127.0.0.1:0' },
     admin: { listen: '127.0.0.1:0' },
     log: { access: 'off', events: 'off' },
-    cache: { memory: { maxSize: `${memoryMiB}MiB` }, disk: { dir: cacheDir, maxSize: '512MB' }, compression: { enabled: false } },
+    cache: { memory: { maxSize: `${memoryMiB}MiB` }, disk: { dir: cacheDir, maxSize: `${diskMiB}MiB` }, compression: { enabled: false } },
     originGroups: { main: { members: [{ name: 'a', url: originA, headersTimeout: '1s' }, { name: 'b', url: originB, headersTimeout: '1s' }] } },
     sites: [{ hosts: ['*'], originGroup: 'main', responseHeaders: { set: { 'x-soak-generation': String(generation) } } }],
   };
@@ -161,13 +164,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const log = options.log ?? (() => undefined);
   const PAGES = options.pages ?? 2_000;
   const memoryMiB = options.memoryMiB ?? 32;
-  const prefillMisses = Math.ceil((memoryMiB * 1.5 * 1024) / (MISS_BYTES / 1024));
+  const diskMiB = memoryMiB * 4;
+  const prefillMisses = Math.ceil((diskMiB * 1.25 * 1024) / (MISS_BYTES / 1024));
   const { a, b, fetches } = origins();
   const [portA, portB] = [await listen(a), await listen(b)];
   const dir = await mkdtemp(join(tmpdir(), 'blotcdn-soak-'));
   const file = join(dir, 'blotcdn.json');
   let generation = 1;
-  const writeConfig = () => writeFile(file, JSON.stringify(config(`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`, join(dir, 'cache'), generation, memoryMiB)));
+  const writeConfig = () => writeFile(file, JSON.stringify(config(`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`, join(dir, 'cache'), generation, memoryMiB, diskMiB)));
   await writeConfig();
   let edge: EdgeProcess | undefined;
   const pools: Pool[] = [];
@@ -280,7 +284,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
     // Warm-up: every page and large object, and misses past the memory tier's budget.
     const started = performance.now();
-    log(`warm-up: ${PAGES} pages, ${BIGS} large objects, ${prefillMisses} misses of 32 KiB (the memory tier holds ${memoryMiB} MiB), then the mix`);
+    log(`warm-up: ${PAGES} pages, ${BIGS} large objects, ${prefillMisses} misses of 32 KiB (the tiers hold ${memoryMiB} MiB in memory, ${diskMiB} MiB on disk), then the mix`);
     const work: (() => Promise<void>)[] = [
       ...Array.from({ length: PAGES }, (_, i) => async () => void (await call(pool, `/page/${i}`))),
       ...Array.from({ length: BIGS }, (_, i) => async () => void (await call(pool, `/big/${i}`))),
@@ -302,7 +306,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const heap: HeapSample[] = [];
     const sample = async (atSeconds: number) => {
       const { usage, figure } = await edge!.memory();
-      const s = { atSeconds, heapUsedMiB: usage.heapUsed / 2 ** 20, rssMiB: usage.rss / 2 ** 20, cacheMiB: figure.bytes / 2 ** 20, requests };
+      const parts = Object.fromEntries(Object.entries(figure.parts).map(([name, p]) => [name, { bytes: p.bytes, entries: p.entries }]));
+      const s = { atSeconds, heapUsedMiB: usage.heapUsed / 2 ** 20, rssMiB: usage.rss / 2 ** 20, cacheMiB: figure.bytes / 2 ** 20, parts, requests };
       heap.push(s);
       log(`t=${String(Math.round(atSeconds)).padStart(4)} s  heap ${s.heapUsedMiB.toFixed(1)} MiB  rss ${s.rssMiB.toFixed(1)} MiB  cache structures ${s.cacheMiB.toFixed(1)} MiB  requests ${requests}  failed ${failedCount}`);
     };
@@ -317,7 +322,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const reloader = (async () => {
       let next = options.reloadEverySeconds;
       while (performance.now() < until) {
-        await new Promise((r) => setTimeout(r, Math.max(0, runStart + next * 1000 - performance.now())));
+        await new Promise((r) => setTimeout(r, Math.max(0, Math.min(runStart + next * 1000, until) - performance.now())));
         if (performance.now() >= until) break;
         next += options.reloadEverySeconds;
         generation++;
@@ -387,6 +392,12 @@ export function formatReport(r: SoakReport, options: SoakOptions): string {
     const last = r.heap.at(-1)!.heapUsedMiB;
     const max = Math.max(...r.heap.map((h) => h.heapUsedMiB));
     lines.push(`heap: first ${first.toFixed(1)} MiB, last ${last.toFixed(1)} MiB, highest ${max.toFixed(1)} MiB (${last >= first ? '+' : ''}${(last - first).toFixed(1)} MiB)`);
+    const [a, b] = [r.heap[0]!.parts, r.heap.at(-1)!.parts];
+    const grew = Object.keys(b)
+      .map((name) => ({ name, bytes: b[name]!.bytes - (a[name]?.bytes ?? 0), entries: b[name]!.entries - (a[name]?.entries ?? 0) }))
+      .filter((d) => d.bytes !== 0 || d.entries !== 0)
+      .map((d) => `${d.name} ${d.bytes >= 0 ? '+' : ''}${(d.bytes / 1024).toFixed(0)} KiB (${d.entries >= 0 ? '+' : ''}${d.entries} entries)`);
+    lines.push(`cache structures, first to last sample: ${grew.length ? grew.join(', ') : 'unchanged'}`);
   }
   for (const f of r.failures) lines.push(`  failure: ${f.kind} ${f.path}: ${f.why}`);
   return lines.join('\n');
