@@ -75,6 +75,8 @@ async function admin(s: Stage, method: string, path: string, fields: string[] = 
 const bearer = (t: string) => `Authorization: Bearer ${t}`;
 const json = 'Content-Type: application/json';
 const status = (ex: Exchange) => ex.first?.status;
+/** Refused for want of the right credentials: 401 (no or wrong token), or 403 where a guard says so first. */
+const refusedStatus = (ex: Exchange) => assert.ok([401, 403].includes(status(ex)!), `answered ${status(ex)}: ${ex.raw.toString('latin1').slice(0, 200)}`);
 
 /** Stores `path` on a.test through the public listener; returns a check that it is still the same hit. */
 async function cached(s: Stage, path: string): Promise<() => Promise<void>> {
@@ -118,11 +120,11 @@ test('control — the right token, as Bearer or as the dashboard cookie, is let 
   assert.equal(status(await admin(withToken(), 'GET', '/stats', [`Cookie: other=1; blotcdn_admin=${encodeURIComponent(TOKEN)}`])), 200);
 });
 
-test('CSRF (cross-site text/plain POST /purge, no credentials) — 401, and the object stays cached', async () => {
+test('CSRF (cross-site text/plain POST /purge, no credentials) — refused, and the object stays cached', async () => {
   const s = withToken();
   const still = await cached(s, '/acc/csrf');
   const ex = await admin(s, 'POST', '/purge', ['Content-Type: text/plain', 'Origin: http://attacker.example'], '{"url":"http://a.test/acc/csrf"}');
-  assert.equal(status(ex), 401);
+  refusedStatus(ex);
   await still();
 });
 
@@ -135,11 +137,11 @@ test('OWASP API2 — POST /purge and POST /warm without the token do nothing', a
   assert.deepEqual(s.seen('/acc/warm-unauth'), [], 'nothing was warmed');
 });
 
-test("the platform's GET /purge with a wrong X-Blot-Purge-Token is 401 and purges nothing", async () => {
+test("the platform's GET /purge with a wrong X-Blot-Purge-Token is refused and purges nothing", async () => {
   const s = withToken();
   const still = await cached(s, '/acc/platform');
   const ex = await admin(s, 'GET', '/purge?host=a.test', ['X-Blot-Purge-Token: wrong-secret-0123']);
-  assert.equal(status(ex), 401);
+  refusedStatus(ex);
   await still();
 });
 
