@@ -20,10 +20,14 @@ import { assets } from './scenarios/assets.js';
 import { tls } from './scenarios/tls.js';
 import { publish } from './scenarios/publish.js';
 import { logs } from './scenarios/logs.js';
+import { blotPublish } from './scenarios/blot-publish.js';
 import { benchLogs } from './lib/logs.js';
 import { restart } from './scenarios/restart.js';
+import { policy } from './scenarios/policy.js';
+import { workers } from './scenarios/workers.js';
+import { purgePropagation } from './scenarios/purge-propagation.js';
 
-const SCENARIOS: Scenario[] = [hits, logs, coalescing, disk, purge, folder, assets, tls, publish, restart];
+const SCENARIOS: Scenario[] = [hits, logs, policy, coalescing, disk, purge, folder, assets, tls, publish, restart, blotPublish, workers, purgePropagation];
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 async function main(): Promise<void> {

@@ -203,10 +203,28 @@ async function getJobs() {
   return res.json();
 }
 
+/** The cluster's nodes (GET /nodes) and whether Redis is reachable from this one. */
+function renderNodes(report) {
+  const bus = report.bus;
+  setText('redis-state', bus === undefined ? '(single node)' : bus.up ? '(Redis up)' : `(Redis DOWN: ${bus.queued} purges queued)`);
+  fillTable(
+    'nodes',
+    report.nodes.map((n) => [
+      n.self ? `${n.name} (this one)` : n.name,
+      { text: n.id, cls: 'url' },
+      { text: n.heartbeatAgeMs < 0 ? '–' : fmtDuration(n.heartbeatAgeMs), cls: 'num' },
+      { text: fmtDuration(n.lagMs), cls: n.lagMs > 0 ? 'num soon' : 'num' },
+      { text: fmtNumber(n.queued), cls: 'num' },
+    ]),
+    'no nodes',
+  );
+}
+
 async function refresh() {
   try {
-    const [stats, origins, certs, purges, jobs] = await Promise.all([getJson('/stats'), getJson('/origins'), getJson('/certs'), getJson('/purges'), getJobs()]);
+    const [stats, origins, certs, purges, jobs, nodes] = await Promise.all([getJson('/stats'), getJson('/origins'), getJson('/certs'), getJson('/purges'), getJobs(), getJson('/nodes')]);
     renderJobs(jobs);
+    renderNodes(nodes);
     render({ stats, origins, certs, purges });
   } catch (err) {
     setText('updated', `could not update: ${err.message}`);

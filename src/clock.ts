@@ -1,7 +1,8 @@
 // Time, from one place. Everything that decides by the wall clock — freshness, breakers, purge
-// holds, rate limits, hit-for-miss marks — asks `clock.now()`, so a test can move time forward
-// (`useManualClock().advance(ms)`) instead of sleeping, and a decision never depends on how busy
-// the machine was.
+// holds, rate limits, hit-for-miss marks, whether a certificate is still valid or due for renewal —
+// asks `clock.now()`, so a test can move time forward (`useManualClock().advance(ms)`) instead of
+// sleeping, and a decision never depends on how busy the machine was. (Timeouts and durations,
+// and expiry kept by a store itself, such as Redis's PX, stay on real time.)
 
 export interface Clock {
   /** Epoch milliseconds. */

@@ -2,7 +2,6 @@
 // listeners, admin API) and stops them in reverse. Nothing else in the code base constructs parts;
 // tests and the CLI go through here, so what they run is what production runs. Edge is also the
 // ControlPlane the admin API and the metrics read.
-import { hostname } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EdgeConfig } from './config/schema.js';
@@ -11,11 +10,16 @@ import { EdgeCache } from './cache/edge-cache.js';
 import { Compressor } from './cache/compression.js';
 import { Purger, type PurgeRecord, type PurgeRequest } from './cache/purger.js';
 import type { CacheStore } from './cache/store.js';
+import { purgeTarget } from './cache/purge-target.js';
+import { clock } from './clock.js';
 import { TieredStore } from './cache/tiered-store.js';
 import { memoryFigure, type MemoryFigure } from './cache/memory-figure.js';
 import { ERRORS } from './errors.js';
-import { AdminApi } from './control/admin-api.js';
-import { RedisPurgeBus, type PurgeBus } from './control/purge-bus.js';
+import { AdminApi, adminOptions } from './control/admin-api.js';
+import { Cluster, type NodesReport, type PurgeSent } from './cluster/cluster.js';
+import { defaultNodeName, nodeIdentity, type NodeIdentity } from './cluster/node-identity.js';
+import type { BusStatus } from './cluster/purge-bus.js';
+import type { MachineBus } from './cluster/workers/worker-purge-bus.js';
 import { JobQueueView } from './control/job-queue-view.js';
 import type { CertInfo, ControlPlane, Readiness } from './control/control-plane.js';
 import type { QueueReport } from './origin-lib/index.js';
@@ -44,6 +48,29 @@ function certificateNames(config: EdgeConfig): string[] {
   return [...new Set([...declaredHosts(config), ...(config.tls?.allowHosts ?? []).filter((h) => h !== '*')])];
 }
 
+/** The node's name in Via, CDN-Loop and the cluster: `node.id`, or the host name. */
+export function nodeIdOf(config: EdgeConfig): string {
+  return config.node.id ?? defaultNodeName();
+}
+
+/** How a worker process (src/cluster/workers) adapts an edge; a single process passes none. */
+export interface EdgeOptions {
+  /** This process's worker number (its cluster identity names it). */
+  worker?: number;
+  /**
+   * The bus to this machine's other workers (the primary's relay). It is given what reaches other
+   * nodes for purges the primary accepted itself; the edge publishes its own purges to the cluster.
+   */
+  busFor?: (remote: MachineBus | undefined) => MachineBus;
+  /** Wraps the listeners' request handler (a debug header naming the worker). */
+  wrapHandler?: <H extends (req: never, res: never) => void>(handler: H) => H;
+}
+
+/** Some origin member is another edge (the shield tier). */
+function hasShield(config: EdgeConfig): boolean {
+  return Object.values(config.originGroups).some((g) => g.members.some((m) => m.shield === true));
+}
+
 export class Edge implements ControlPlane {
   readonly runtime: EdgeRuntime;
   /** The origin groups in use (replaced by a reload; the old ones finish what they were doing). */
@@ -57,8 +84,12 @@ export class Edge implements ControlPlane {
   readonly tls: TlsParts | undefined;
   private readonly domainList: DomainList | undefined;
   private readonly https: HttpsListener[];
-  /** Carries purges to the other nodes (with Redis configured). */
-  readonly bus: PurgeBus | undefined;
+  /** Cluster mode (`redis.url`): purges to and from the other nodes, receipts, the node list. */
+  readonly cluster: Cluster | undefined;
+  /** The primary's relay to this machine's other workers (worker processes only). */
+  readonly machineBus: MachineBus | undefined;
+  /** This process in the cluster: the node's name and a part of its own (src/cluster/node-identity.ts). */
+  readonly identity: NodeIdentity;
   private readonly accessLog: AccessLog | undefined;
   /** The publishing queue (config `jobs`), read for GET /jobs. */
   private readonly jobQueue: JobQueueView | undefined;
@@ -72,7 +103,10 @@ export class Edge implements ControlPlane {
   /** The one runner of background work (refreshes, compression, warming, probes, periodic checks). */
   readonly tasks: TaskRunner;
 
-  constructor(public config: EdgeConfig) {
+  constructor(
+    public config: EdgeConfig,
+    options: EdgeOptions = {},
+  ) {
     const events = createEventLog(config.log.events === 'stderr');
     this.tasks = new TaskRunner({ compress: config.cache.compression.concurrency, warm: config.admin?.warmConcurrency ?? 16, refresh: 64 });
     this.origins = this.buildOrigins(config, events);
@@ -84,7 +118,8 @@ export class Edge implements ControlPlane {
     const limits = config.cache.limits;
     const cache = new EdgeCache(this.store, { ...limits, hitForMissMs: limits.hitForMiss });
     this.purger = new Purger(cache);
-    this.nodeId = config.node.id ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-');
+    this.identity = nodeIdentity(config.node.id, options.worker);
+    this.nodeId = this.identity.name;
     this.accessLog = createAccessLog(config.log.access);
     const cdnId = config.proxy.cdnId;
     const compression = config.cache.compression;
@@ -114,16 +149,28 @@ export class Edge implements ControlPlane {
       abandonedFillLimit: config.proxy.abandonedFillLimit,
       acme: this.tls?.manager,
       clientIp: new ClientIp(new AddressList(config.trustedProxies)),
+      shieldPeers: new AddressList(config.node.peers),
+      toShield: hasShield(config),
     };
     // Read through the runtime so a reload's new list applies to connections from then on.
     const trusted = this.runtime.clientIp.trustsAnyone ? (address: string) => this.runtime.clientIp.trusts(address) : undefined;
-    this.http = config.listen.http.map((address) => new HttpListener(address, this.handleHttp, trusted));
+    const wrap = options.wrapHandler ?? (<H>(h: H) => h);
+    this.http = config.listen.http.map((address) => new HttpListener(address, wrap(this.handleHttp), trusted));
     const tlsAlpn = config.tls?.acme?.challenges.includes('tls-alpn-01') ?? false;
     this.https = this.tls
-      ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, this.handleHttps, { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn, trusted, scheduler: this.tasks }))
+      ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, wrap(this.handleHttps), { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn, trusted, scheduler: this.tasks }))
       : [];
     this.jobQueue = config.jobs ? new JobQueueView(config) : undefined;
-    this.bus = config.redis ? new RedisPurgeBus(config.redis.url, this.nodeId, config.redis.purgeChannel, (err) => events.warn({ err: err.message }, 'purge bus')) : undefined;
+    const count = (code: keyof typeof ERRORS) => this.stats.bump(this.stats.errors, code);
+    this.cluster = config.redis ? new Cluster({ ...config, redis: config.redis }, this.identity, cache, events, count, this.tasks) : undefined;
+    // Purges the primary accepted reach other nodes through the worker it hands them to.
+    const cluster = this.cluster;
+    const remote: MachineBus | undefined = cluster && {
+      publish: async (request) => void (await cluster.publish(request)),
+      start: async () => undefined,
+      close: async () => undefined,
+    };
+    this.machineBus = options.busFor?.(remote);
   }
 
   private buildOrigins(config: EdgeConfig, events: EventLog): Map<string, OriginGroup> {
@@ -164,7 +211,9 @@ export class Edge implements ControlPlane {
     rt.maxTargetLength = next.proxy.maxTargetLength;
     rt.abandonedFillLimit = next.proxy.abandonedFillLimit;
     rt.clientIp = new ClientIp(new AddressList(next.trustedProxies));
+    rt.toShield = hasShield(next);
     this.tls?.manager.policy.setNames(certificateNames(next));
+    void this.tls?.statics?.reload(); // a reload re-reads the static certificates' files too, as nginx's does
     const tls = this.config.tls && next.tls ? { ...this.config.tls, allowHosts: next.tls.allowHosts } : this.config.tls;
     this.config = { ...next, ...Object.fromEntries(RESTART_FIELDS.map((f) => [f, this.config[f]])), tls } as EdgeConfig;
     // The old groups take no new requests; closing lets their pools finish what is in flight.
@@ -204,8 +253,13 @@ export class Edge implements ControlPlane {
     await this.store.prepared;
     this.ready().catch((err: unknown) => console.error('blotcdn: reading the disk cache failed:', err));
     try {
-      // Other nodes' purges apply here from the start (a purge is never broadcast onwards again).
-      await this.bus?.start((request) => this.purger.purge(request));
+      // This machine's other workers' purges, those missed while this one was down first.
+      await this.machineBus?.start((request) => this.purger.purge(request));
+      // Other nodes' purges apply here from the start, those missed while away first (a purge is
+      // never broadcast onwards again): the listeners open once this node is caught up.
+      await this.cluster?.start(this.purger);
+      // Hosts the platform adds are served from their first request on (domains.redis.watch).
+      await this.domainList?.start();
       await this.tls?.manager.start();
       for (const listener of this.https) await listener.listen();
       // Plain-HTTP requests are redirected to the (first) HTTPS listener's port.
@@ -213,13 +267,7 @@ export class Edge implements ControlPlane {
       for (const listener of this.http) await listener.listen();
       const admin = this.config.admin;
       if (admin) {
-        this.admin = new AdminApi(this, {
-          listen: admin.listen,
-          token: admin.token ?? (process.env[admin.tokenEnv] || undefined),
-          purgeToken: admin.purgeToken ?? (process.env[admin.purgeTokenEnv] || undefined),
-          warmConcurrency: admin.warmConcurrency,
-          publicHealth: admin.publicHealth,
-        });
+        this.admin = new AdminApi(this, adminOptions(admin));
         await this.admin.listen();
       }
     } catch (err) {
@@ -247,6 +295,11 @@ export class Edge implements ControlPlane {
     return this.stopping;
   }
 
+  /** Replaces the TLS session ticket key on every HTTPS listener (workers: the primary's, rotated together). */
+  setTicketKeys(keys: Buffer): void {
+    for (const listener of this.https) listener.server.setTicketKeys(keys);
+  }
+
   /** Reopens the log files by name (SIGUSR1, after logrotate moved them). */
   async reopenLogs(): Promise<void> {
     await this.accessLog?.reopen();
@@ -257,7 +310,8 @@ export class Edge implements ControlPlane {
     await this.admin?.close();
     await this.tls?.stop();
     await this.domainList?.close();
-    await this.bus?.close();
+    await this.machineBus?.close();
+    await this.cluster?.close();
     await this.jobQueue?.close();
     this.stats.stopSampling();
     this.tasks.stop();
@@ -268,17 +322,30 @@ export class Edge implements ControlPlane {
 
   // ---- ControlPlane ----
 
-  /** Purges here, then tells the other nodes (whose own counts are not included). */
-  async purge(request: PurgeRequest): Promise<PurgeRecord> {
+  /**
+   * Purges here, then tells the other nodes (whose own counts are not included); with `waitMs`,
+   * waits at most that long for their acknowledgements.
+   */
+  async purge(request: PurgeRequest, waitMs?: number): Promise<PurgeRecord & { sent?: PurgeSent }> {
     const record = await this.purger.purge(request);
-    if (this.bus) {
-      try {
-        await this.bus.publish(request);
-      } catch (err) {
-        this.runtime.events.warn({ err: (err as Error).message, purge: request }, 'purge not sent to the other nodes');
-      }
-    }
-    return record;
+    await this.machineBus?.publish(request);
+    if (this.cluster === undefined) return record;
+    return { ...record, sent: await this.cluster.publish(request, waitMs) };
+  }
+
+  /** The cluster's nodes with heartbeat and lag (this one alone without Redis). */
+  async nodes(): Promise<NodesReport> {
+    if (this.cluster) return this.cluster.nodes();
+    return { self: this.identity.id, bus: undefined, nodes: [{ id: this.identity.id, name: this.nodeId, self: true, heartbeatAgeMs: 0, lagMs: 0, queued: 0 }] };
+  }
+
+  clusterStatus(): BusStatus | undefined {
+    return this.cluster?.bus.status();
+  }
+
+  /** How long POST /purge with "wait": true may wait for acknowledgements. */
+  get ackTimeoutMs(): number {
+    return this.cluster?.ackTimeoutMs ?? 0;
   }
 
   purgeLog(): readonly PurgeRecord[] {
@@ -316,6 +383,15 @@ export class Edge implements ControlPlane {
 
   isReady(): boolean {
     return this.indexed;
+  }
+
+  async inspect(host: string): Promise<string[]> {
+    return (await this.store.keysFor(purgeTarget({ kind: 'host', value: host }, clock.now()))).sort();
+  }
+
+  /** The index is kept whole (snapshot and journal, or rebuilt from the files at start): nothing to rebuild. */
+  async rehydrate(): Promise<void> {
+    await this.store.ready;
   }
 
   readiness(): Readiness {

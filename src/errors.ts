@@ -95,6 +95,75 @@ export const ERRORS = {
     source: 'internal',
     message: 'The cache folder was deleted while the edge ran; it was recreated, empty.',
   },
+
+  // The admin API and the platform's purge listener (answered as JSON `{code, message}`).
+  admin_unauthorized: { status: 401, source: 'client', message: 'A bearer token is required (Authorization: Bearer …).' },
+  admin_host: {
+    status: 403,
+    source: 'client',
+    message: 'The admin API does not answer to this Host (an IP address, localhost or a name in admin.allowedHosts).',
+  },
+  admin_cross_origin: { status: 403, source: 'client', message: 'Requests from another web origin are refused by the admin API.' },
+  admin_content_type: { status: 415, source: 'client', message: 'Send request bodies as application/json.' },
+  admin_bad_request: { status: 400, source: 'client', message: 'The request is not one the admin API can carry out.' },
+  admin_too_large: { status: 413, source: 'client', message: 'The request body is too large.' },
+  admin_not_found: { status: 404, source: 'client', message: 'No such route.' },
+  admin_no_jobs: { status: 404, source: 'client', message: 'No publishing queue: add a jobs section (jobs.dir or jobs.redis) to the config.' },
+  admin_reload_refused: { status: 409, source: 'client', message: 'The running config was kept: the file could not be applied.' },
+  purge_secret_unset: {
+    status: 403,
+    source: 'client',
+    message: 'No purge secret is configured (admin.purgeToken or BLOTCDN_PURGE_TOKEN), so the platform routes are off.',
+  },
+  purge_secret_wrong: { status: 403, source: 'client', message: 'X-Blot-Purge-Token is missing or wrong.' },
+  not_ready: { status: 503, source: 'internal', message: 'The cache index is being rebuilt; retry later.' },
+  // Worker processes' events (`blotcdn start --workers N`; logged by the primary, never a client's answer).
+  worker_exited: {
+    status: 500,
+    source: 'internal',
+    message: 'A worker process exited unexpectedly; it is being restarted.',
+  },
+  worker_unresponsive: {
+    status: 500,
+    source: 'internal',
+    message: 'A worker process did not answer the primary in time.',
+  },
+  worker_cache_reset: {
+    status: 500,
+    source: 'internal',
+    message: "A restarted worker missed more purges than the primary keeps; its disk folder was emptied.",
+  },
+  // Cluster mode's events (logged and counted; never a client's answer).
+  redis_unavailable: {
+    status: 503,
+    source: 'internal',
+    message: 'Redis cannot be reached; this node serves from its cache and queues its purges until it returns.',
+  },
+  redis_back: {
+    status: 200,
+    source: 'internal',
+    message: 'Redis is reachable again; queued purges are sent and missed ones read.',
+  },
+  purge_queued: {
+    status: 503,
+    source: 'internal',
+    message: 'A purge was applied here and queued for the other nodes until Redis returns.',
+  },
+  purge_queue_full: {
+    status: 503,
+    source: 'internal',
+    message: 'A purge was applied here only: too many purges already wait for Redis to return.',
+  },
+  purge_catch_up_gap: {
+    status: 500,
+    source: 'internal',
+    message: 'This node missed purges it can no longer read; nothing it cached before is served again.',
+  },
+  purge_apply_failed: {
+    status: 500,
+    source: 'internal',
+    message: "Another node's purge could not be applied here; it was not acknowledged.",
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -10,9 +10,10 @@ import parsePrometheus from 'parse-prometheus-text-format';
 import { validateConfig } from '../src/config/load.js';
 import { Edge } from '../src/edge.js';
 import { startOrigin, type TestOrigin } from './helpers/origin.js';
-import { startEdge, type TestEdge } from './helpers/edge.js';
+import { startEdge, settled, type TestEdge } from './helpers/edge.js';
 import { get, request } from './helpers/client.js';
 import { runCliToEnd } from './helpers/cli.js';
+import { waitFor } from './helpers/wait.js';
 
 const TOKEN = 'test-admin-token-123';
 const PURGE_TOKEN = 'platform-purge-secret';
@@ -84,15 +85,20 @@ test('the platform purge call answers one line per host, counting the www twin',
   ]) {
     await get(`${edge.url}${path}`, { host: host! });
   }
-  await new Promise((r) => setTimeout(r, 20));
+  await settled(edge);
   const noSecret = await request(`${admin}/purge?host=example.com`);
-  assert.equal(noSecret.status, 401);
+  assert.equal(noSecret.status, 403);
+  assert.equal(JSON.parse(noSecret.text).code, 'purge_secret_wrong');
   const wrongSecret = await request(`${admin}/purge?host=example.com`, { headers: { 'x-blot-purge-token': 'wrong' } });
-  assert.equal(wrongSecret.status, 401);
+  assert.equal(wrongSecret.status, 403);
+  const adminToken = await request(`${admin}/purge?host=example.com`, { headers: auth });
+  assert.equal(adminToken.status, 403, 'the admin token is not the purge secret');
   const res = await request(`${admin}/purge?host=example.com&host=other.test&host=nothing.test`, { headers: { 'x-blot-purge-token': PURGE_TOKEN } });
   assert.equal(res.status, 200);
   assert.equal(res.headers['content-type'], 'text/plain; charset=utf-8');
   assert.equal(res.text, 'example.com: 3\nother.test: 1\nnothing.test: 0\n');
+  const none = await request(`${admin}/purge?nothing=1`, { headers: { 'x-blot-purge-token': PURGE_TOKEN } });
+  assert.equal(none.text, 'no hosts were purged\n', "as the platform's proxy answers a call without hosts");
   assert.match(String((await get(`${edge.url}/c`, { host: 'www.example.com' })).headers['cache-status']), /fwd=miss/);
 });
 
@@ -102,15 +108,79 @@ test('the platform purge call says 503 with Retry-After while the cache cannot c
   try {
     const res = await request(`${admin}/purge?host=example.com`, { headers: { 'x-blot-purge-token': PURGE_TOKEN } });
     assert.equal(res.status, 503);
-    assert.equal(res.headers['retry-after'], '1');
+    assert.equal(res.headers['retry-after'], '30', 'the platform retries after the Retry-After its proxy always gave');
+    assert.equal(JSON.parse(res.text).code, 'not_ready');
   } finally {
     edge.edge.isReady = ready;
   }
 });
 
+test('GET /inspect lists what is cached for a host; GET /rehydrate reads the index again; both behind the purge secret', async () => {
+  const secret = { 'x-blot-purge-token': PURGE_TOKEN };
+  for (const path of ['/one', '/two?x=1']) await get(`${edge.url}${path}`, { host: 'inspect.test' });
+  await waitFor(async () => (await edge.edge.inspect('inspect.test')).length === 2, 'both pages stored');
+  const listed = await request(`${admin}/inspect?host=inspect.test`, { headers: secret });
+  assert.equal(listed.status, 200);
+  assert.equal(listed.text, 'http://inspect.test/one\nhttp://inspect.test/two?x=1\n');
+  assert.equal((await request(`${admin}/inspect?host=nothing.test`, { headers: secret })).text, '');
+  assert.equal((await request(`${admin}/inspect`, { headers: secret })).status, 400);
+  assert.equal((await request(`${admin}/inspect?host=inspect.test`, { headers: auth })).status, 403, 'the admin token does not open it');
+  const again = await request(`${admin}/rehydrate`, { headers: secret });
+  assert.equal(again.status, 200);
+  assert.equal(again.text, 'OK\n');
+  assert.equal((await request(`${admin}/inspect?host=inspect.test`, { headers: secret })).text, listed.text, 'the same keys after the index was read again');
+  assert.equal((await request(`${admin}/rehydrate`)).status, 403);
+});
+
+test('without a purge secret the platform routes are refused, not open; the purge listener needs one; the two secrets must differ', async (t) => {
+  const open = await startEdge({
+    admin: { listen: '127.0.0.1:0', tokenEnv: 'BLOTCDN_TEST_UNSET_TOKEN', purgeTokenEnv: 'BLOTCDN_TEST_UNSET_PURGE' },
+    originGroups: { g: { members: [{ url: origin.url }] } },
+    sites: [{ hosts: ['*'], originGroup: 'g' }],
+  });
+  t.after(() => open.stop());
+  await get(`${open.url}/x`, { host: 'secretless.test' });
+  for (const headers of [{}, { 'x-blot-purge-token': 'anything-at-all' }] as Record<string, string>[]) {
+    const res = await request(`${open.adminUrl}/purge?host=secretless.test`, { headers });
+    assert.equal(res.status, 403);
+    assert.equal(JSON.parse(res.text).code, 'purge_secret_unset');
+  }
+  assert.match(String((await get(`${open.url}/x`, { host: 'secretless.test' })).headers['cache-status']), /^blotcdn; hit/, 'nothing purged');
+  const base = { originGroups: { g: { members: [{ url: origin.url }] } }, sites: [{ hosts: ['*'], originGroup: 'g' }], log: { access: 'off' as const, events: 'off' as const } };
+  const listener = new Edge(validateConfig({ listen: { http: '127.0.0.1:0' }, admin: { listen: '127.0.0.1:0', purgeListen: '127.0.0.1:0', purgeTokenEnv: 'BLOTCDN_TEST_UNSET_PURGE' }, ...base }));
+  await assert.rejects(listener.start(), /admin.purgeListen needs a purge secret/);
+  const same = new Edge(validateConfig({ listen: { http: '127.0.0.1:0' }, admin: { listen: '127.0.0.1:0', token: 'one-secret-for-all', purgeToken: 'one-secret-for-all' }, ...base }));
+  await assert.rejects(same.start(), /must differ from the admin token/);
+});
+
+test('a purge listener answers the platform routes with the secret, and nothing else', async (t) => {
+  const withListener = await startEdge({
+    admin: { listen: '127.0.0.1:0', token: TOKEN, purgeToken: PURGE_TOKEN, purgeListen: '127.0.0.1:0', retryAfter: '7s' },
+    originGroups: { g: { members: [{ url: origin.url }] } },
+    sites: [{ hosts: ['*'], originGroup: 'g' }],
+  });
+  t.after(() => withListener.stop());
+  const purgeUrl = `http://127.0.0.1:${withListener.edge.admin!.purgeAddresses[0]!.port}`;
+  await get(`${withListener.url}/y`, { host: 'listener.test' });
+  await waitFor(async () => (await withListener.edge.inspect('listener.test')).length === 1, 'the page stored');
+  // A container's name as Host is fine here: the secret is a header no web page can send cross-site.
+  const res = await request(`${purgeUrl}/purge?host=listener.test`, { headers: { 'x-blot-purge-token': PURGE_TOKEN, host: 'blotcdn-edge:8077' } });
+  assert.equal(res.text, 'listener.test: 1\n');
+  assert.equal((await request(`${purgeUrl}/purge?host=listener.test`)).status, 403);
+  withListener.edge.isReady = () => false; // as while a disk cache is read after a start
+  const later = await request(`${purgeUrl}/inspect?host=listener.test`, { headers: { 'x-blot-purge-token': PURGE_TOKEN } });
+  assert.equal(later.status, 503);
+  assert.equal(later.headers['retry-after'], '7', 'admin.retryAfter');
+  for (const path of ['/stats', '/dashboard', '/metrics']) {
+    const other = await request(`${purgeUrl}${path}`, { headers: { authorization: `Bearer ${TOKEN}`, 'x-blot-purge-token': PURGE_TOKEN } });
+    assert.equal(other.status, 404, path);
+    assert.equal(JSON.parse(other.text).code, 'admin_not_found');
+  }
+});
+
 test('POST /purge takes each kind, hard or soft, and refuses nonsense with 400', async () => {
   await get(`${edge.url}/p1`, { host: 'purge.test' });
-  await new Promise((r) => setTimeout(r, 20));
+  await settled(edge);
   const soft = await api('/purge', { method: 'POST', body: { url: 'https://purge.test/p1', soft: true } });
   assert.equal(soft.status, 200);
   const body = JSON.parse(soft.text);
@@ -119,7 +189,9 @@ test('POST /purge takes each kind, hard or soft, and refuses nonsense with 400',
   assert.equal((await api('/purge', { method: 'POST', body: {} })).status, 400);
   assert.equal((await api('/purge', { method: 'POST', body: { host: 'not a host!' } })).status, 400);
   assert.equal((await api('/purge', { method: 'POST', body: { tag: 42 } })).status, 400);
-  assert.equal((await request(`${admin}/purge`, { method: 'POST', body: '{oops', headers: auth })).status, 400);
+  assert.equal((await request(`${admin}/purge`, { method: 'POST', body: '{oops', headers: { ...auth, 'content-type': 'application/json' } })).status, 400);
+  const refused = await api('/purge', { method: 'POST', body: {} });
+  assert.deepEqual(Object.keys(JSON.parse(refused.text)), ['code', 'message'], 'errors are {code, message}');
   const log = JSON.parse((await api('/purges')).text);
   assert.equal(log[0].value, 'https://purge.test/p1', 'newest first');
 });

@@ -1,10 +1,12 @@
 // The first cache, seen from a client: miss then hit, Age, HEAD from a cached GET, freshness from
-// s-maxage / max-age / Expires, what must not be stored, and the query rules of a behavior.
+// s-maxage / max-age / Expires, what must not be stored, and the query rules of a behavior. Time
+// moves by the edge's clock (advanced by the test), never by sleeping.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startOrigin, respond, type TestOrigin } from './helpers/origin.js';
 import { startEdge, simpleConfig, type TestEdge } from './helpers/edge.js';
-import { get, request, sleep } from './helpers/client.js';
+import { get, request } from './helpers/client.js';
+import { manualClock } from './helpers/clock.js';
 
 let origin: TestOrigin;
 let edge: TestEdge;
@@ -64,9 +66,10 @@ test('a miss is fetched and stored, the next request is a hit with Age', async (
   assert.equal(origin.count('/page'), 1);
 });
 
-test('Age grows while the object sits in the cache, and counts the Age the origin sent', async () => {
+test('Age grows while the object sits in the cache, and counts the Age the origin sent', async (t) => {
+  const clock = manualClock(t);
   await get(`${edge.url}/aged`);
-  await sleep(1100);
+  clock.advance(1100);
   const hit = await get(`${edge.url}/aged`);
   assert.ok(Number(hit.headers['age']) >= 31, `age ${hit.headers['age']}`);
 });
@@ -114,10 +117,11 @@ test('no-store, private and Set-Cookie responses are never stored', async () => 
   assert.equal(cookie.headers['set-cookie']?.[0], 'session=abc', 'the cookie still reaches its own client');
 });
 
-test('a response goes stale after its max-age and is fetched again', async () => {
+test('a response goes stale after its max-age and is fetched again', async (t) => {
+  const clock = manualClock(t);
   await get(`${edge.url}/short`);
   assert.match(String((await get(`${edge.url}/short`)).headers['cache-status']), /hit/);
-  await sleep(1100);
+  clock.advance(1100);
   const stale = await get(`${edge.url}/short`);
   assert.doesNotMatch(String(stale.headers['cache-status']), /hit/);
   assert.equal(origin.count('/short'), 2);

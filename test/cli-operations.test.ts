@@ -22,8 +22,8 @@ test('--version prints the version from package.json', async () => {
 
 test('--listen :PORT takes every interface; 127.0.0.1:PORT keeps to loopback', async (t) => {
   const origin = await startOrigin(respond('reached', { 'cache-control': 'no-store' }));
-  const every = runCli(['start', '--origin', origin.url, '--listen', ':0', '--access-log', 'off']);
-  const loopback = runCli(['start', '--origin', origin.url, '--listen', '127.0.0.1:0', '--access-log', 'off']);
+  const every = runCli(['start', '--workers', '1', '--origin', origin.url, '--listen', ':0', '--access-log', 'off']);
+  const loopback = runCli(['start', '--workers', '1', '--origin', origin.url, '--listen', '127.0.0.1:0', '--access-log', 'off']);
   t.after(async () => {
     every.child.kill('SIGKILL');
     loopback.child.kill('SIGKILL');

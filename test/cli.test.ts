@@ -6,12 +6,23 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startOrigin, respond } from './helpers/origin.js';
-import { get, request, sleep } from './helpers/client.js';
+import { connect } from 'node:net';
+import { get, request } from './helpers/client.js';
 import { runCli, runCliToEnd } from './helpers/cli.js';
+import { Gate } from './helpers/gate.js';
+import { waitFor } from './helpers/wait.js';
+
+/** Whether something accepts a TCP connection on 127.0.0.1:port (the connection is closed at once). */
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
 
 test('quick mode: --origin and --listen run a catch-all edge', async (t) => {
   const origin = await startOrigin(respond('quick', { 'cache-control': 'max-age=60' }));
-  const run = runCli(['start', '--origin', origin.url, '--listen', '127.0.0.1:0']);
+  const run = runCli(['start', '--workers', '1', '--origin', origin.url, '--listen', '127.0.0.1:0']);
   t.after(async () => {
     run.child.kill('SIGKILL');
     await origin.close();
@@ -23,16 +34,23 @@ test('quick mode: --origin and --listen run a catch-all edge', async (t) => {
 });
 
 test('SIGTERM: in-flight requests finish, listeners close, exit 0', async (t) => {
-  const origin = await startOrigin((req, res) => setTimeout(() => respond('slow answer', { 'cache-control': 'no-store' })(req, res), 800));
-  const run = runCli(['start', '--origin', origin.url, '--listen', '127.0.0.1:0']);
+  // The answer is held at the origin until the edge has stopped listening.
+  const gate = new Gate();
+  const origin = await startOrigin((req, res) => gate.pass(() => respond('slow answer', { 'cache-control': 'no-store' })(req, res)));
+  const run = runCli(['start', '--workers', '1', '--origin', origin.url, '--listen', '127.0.0.1:0']);
   t.after(async () => {
+    gate.open();
     run.child.kill('SIGKILL');
     await origin.close();
   });
   const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/);
   const inflight = request(`${url}/slow`);
-  await sleep(200);
+  await waitFor(() => origin.count('/slow') === 1, 'the request to reach the origin');
   run.child.kill('SIGTERM');
+  await run.waitFor(/SIGTERM received/);
+  await waitFor(async () => !(await accepts(Number(new URL(url!).port))), 'the listener to close while the request is in flight');
+  assert.equal(gate.held, 1, 'the request is still at the origin');
+  gate.open();
   const res = await inflight;
   assert.equal(res.status, 200);
   assert.equal(res.text, 'slow answer');

@@ -1,4 +1,4 @@
-// kill -9 at moments picked by a seeded generator while objects are stored, URLs purged and the
+// kill -9 at moments picked by a seeded generator (after so many operations) while objects are stored, URLs purged and the
 // disk tier's index saved every 16 changes (snapshot + journal): after each restart every object
 // is whole and byte-exact, half-written files are gone, and a purge answered before the kill holds.
 import { test } from 'node:test';
@@ -7,7 +7,7 @@ import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startOrigin } from './helpers/origin.js';
-import { get, sleep } from './helpers/client.js';
+import { get } from './helpers/client.js';
 import { runCli, type Running } from './helpers/cli.js';
 
 test('kill -9 while storing, purging and saving the index: consistent after every restart', async (t) => {
@@ -38,9 +38,9 @@ test('kill -9 while storing, purging and saving the index: consistent after ever
     await origin.close();
   });
   const start = async () => {
-    const run = runCli(['start', '--config', configFile]);
+    const run = runCli(['start', '--workers', '1', '--config', configFile]);
     running.push(run);
-    const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/, 60_000);
+    const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/);
     const [, admin] = await run.waitFor(/admin API and dashboard on (http:\/\/[^/\s]+)/);
     return { run, url: url!, admin: admin! };
   };
@@ -61,14 +61,9 @@ test('kill -9 while storing, purging and saving the index: consistent after ever
       if (state.get(n) === 'purged') assert.match(String(res.headers['cache-status']), /fwd=miss/, `round ${round}: /obj/${n} was purged before the kill`);
       state.set(n, 'maybe');
     }
-    // Work until the kill lands, 100-700 ms in.
-    let killed = false;
-    const killAt = 100 + random() * 600;
-    const kill = sleep(killAt).then(() => {
-      killed = true;
-      edge.run.child.kill('SIGKILL');
-    });
-    while (!killed) {
+    // Work until the kill lands: after a number of answered operations picked by the generator
+    // (so at varied points between two index saves), with one more sent and not yet answered.
+    const operation = async () => {
       const n = Math.floor(random() * URLS);
       if (random() < 0.3) {
         const answered = await fetch(`${edge.admin}/purge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `http://crash.test/obj/${n}` }) }).then(
@@ -80,8 +75,12 @@ test('kill -9 while storing, purging and saving the index: consistent after ever
         state.set(n, 'maybe'); // stored, or perhaps not, if the kill cuts it off
         await fetchObj(edge.url, n).catch(() => undefined);
       }
-    }
-    await kill;
+    };
+    const killAfter = 10 + Math.floor(random() * 60);
+    for (let i = 0; i < killAfter; i++) await operation();
+    const cutOff = operation();
+    edge.run.child.kill('SIGKILL');
+    await cutOff;
     await edge.run.exited;
   }
   assert.ok([...state.values()].includes('maybe'));

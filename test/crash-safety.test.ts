@@ -6,12 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startOrigin, streamSlowly } from './helpers/origin.js';
-import { get, sleep } from './helpers/client.js';
-import { runCli, type Running } from './helpers/cli.js';
+import type { IncomingMessage } from 'node:http';
+import { heldStream, startOrigin } from './helpers/origin.js';
+import { get, request } from './helpers/client.js';
+import { diskEdgeConfig, runCli, type Running } from './helpers/cli.js';
+import { waitFor } from './helpers/wait.js';
 
 const SIZE = 12 * 1024 * 1024;
 const CHUNK = 128 * 1024;
@@ -20,7 +22,7 @@ const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const expected = digest(payload);
 
 async function startEdge(originUrl: string, dir: string): Promise<{ run: Running; url: string }> {
-  const run = runCli(['start', '--origin', originUrl, '--listen', '127.0.0.1:0', '--cache-dir', dir]);
+  const run = runCli(['start', '--workers', '1', '--config', await diskEdgeConfig(originUrl, dir)]);
   const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/);
   return { run, url: url! };
 }
@@ -30,9 +32,21 @@ async function kill9(run: Running): Promise<void> {
   await run.exited;
 }
 
+/** Sizes of the files in a folder and its subfolders (the disk tier's tmp/ or objects/). */
+async function fileSizes(dir: string): Promise<number[]> {
+  const sizes: number[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])) {
+    if (entry.isFile()) sizes.push((await stat(join(entry.parentPath ?? entry.path, entry.name)).catch(() => ({ size: -1 }))).size);
+  }
+  return sizes.sort((a, b) => a - b);
+}
+
 test('kill -9 mid-write, after commit and mid-read: no truncated or corrupt object is ever served', async (t) => {
-  // The origin streams 12 MiB in 128 KiB chunks, ~5 ms apart (about half a second per object).
-  const origin = await startOrigin(streamSlowly(payload, CHUNK, 5, { 'content-type': 'application/octet-stream' }));
+  // The origin sends each object in 128 KiB chunks as fast as the edge takes them, but stops at the
+  // byte count held for its path (until the edge is killed): so each object is really at its stage
+  // of being written when the kill comes. Paths without a hold get the whole object.
+  const stream = heldStream(payload, CHUNK, { 'content-type': 'application/octet-stream' });
+  const origin = await startOrigin(stream.handler);
   const dir = await mkdtemp(join(tmpdir(), 'blotcdn-crash-'));
   const running: Running[] = [];
   t.after(async () => {
@@ -40,41 +54,66 @@ test('kill -9 mid-write, after commit and mid-read: no truncated or corrupt obje
     await origin.close();
   });
 
-  // Kill while objects are at different stages of being written.
-  const killAfter = [40, 150, 300, 450];
+  // Kill while objects are at different stages of being written: one chunk in, a third, two
+  // thirds, all but the last chunk. The kill comes once the disk tier holds exactly those bytes.
+  const stages = { 'obj-start': CHUNK, 'obj-third': 32 * CHUNK, 'obj-two-thirds': 64 * CHUNK, 'obj-almost': SIZE - CHUNK };
+  for (const [name, bytes] of Object.entries(stages)) stream.holdAt(`/${name}`, bytes);
   let edge = await startEdge(origin.url, dir);
   running.push(edge.run);
-  for (const ms of killAfter) void get(`${edge.url}/obj-${ms}`).catch(() => {});
-  await sleep(killAfter.at(-1)!);
+  // Clients that wait as long as the kill takes to come (their idle timeout is no deadline here).
+  const waitingClient = (path: string) => void request(`${edge.url}${path}`, { timeoutMs: 180_000 }).catch(() => {});
+  for (const name of Object.keys(stages)) waitingClient(`/${name}`);
+  const staged = Object.values(stages).sort((a, b) => a - b);
+  await waitFor(async () => JSON.stringify(await fileSizes(join(dir, 'tmp'))) === JSON.stringify(staged), 'each object to be written up to its stage');
+  assert.deepEqual(await fileSizes(join(dir, 'objects')), [], 'nothing was complete');
   await kill9(edge.run);
+  stream.release();
 
   edge = await startEdge(origin.url, dir);
   running.push(edge.run);
   assert.deepEqual(await readdir(join(dir, 'tmp')), [], 'half-written files are gone after restart');
-  for (const ms of killAfter) {
-    const res = await get(`${edge.url}/obj-${ms}`);
-    assert.equal(res.status, 200, `obj-${ms}`);
-    assert.equal(res.body.length, SIZE, `obj-${ms} is whole`);
-    assert.equal(digest(res.body), expected, `obj-${ms} is byte-exact`);
-    assert.match(String(res.headers['cache-status']), /fwd=miss/, `obj-${ms} was never complete, so it is fetched again`);
+  for (const name of Object.keys(stages)) {
+    const res = await get(`${edge.url}/${name}`);
+    assert.equal(res.status, 200, name);
+    assert.equal(res.body.length, SIZE, `${name} is whole`);
+    assert.equal(digest(res.body), expected, `${name} is byte-exact`);
+    assert.match(String(res.headers['cache-status']), /fwd=miss/, `${name} was never complete, so it is fetched again`);
   }
+  // Each is committed to disk just after its response ended.
+  await waitFor(async () => (await fileSizes(join(dir, 'objects'))).length === 4, 'the four objects to be committed to disk');
 
   // Now complete objects are on disk; kill while one is being read and another written.
-  const hit = await get(`${edge.url}/obj-40`);
+  const hit = await get(`${edge.url}/obj-start`);
   assert.match(String(hit.headers['cache-status']), /hit/);
-  void get(`${edge.url}/obj-150`).catch(() => {});
-  void get(`${edge.url}/fresh`).catch(() => {});
-  await sleep(200);
+  // The reader stops reading after its first chunk (the edge's reads from disk stall there).
+  let reading: IncomingMessage | undefined;
+  let readBytes = 0;
+  void request(`${edge.url}/obj-third`, {
+    timeoutMs: 180_000,
+    onData: (_c, received, res) => {
+      readBytes = received;
+      reading = res;
+      res.pause();
+    },
+  }).catch(() => {});
+  stream.holdAt('/fresh', SIZE / 2);
+  waitingClient('/fresh');
+  await waitFor(() => readBytes > 0, 'the reader to get its first bytes from disk');
+  await waitFor(async () => (await fileSizes(join(dir, 'tmp'))).includes(SIZE / 2), 'the fresh object to be half written');
+  assert.ok(readBytes < SIZE, 'the read is under way');
   await kill9(edge.run);
+  reading?.destroy();
+  stream.release();
 
   edge = await startEdge(origin.url, dir);
   running.push(edge.run);
-  for (const name of ['obj-40', 'obj-150', 'obj-300', 'obj-450', 'fresh']) {
+  for (const name of [...Object.keys(stages), 'fresh']) {
     const res = await get(`${edge.url}/${name}`);
     assert.equal(res.body.length, SIZE, name);
     assert.equal(digest(res.body), expected, name);
     if (name !== 'fresh') assert.match(String(res.headers['cache-status']), /hit/, `${name} survived the kill`);
   }
+  await waitFor(async () => (await fileSizes(join(dir, 'objects'))).length === 5, 'the fresh object to be committed to disk');
   const originRequests = origin.requests.length;
   await edge.run.child.kill('SIGTERM');
   await edge.run.exited;
@@ -82,7 +121,7 @@ test('kill -9 mid-write, after commit and mid-read: no truncated or corrupt obje
   // An ordinary restart keeps the whole cache too.
   edge = await startEdge(origin.url, dir);
   running.push(edge.run);
-  for (const name of ['obj-40', 'fresh']) {
+  for (const name of ['obj-start', 'fresh']) {
     const res = await get(`${edge.url}/${name}`);
     assert.match(String(res.headers['cache-status']), /hit/, `${name} after a clean restart`);
     assert.equal(digest(res.body), expected);

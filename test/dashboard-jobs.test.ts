@@ -4,11 +4,10 @@
 // the same figures. A screenshot is kept in test-artifacts/dashboard-jobs.png.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './helpers/browser.js';
 import { createPublisher, FileManifest, openJobQueue, startWorker, type QueueReport } from '../src/origin-lib/index.js';
 import { request } from './helpers/client.js';
 import { startEdge, simpleConfig } from './helpers/edge.js';
@@ -17,14 +16,12 @@ import { respond, startOrigin } from './helpers/origin.js';
 import { scratch } from './helpers/scratch.js';
 import { waitFor } from './helpers/wait.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 const TOKEN = 'dashboard-jobs-token';
 const BLOG = 'blog_00000000000000000000000000000abc';
 const { defer, temp } = scratch();
 
 test('GET /jobs and the dashboard show the publishing queue: counts, publishes and their times, failures', async () => {
-  assert.ok(existsSync(CHROMIUM), `chromium is needed at ${CHROMIUM} (apt-get install chromium; .ci/run does it)`);
   const dir = await temp('dash-jobs-');
   const origin = await startOrigin(respond('<html>blog</html>', { 'content-type': 'text/html', 'cache-control': 'max-age=60' }));
   defer(() => origin.close());
@@ -61,10 +58,7 @@ test('GET /jobs and the dashboard show the publishing queue: counts, publishes a
   assert.deepEqual(report.failed.map((f) => [f.id, f.name, f.subject, f.attempts]), [[published.assets[1], 'asset', 'bad.jpg', 1]]);
   assert.match(report.failed[0]!.error, /^image_decode: "bad\.jpg" cannot be decoded/);
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-  });
+  const browser = await launchChromium();
   defer(() => browser.close());
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 1300 } })).newPage();
   const failures: string[] = [];

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startOrigin, streamSlowly } from './helpers/origin.js';
-import { get } from './helpers/client.js';
-import { runCli, type Running } from './helpers/cli.js';
+import { heldStream, startOrigin } from './helpers/origin.js';
+import { get, request } from './helpers/client.js';
+import { diskEdgeConfig, runCli, type Running } from './helpers/cli.js';
 import { waitFor } from './helpers/wait.js';
 
 const SIZE = 4 * 1024 * 1024;
@@ -21,31 +21,38 @@ after(() => {
   for (const r of running) r.child.kill('SIGKILL');
 });
 
-async function startEdge(originUrl: string, dir: string, extra: string[] = []): Promise<{ run: Running; url: string }> {
-  const run = runCli(['start', '--origin', originUrl, '--listen', '127.0.0.1:0', '--cache-dir', dir, '--access-log', 'off', ...extra]);
+async function startEdge(originUrl: string, dir: string, options: { admin?: boolean } = {}): Promise<{ run: Running; url: string }> {
+  const run = runCli(['start', '--workers', '1', '--config', await diskEdgeConfig(originUrl, dir, options)]);
   running.push(run);
-  // Generous: a loaded machine takes its time to load the CLI through tsx.
-  const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/, 60_000);
+  const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/);
   return { run, url: url! };
 }
 
 test("a second edge on a folder in use refuses and disturbs nothing; a dead edge's lock is taken over", async (t) => {
-  // /slow streams 4 MiB in 64 KiB chunks, 15 ms apart (about a second), so a write is in progress.
+  // /slow is 4 MiB that the origin stops sending halfway until the second edge has given up, so the
+  // first edge's write is in progress the whole time.
   const payload = Buffer.alloc(SIZE, 7);
-  const origin = await startOrigin(streamSlowly(payload, CHUNK, 15));
+  const stream = heldStream(payload, CHUNK);
+  stream.holdAt('/slow', SIZE / 2);
+  const origin = await startOrigin(stream.handler);
   const dir = await mkdtemp(join(tmpdir(), 'blotcdn-lock-'));
   t.after(() => origin.close());
   const first = await startEdge(origin.url, dir);
-  const slow = get(`${first.url}/slow`);
-  await waitFor(async () => (await readdir(join(dir, 'tmp'))).length > 0, 'the first edge is writing into tmp/');
+  // Its connection stays idle while the second edge starts (tsx compiling it can take tens of
+  // seconds on a busy machine): the client's idle timeout must outlast that.
+  const slow = request(`${first.url}/slow`, { timeoutMs: 180_000 });
+  const tmpSizes = async () => Promise.all((await readdir(join(dir, 'tmp'))).map(async (name) => (await stat(join(dir, 'tmp', name)).catch(() => ({ size: -1 }))).size));
+  await waitFor(async () => (await tmpSizes()).includes(SIZE / 2), 'the first edge to have written half of /slow into tmp/');
 
-  const second = runCli(['start', '--origin', origin.url, '--listen', '127.0.0.1:0', '--cache-dir', dir]);
+  const second = runCli(['start', '--workers', '1', '--origin', origin.url, '--listen', '127.0.0.1:0', '--cache-dir', dir]);
   running.push(second);
   const { code } = await second.exited;
   assert.notEqual(code, 0);
   assert.match(second.output(), new RegExp(`the cache folder ${dir} is in use by process ${first.run.child.pid}`));
   assert.doesNotMatch(second.output(), /\n\s+at /, 'a sentence, not a stack trace');
+  assert.deepEqual(await tmpSizes(), [SIZE / 2], "the first edge's write is untouched and still under way");
 
+  stream.release();
   const res = await slow;
   assert.equal(res.body.length, SIZE);
   await waitFor(async () => /hit/.test(String((await get(`${first.url}/slow`)).headers['cache-status'])), 'the object written while the second edge tried to start is stored whole');
@@ -64,7 +71,7 @@ test('the cache folder deleted under a running edge is recreated, logged and cou
     res.end(`page ${req.url}`);
   });
   const dir = await mkdtemp(join(tmpdir(), 'blotcdn-deleted-'));
-  const edge = await startEdge(origin.url, dir, ['--admin', '127.0.0.1:0']);
+  const edge = await startEdge(origin.url, dir, { admin: true });
   t.after(() => origin.close());
   const [, admin] = await edge.run.waitFor(/admin API and dashboard on (http:\/\/[^/\s]+)/);
   assert.equal((await get(`${edge.url}/before`)).status, 200);

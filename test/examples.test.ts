@@ -13,7 +13,8 @@ import { Edge } from '../src/edge.js';
 import { ROOT, runCliToEnd } from './helpers/cli.js';
 import { startOrigin } from './helpers/origin.js';
 import { startRedis } from './helpers/redis.js';
-import { startS3Server, S3_KEY } from './helpers/s3-server.js';
+import { startS3Server } from './helpers/s3-server.js';
+import { blotExample } from './helpers/blot-example.js';
 import { get, request } from './helpers/client.js';
 
 test('every example passes blotcdn check-config', async () => {
@@ -47,22 +48,16 @@ test('examples/blot.yaml routes the platform as it says', async (t) => {
     res.end(body);
   });
 
-  // The shipped file, with only the addresses of Blot's servers swapped for the test ones.
-  const config = parseYaml(await readFile(join(ROOT, 'examples', 'blot.yaml'), 'utf8'));
-  config.listen = { http: '127.0.0.1:0' };
-  delete config.tls;
-  config.redis.url = redis.url;
-  config.admin.listen = '127.0.0.1:0';
-  config.log = { access: 'off', events: 'off' };
-  config.cache.disk.dir = await mkdtemp(join(tmpdir(), 'blotcdn-blot-example-'));
-  config.originGroups.app.members[0].url = app.url;
-  Object.assign(config.originGroups.assets.members[0], { endpoint: bucket.endpoint, credentials: S3_KEY, region: 'us-east-1' });
-  config.originGroups.assets.members[1].url = app.url;
+  // The shipped file, with only the addresses of Blot's servers swapped for the test ones (no TLS here).
   process.env.BLOTCDN_PURGE_TOKEN = 'example-purge-secret';
-  const edge = new Edge(validateConfig(config, 'examples/blot.yaml (test servers)'));
+  const config = await blotExample('blot.yaml', {
+    nodeId: 'edge-test', redisUrl: redis.url, appUrl: app.url, bucketEndpoint: bucket.endpoint,
+    diskDir: await mkdtemp(join(tmpdir(), 'blotcdn-blot-example-')), http: '127.0.0.1:0',
+  });
+  const edge = new Edge(config);
   await edge.start();
   const url = `http://127.0.0.1:${edge.httpAddresses[0]!.port}`;
-  const admin = `http://127.0.0.1:${edge.admin!.address!.port}`;
+  const purgeUrl = `http://127.0.0.1:${edge.admin!.purgeAddresses[0]!.port}`;
   t.after(async () => {
     delete process.env.BLOTCDN_PURGE_TOKEN;
     await edge.stop();
@@ -70,34 +65,41 @@ test('examples/blot.yaml routes the platform as it says', async (t) => {
   });
   const cs = (r: { headers: Record<string, unknown> }) => String(r.headers['cache-status']);
 
-  // cdn.blot.im: generated assets from the bucket, else the app; a year, immutable.
+  // cdn.blot.im: generated assets from the bucket, else the app; a year, immutable, CORS.
   const avatar = await get(`${url}/${BLOG}/_avatars/me.png`, { host: 'cdn.blot.im' });
   assert.equal(avatar.text, 'avatar from the bucket');
   assert.equal(avatar.headers['cache-control'], 'public, max-age=31536000, immutable');
+  assert.equal(avatar.headers['access-control-allow-origin'], '*');
   const thumb = await get(`${url}/${BLOG}/_thumbnails/t.png`, { host: 'cdn.blot.im' });
   assert.equal(thumb.text, `app: cdn.blot.im/${BLOG}/_thumbnails/t.png`, 'not in the bucket: from the app');
   assert.equal(thumb.headers['x-served-by-origin'], 'blot');
   assert.match(cs(await get(`${url}/${BLOG}/_thumbnails/t.png`, { host: 'cdn.blot.im' })), /^blotcdn; hit; ttl=3153/);
+  assert.equal(cs(await get(`${url}/health`, { host: 'cdn.blot.im' })), 'blotcdn; fwd=bypass');
 
-  // Previews are never cached.
+  // Previews and the platform's own site are never cached; nor are draft streams.
   for (let i = 0; i < 2; i++) assert.equal(cs(await get(`${url}/`, { host: 'preview-diary-alice.blot.im' })), 'blotcdn; fwd=bypass');
-
-  // Blogs: cached HTML, streams straight through, custom domains from Redis, others refused.
-  await get(`${url}/`, { host: 'alice.blot.im' });
-  assert.match(cs(await get(`${url}/`, { host: 'alice.blot.im' })), /^blotcdn; hit/);
+  for (let i = 0; i < 2; i++) assert.equal(cs(await get(`${url}/sign-in`, { host: 'blot.im' })), 'blotcdn; fwd=bypass');
   assert.equal(cs(await get(`${url}/draft/stream/post.txt`, { host: 'alice.blot.im' })), 'blotcdn; fwd=bypass');
+
+  // Blogs: HTML kept a year whatever the app says; custom domains from Redis; others refused; scanners answered here.
+  await get(`${url}/`, { host: 'alice.blot.im' });
+  assert.match(cs(await get(`${url}/`, { host: 'alice.blot.im' })), /^blotcdn; hit; ttl=315[0-9]{5}$/);
   const custom = await get(`${url}/about`, { host: 'www.example.com' });
   assert.equal(custom.text, 'app: www.example.com/about');
   assert.equal((await get(`${url}/`, { host: 'not-on-the-list.com' })).status, 421);
+  assert.equal((await get(`${url}/wp-admin/install.php`, { host: 'alice.blot.im' })).status, 404);
+  assert.equal(app.requests.filter((r) => r.url.startsWith('/wp-admin')).length, 0);
 
-  // The app's own purge call: its secret, one line per host (the www twin included).
+  // The app's own purge call, on the purge listener: its secret, one line per host (the www twin included).
   await get(`${url}/about`, { host: 'www.example.com' });
-  const purge = await request(`${admin}/purge?host=example.com`, { headers: { 'x-blot-purge-token': 'example-purge-secret' } });
+  const purge = await request(`${purgeUrl}/purge?host=example.com`, { headers: { 'x-blot-purge-token': 'example-purge-secret' } });
   assert.equal(purge.text, 'example.com: 1\n');
-  assert.match(cs(await get(`${url}/about`, { host: 'www.example.com' })), /fwd=miss/);
+  assert.doesNotMatch(cs(await get(`${url}/about`, { host: 'www.example.com' })), /^blotcdn; hit/);
+  assert.match(cs(await get(`${url}/about`, { host: 'www.example.com' })), /^blotcdn; hit/);
   // A host purge of the CDN host leaves the immutable assets alone.
-  const cdnPurge = await request(`${admin}/purge?host=cdn.blot.im`, { headers: { 'x-blot-purge-token': 'example-purge-secret' } });
+  const cdnPurge = await request(`${purgeUrl}/purge?host=cdn.blot.im`, { headers: { 'x-blot-purge-token': 'example-purge-secret' } });
   assert.equal(cdnPurge.text, 'cdn.blot.im: 0\n');
+  assert.equal((await request(`${purgeUrl}/stats`)).status, 404, 'the purge listener answers nothing else');
 });
 
 test('examples/publish.mjs publishes the demo images through the queue and prints each generated file', async (t) => {

@@ -69,7 +69,7 @@ test('npm test without redis-server, pebble and chromium, not as root: stops at 
 test('a test needs the programs it or the helpers it imports name', () => {
   const named = (...files: string[]) => [...(programsNamedBy(files, ROOT) as Set<string>)].sort();
   assert.deepEqual(named('test/dashboard.test.ts'), ['chromium']);
-  assert.deepEqual(named('test/purge-bus.test.ts'), ['redis-server'], 'through helpers/redis.ts');
+  assert.deepEqual(named('test/cluster-purge.test.ts'), ['redis-server'], 'through helpers/redis.ts');
   assert.deepEqual(named('src/origin-lib/redis-manifest.test.ts'), ['redis-server'], 'a unit test importing a test helper');
   assert.deepEqual(named('test/https-edge.test.ts'), ['openssl', 'pebble', 'pebble-challtestsrv', 'redis-server']);
   assert.deepEqual(named('src/sites/host.test.ts', 'test/caching-basics.test.ts'), []);

@@ -79,7 +79,7 @@ for (const backend of ['journal', 'bullmq'] as const) {
     const second = worker(queueArgs, root, manifest, edge.adminUrl!);
     await second.waitFor(/running (journal|bullmq) jobs/);
     let publish: JobInfo | undefined;
-    await waitFor(async () => ((publish = await queue.get(published.id)), publish?.state === 'done' || publish?.state === 'failed'), 'the post to be fully processed', 60_000);
+    await waitFor(async () => ((publish = await queue.get(published.id)), publish?.state === 'done' || publish?.state === 'failed'), 'the post to be fully processed', 240_000);
     assert.equal(publish!.state, 'done', publish!.error);
     const jobs = await Promise.all(published.assets.map((id) => queue.get(id)));
     for (const job of jobs) {

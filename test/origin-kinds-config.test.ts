@@ -46,7 +46,7 @@ test('a file: member serves the folder through the edge, with the platform immut
 
 test('quick mode takes --origin file:///path', async (t) => {
   const root = await folder();
-  const run = runCli(['start', '--origin', pathToFileURL(root).href, '--listen', '127.0.0.1:0', '--access-log', 'off']);
+  const run = runCli(['start', '--workers', '1', '--origin', pathToFileURL(root).href, '--listen', '127.0.0.1:0', '--access-log', 'off']);
   t.after(() => run.child.kill('SIGKILL'));
   const [, url] = await run.waitFor(/listening on (http:\/\/\S+)/);
   const res = await get(`${url}/page.html`);

@@ -11,7 +11,8 @@ import { pathToFileURL } from 'node:url';
 import Mustache from 'mustache';
 import { createAssets, FileManifest, publish, cacheIdOf } from '../src/origin-lib/index.js';
 import { startOrigin } from './helpers/origin.js';
-import { startEdge } from './helpers/edge.js';
+import { startEdge, settled } from './helpers/edge.js';
+import { waitFor } from './helpers/wait.js';
 import { get, rawRequest } from './helpers/client.js';
 
 const BLOG = 'blog_00112233445566778899aabbccddeeff';
@@ -101,14 +102,18 @@ test('a body that does not match its cacheID is served but never stored', async 
   t.after(() => edge.stop());
   const first = await get(`${edge.url}/${BLOG}/${id}/x.css`);
   assert.equal(first.text, 'other bytes');
-  await new Promise((r) => setTimeout(r, 20));
+  // The check ends just after the last byte went out: wait until it has refused the body.
+  const mismatches = () => edge.edge.stats.notStored.get('cacheid-mismatch') ?? 0;
+  await waitFor(() => mismatches() === 1, 'the cacheID check to refuse the first body');
+  await settled(edge);
   const second = await get(`${edge.url}/${BLOG}/${id}/x.css`);
   assert.match(String(second.headers['cache-status']), /fwd=miss/, 'the mismatching body was not stored');
-  await new Promise((r) => setTimeout(r, 20)); // the check ends just after the last byte went out
-  assert.equal(edge.edge.stats.notStored.get('cacheid-mismatch'), 2);
+  await waitFor(() => mismatches() === 2, 'the cacheID check to refuse the second body');
+  await settled(edge);
+  assert.equal(mismatches(), 2);
   const good = `${edge.url}/${BLOG}/${cacheIdOf(Buffer.from('good'))}/ok.css`;
   await get(good);
-  await new Promise((r) => setTimeout(r, 20));
+  await settled(edge);
   assert.match(String((await get(good)).headers['cache-status']), /^blotcdn; hit/, 'a matching body is stored');
   // Traversal through the edge is refused by the folder origin, not answered from outside the root.
   const escape = await rawRequest(edge.port, `GET /${BLOG}/%2e%2e/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);

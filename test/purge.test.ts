@@ -1,14 +1,18 @@
 // Purges from the outside: by URL (every Vary variant and compressed copy), prefix, host and tag;
 // hard (gone) and soft (stale: served while a refresh runs, or while the origin is down); effective
-// for the very next request, on both tiers; and a purge racing a fetch already in flight.
+// for the very next request, on both tiers; and a purge racing a fetch already in flight. Nothing
+// here sleeps: background work (a compressed copy, a commit, a refresh) is waited for by the edge's
+// own state, and time moves by the edge's clock.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startOrigin, type TestOrigin } from './helpers/origin.js';
-import { startEdge, type TestEdge } from './helpers/edge.js';
-import { get, sleep } from './helpers/client.js';
+import { startEdge, settled, type TestEdge } from './helpers/edge.js';
+import { get } from './helpers/client.js';
+import { manualClock } from './helpers/clock.js';
+import { waitFor } from './helpers/wait.js';
 
 let origin: TestOrigin;
 let version = 1;
@@ -47,7 +51,7 @@ test('a URL purge removes every variant and compressed copy, for the next reques
   const url = `${edge.url}/varied`;
   for (const lang of ['en', 'fr']) {
     await get(url, { host: 'a.test', 'accept-language': lang, 'accept-encoding': 'br' });
-    await sleep(100); // the br copy is made in the background
+    await settled(edge); // the br copy is made in the background
     assert.ok(hit(await get(url, { host: 'a.test', 'accept-language': lang, 'accept-encoding': 'br' })));
   }
   const br = await get(url, { host: 'a.test', 'accept-language': 'en', 'accept-encoding': 'br' });
@@ -62,6 +66,8 @@ test('a URL purge removes every variant and compressed copy, for the next reques
 });
 
 test('host, prefix and tag purges remove exactly what they name', async (t) => {
+  // Each purge is followed by a tick of the edge's clock: the refetches after it begin after it.
+  const clock = manualClock(t);
   const edge = await edgeWith();
   t.after(() => edge.stop());
   routes.set('/tagged/one', page({ 'surrogate-key': 'post-1 blog-a' }));
@@ -82,20 +88,24 @@ test('host, prefix and tag purges remove exactly what they name', async (t) => {
   assert.equal((await get(`${edge.url}/tagged/two`, { host: 'c.test' })).headers['cache-tag'], undefined);
 
   assert.equal((await edge.edge.purge({ kind: 'prefix', value: 'a.test/blog/' })).purged, 2);
+  clock.advance(1);
   let r = await all();
   assert.deepEqual(r.map(hit), [false, false, true, true, true, true]);
 
   assert.equal((await edge.edge.purge({ kind: 'tag', value: 'post-2' })).purged, 1);
+  clock.advance(1);
   r = await all();
   assert.deepEqual(r.map(hit), [true, true, true, true, true, false]);
 
   assert.equal((await edge.edge.purge({ kind: 'tag', value: 'blog-a' })).purged, 2);
   assert.equal((await edge.edge.purge({ kind: 'host', value: 'A.test' })).purged, 3);
+  clock.advance(1);
   r = await all();
   assert.deepEqual(r.map(hit), [false, false, false, true, false, false]);
 });
 
 test('a soft purge serves the stale object at once while one refresh runs', async (t) => {
+  const clock = manualClock(t);
   const edge = await edgeWith();
   t.after(() => edge.stop());
   routes.delete('/soft');
@@ -105,10 +115,12 @@ test('a soft purge serves the stale object at once while one refresh runs', asyn
   const before = origin.count('/soft');
   const record = await edge.edge.purge({ kind: 'host', value: 's.test', soft: true });
   assert.equal(record.purged, 1);
+  clock.advance(1); // the refresh begins after the purge
   const stale = await get(`${edge.url}/soft`, { host: 's.test' });
   assert.match(stale.text, / v1 /, 'the stale object is served right away');
   assert.match(cs(stale), /stale-while-revalidate/);
-  await sleep(100);
+  await waitFor(() => origin.count('/soft') > before, 'the background refresh to reach the origin');
+  await settled(edge);
   assert.equal(origin.count('/soft'), before + 1, 'one background refresh');
   const fresh = await get(`${edge.url}/soft`, { host: 's.test' });
   assert.ok(hit(fresh));
@@ -126,10 +138,10 @@ test('a soft-purged object is served while the origin is down; a hard-purged one
   await edge.edge.purge({ kind: 'url', value: 'd.test/down-soft', soft: true });
   await edge.edge.purge({ kind: 'url', value: 'd.test/down-hard' });
   down = true;
-  await sleep(50);
   const soft = await get(`${edge.url}/down-soft`, { host: 'd.test' });
   assert.equal(soft.status, 200);
-  await sleep(100); // the background refresh meets the 503
+  await waitFor(() => origin.count('/down-soft') === 2, 'the background refresh to reach the origin');
+  await settled(edge); // the background refresh meets the 503
   const softAgain = await get(`${edge.url}/down-soft`, { host: 'd.test' });
   assert.equal(softAgain.status, 200, 'still served while the origin is down');
   const hard = await get(`${edge.url}/down-hard`, { host: 'd.test' });
@@ -150,8 +162,7 @@ test('a purge holds against a fetch already in flight: what it brings back is no
     release = () => res.end('56789');
   });
   const inFlight = get(`${edge.url}/racing`, { host: 'r.test' });
-  while (origin.count('/racing') === 0) await sleep(5);
-  await sleep(20);
+  await waitFor(() => edge.edge.runtime.cache.flights.get('http://r.test/racing')?.received === 5, 'the first half to reach the edge');
   const record = await edge.edge.purge({ kind: 'host', value: 'r.test' });
   assert.equal(record.purged, 0, 'nothing stored yet');
   release();
@@ -176,8 +187,7 @@ test('a request after a purge does not join a fetch that began before it', async
     release = () => res.end('23456');
   });
   const before = get(`${edge.url}/joining`, { host: 'j.test' });
-  while (origin.count('/joining') === 0) await sleep(5);
-  await sleep(20);
+  await waitFor(() => edge.edge.runtime.cache.flights.get('http://j.test/joining')?.received === 5, 'the first half to reach the edge');
   await edge.edge.purge({ kind: 'url', value: 'j.test/joining' });
   const after = await get(`${edge.url}/joining`, { host: 'j.test' });
   assert.equal(after.text, 'NEW0123456', 'a request after the purge gets what the origin says now');
@@ -188,6 +198,7 @@ test('a request after a purge does not join a fetch that began before it', async
 });
 
 test('a soft purge holds against a revalidation already under way: its 304 does not make the object fresh', async (t) => {
+  const clock = manualClock(t);
   const edge = await edgeWith();
   t.after(() => edge.stop());
   let release: () => void = () => {};
@@ -203,11 +214,12 @@ test('a soft purge holds against a revalidation already under way: its 304 does 
     res.writeHead(200, { 'content-type': 'text/plain', etag: '"r1"', 'cache-control': 'max-age=1', 'content-length': '5' }).end('hello');
   });
   await get(`${edge.url}/revalidating`, { host: 'rv.test' });
-  await sleep(1100);
+  clock.advance(1100);
   holdNext = true;
   const during = get(`${edge.url}/revalidating`, { host: 'rv.test' });
-  while (origin.count('/revalidating') < 2) await sleep(5);
+  await waitFor(() => origin.count('/revalidating') === 2, 'the revalidation to reach the origin');
   await edge.edge.purge({ kind: 'host', value: 'rv.test', soft: true });
+  clock.advance(1); // what starts from now on begins after the purge
   release();
   assert.equal((await during).text, 'hello');
   const next = await get(`${edge.url}/revalidating`, { host: 'rv.test' });
@@ -217,6 +229,7 @@ test('a soft purge holds against a revalidation already under way: its 304 does 
 });
 
 test('purges reach the disk tier at once and survive a restart', async (t) => {
+  const clock = manualClock(t);
   const dir = await mkdtemp(join(tmpdir(), 'blotcdn-purge-'));
   const config = {
     originGroups: { g: { members: [{ url: origin.url }] } },
@@ -227,17 +240,17 @@ test('purges reach the disk tier at once and survive a restart', async (t) => {
   t.after(() => edge.stop());
   await get(`${edge.url}/d1`, { host: 'disk.test' });
   await get(`${edge.url}/d2`, { host: 'disk.test' });
-  await sleep(50); // each object is committed to disk just after its response ends
+  await settled(edge); // each object is committed to disk just after its response ends
   assert.ok(hit(await get(`${edge.url}/d1`, { host: 'disk.test' })));
   assert.equal((await edge.edge.purge({ kind: 'host', value: 'disk.test' })).purged, 2);
+  clock.advance(1); // the refetch begins after the purge (one that began before would not be stored)
   assert.match(cs(await get(`${edge.url}/d1`, { host: 'disk.test' })), /fwd=miss/, 'gone at once');
-  await sleep(50);
+  await settled(edge); // the refetched d1 is on disk
   await edge.stop();
   edge = await startEdge(config);
   await edge.edge.ready();
-  await sleep(50);
   assert.ok(hit(await get(`${edge.url}/d1`, { host: 'disk.test' })), 'the refetched object is on disk');
   assert.match(cs(await get(`${edge.url}/d2`, { host: 'disk.test' })), /fwd=miss/, 'the purged one did not come back');
-  await sleep(50); // d2's commit to disk finishes just after its response
+  await settled(edge); // d2's commit to disk finishes just after its response
   assert.equal((await edge.edge.purge({ kind: 'host', value: 'disk.test' })).purged, 2, 'the index was rebuilt from disk');
 });

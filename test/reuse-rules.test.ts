@@ -141,9 +141,12 @@ for (const tier of ['memory', 'disk', 'tiered'] as const) {
     assert.equal(put.status, 204);
     const after = await get(`${edge.url}/doc`);
     assert.match(after.text, / v1 /, `right after: got ${after.text} (${after.headers["cache-status"]})`);
-    hold.release();
-    // The old fetch's commit, released after the PUT, must not bring the old body back either.
-    await new Promise((r) => setImmediate(r));
+    // The old fetch's commit, released after the PUT, must not bring the old body back either: asked
+    // once every commit has returned and no fetch is left (not one turn of the event loop later).
+    await waitFor(() => {
+      hold.release(); // the GET after the PUT may have its own commit held later
+      return edge.edge.runtime.cache.flights.size === 0;
+    }, 'the commits to finish');
     const later = await get(`${edge.url}/doc`);
     assert.match(later.text, / v1 /, `got ${later.text}`);
     assert.ok(origin.count('/doc') >= 2);

@@ -1,13 +1,17 @@
 // Revalidation seen from a client: a stale object is validated with its own ETag and
 // Last-Modified (RFC 9111 §4.3.1) and freshened by a 304 (§4.3.4) or replaced by a 200; the edge
 // answers clients' own conditionals from what it holds (RFC 9110 §13); and request directives
-// (RFC 9111 §5.2.1) force, forbid or relax the use of what is stored.
+// (RFC 9111 §5.2.1) force, forbid or relax the use of what is stored. Time moves by the edge's
+// clock (advanced by the test), and a revalidation is held at the origin until the test lets it go.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { startOrigin, type TestOrigin } from './helpers/origin.js';
 import { startEdge, simpleConfig, type TestEdge } from './helpers/edge.js';
-import { get, sleep } from './helpers/client.js';
+import { get } from './helpers/client.js';
+import { Gate } from './helpers/gate.js';
+import { waitFor } from './helpers/wait.js';
+import { manualClock } from './helpers/clock.js';
 
 /** What the origin serves for one path; tests change it between requests. */
 interface Resource {
@@ -18,8 +22,9 @@ interface Resource {
 }
 
 const resources = new Map<string, Resource>();
-/** Paths the origin answers only after 200 ms. */
-const slow = new Set<string>();
+/** Paths whose answers wait at `gate` until the test opens it. */
+const held = new Set<string>();
+const gate = new Gate();
 let origin: TestOrigin;
 let edge: TestEdge;
 
@@ -28,7 +33,7 @@ const oneDayAgo = new Date(Date.now() - 86_400_000).toUTCString();
 
 before(async () => {
   origin = await startOrigin((req, res) => {
-    if (slow.has(req.url ?? '')) setTimeout(() => answer(req, res), 200);
+    if (held.has(req.url ?? '')) gate.pass(() => answer(req, res));
     else answer(req, res);
   });
   // Request directives are honoured only where a behavior says so (the default ignores them).
@@ -60,7 +65,8 @@ after(async () => {
 const cs = (r: { headers: Record<string, unknown> }) => String(r.headers['cache-status']);
 const lastSeen = (path: string) => origin.requests.filter((r) => r.url === path).at(-1)!;
 
-test('a stale object is revalidated with its validators and freshened by a 304 (RFC 9111 §4.3.4)', async () => {
+test('a stale object is revalidated with its validators and freshened by a 304 (RFC 9111 §4.3.4)', async (t) => {
+    const clock = manualClock(t);
   const path = '/rv/304';
   const body = 'the stored body, version one';
   resources.set(path, {
@@ -74,7 +80,7 @@ test('a stale object is revalidated with its validators and freshened by a 304 (
   assert.equal(cs(first), 'blotcdn; fwd=miss; stored');
   assert.equal(origin.requests.filter((r) => r.url === path)[0]!.headers['if-none-match'], undefined, 'a miss is not conditional');
 
-  await sleep(1100);
+  clock.advance(1100);
   const revalidated = await get(`${edge.url}${path}`);
   assert.equal(origin.count(path), 2);
   const seen = lastSeen(path);
@@ -98,7 +104,8 @@ test('a stale object is revalidated with its validators and freshened by a 304 (
   assert.equal(origin.count(path), 2);
 });
 
-test('a 304 without Surrogate-Control is judged by the Surrogate-Control stored with the object', async () => {
+test('a 304 without Surrogate-Control is judged by the Surrogate-Control stored with the object', async (t) => {
+    const clock = manualClock(t);
   const path = '/rv/surrogate';
   resources.set(path, {
     body: 'kept for the edge only',
@@ -107,7 +114,7 @@ test('a 304 without Surrogate-Control is judged by the Surrogate-Control stored 
     notModified: { etag: '"s1"' },
   });
   assert.equal(cs(await get(`${edge.url}${path}`)), 'blotcdn; fwd=miss; stored');
-  await sleep(2100);
+  clock.advance(2100);
   const revalidated = await get(`${edge.url}${path}`);
   assert.equal(cs(revalidated), 'blotcdn; fwd=stale; fwd-status=304; stored', 'still storable by the stored Surrogate-Control');
   assert.equal(revalidated.headers['surrogate-control'], undefined);
@@ -118,11 +125,12 @@ test('a 304 without Surrogate-Control is judged by the Surrogate-Control stored 
   assert.equal(origin.count(path), 2);
 });
 
-test('a revalidation answered 200 with a new body replaces the stored object', async () => {
+test('a revalidation answered 200 with a new body replaces the stored object', async (t) => {
+    const clock = manualClock(t);
   const path = '/rv/200';
   resources.set(path, { body: 'old body', headers: { etag: '"old"', 'cache-control': 'max-age=1' } });
   assert.equal((await get(`${edge.url}${path}`)).text, 'old body');
-  await sleep(1100);
+  clock.advance(1100);
   resources.set(path, { body: 'a completely new body', headers: { etag: '"new"', 'cache-control': 'max-age=60' } });
   const replaced = await get(`${edge.url}${path}`);
   assert.equal(lastSeen(path).headers['if-none-match'], '"old"', 'the edge asked with the validator it held');
@@ -191,20 +199,27 @@ test("clients' own conditionals are answered from the cache (RFC 9110 §13)", as
   assert.equal(origin.count(path), 1, 'none of these reached the origin');
 });
 
-test('concurrent requests for a stale object share one revalidation', async () => {
+test('concurrent requests for a stale object share one revalidation', async (t) => {
+  const clock = manualClock(t);
   const path = '/rv/concurrent';
   resources.set(path, { body: 'shared body', headers: { etag: '"s1"', 'cache-control': 'max-age=1' }, notModified: { etag: '"s1"', 'cache-control': 'max-age=60' } });
   await get(`${edge.url}${path}`);
-  await sleep(1100);
-  slow.add(path);
+  clock.advance(1100);
+  held.add(path);
+  gate.shut();
   try {
-    const replies = await Promise.all(Array.from({ length: 8 }, () => get(`${edge.url}${path}`)));
-    for (const r of replies) {
+    const pending = Promise.all(Array.from({ length: 8 }, () => get(`${edge.url}${path}`)));
+    // The revalidation waits at the origin until all eight have joined it.
+    await waitFor(() => edge.edge.runtime.cache.flights.get(`http://127.0.0.1${path}`)?.joined === 7, 'seven requests to join the revalidation');
+    assert.equal(gate.held, 1, 'one revalidation is at the origin');
+    gate.open();
+    for (const r of await pending) {
       assert.equal(r.status, 200);
       assert.equal(r.text, 'shared body');
     }
   } finally {
-    slow.delete(path);
+    held.delete(path);
+    gate.open();
   }
   assert.equal(origin.count(path), 2, 'one revalidation for all of them');
   assert.match(cs(await get(`${edge.url}${path}`)), /^blotcdn; hit/);
@@ -262,10 +277,11 @@ test('only-if-cached: 504 on a miss without contacting the origin, 200 on a hit'
   assert.equal(origin.count(path), 1);
 });
 
-test('max-stale accepts a stale object without contacting the origin; without it the object is revalidated', async () => {
+test('max-stale accepts a stale object without contacting the origin; without it the object is revalidated', async (t) => {
+    const clock = manualClock(t);
   const path = '/rd/max-stale';
   await prime(path, 1);
-  await sleep(1100);
+  clock.advance(1100);
   const bounded = await get(`${edge.url}${path}`, { 'cache-control': 'max-stale=30' });
   assert.equal(bounded.status, 200);
   assert.equal(bounded.text, `body of ${path}`);
@@ -319,7 +335,8 @@ test(
 
 test(
   'a 304 whose strong ETag differs from the stored one does not relabel the stored body (RFC 9111 §4.3.4)',
-  async () => {
+  async (t) => {
+    const clock = manualClock(t);
     const path = '/rv/mismatch';
     resources.set(path, {
       body: 'body of version one',
@@ -328,7 +345,7 @@ test(
       notModified: { etag: '"v2"', 'cache-control': 'max-age=60', 'x-version': '2' },
     });
     await get(`${edge.url}${path}`);
-    await sleep(1100);
+    clock.advance(1100);
     const res = await get(`${edge.url}${path}`);
     assert.equal(res.status, 200);
     const pairs = [res, await get(`${edge.url}${path}`)].map((r) => `${r.headers['etag']} ${r.text}`);

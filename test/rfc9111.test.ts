@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startOrigin, type TestOrigin } from './helpers/origin.js';
 import { startEdge, simpleConfig, type TestEdge } from './helpers/edge.js';
-import { get, request, sleep } from './helpers/client.js';
+import { get, request } from './helpers/client.js';
+import { manualClock } from './helpers/clock.js';
 
 let origin: TestOrigin;
 let edge: TestEdge;
@@ -155,11 +156,12 @@ test('no-cache: stored, but validated with the origin before every use (RFC 9111
 
 test(
   'a field named by no-cache="…" or private="…" stays out of the stored object after a 304 carries it again',
-  async () => {
+  async (t) => {
+    const clock = manualClock(t);
     routes.set('/qualified-304', (req, res) => {
       const headers = { etag: '"q"', 'cache-control': 'no-cache="set-cookie", private="x-user", max-age=1', 'set-cookie': `session=${origin.count('/qualified-304')}`, 'x-user': 'alice' };
       if (req.headers['if-none-match'] === '"q"') {
-        // Fresh for a minute after the revalidation, so the next request is a hit even on a slow machine.
+        // Fresh for a minute after the revalidation, so the next request is a hit.
         res.writeHead(304, { ...headers, 'cache-control': 'no-cache="set-cookie", private="x-user", max-age=60' });
         res.end();
         return;
@@ -168,7 +170,7 @@ test(
       res.end('q');
     });
     await get(`${edge.url}/qualified-304`);
-    await sleep(1100);
+    clock.advance(1100);
     const revalidated = await get(`${edge.url}/qualified-304`);
     assert.match(cs(revalidated), /fwd-status=304; stored/);
     const hit = await get(`${edge.url}/qualified-304`);

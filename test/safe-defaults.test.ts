@@ -17,6 +17,13 @@ import { get, request } from './helpers/client.js';
 
 const cs = (r: { headers: Record<string, unknown> }) => String(r.headers['cache-status']);
 
+/**
+ * The members' headersTimeout where one hangs: it must fire for the request that never gets an
+ * answer and not for one an origin on loopback answers at once. Timeouts run on real time (see
+ * src/clock.ts), so it is set far above such an answer on a busy machine, not at 200 ms.
+ */
+const TIMEOUT = '1s';
+
 test("one site's 500s do not open the breaker: other paths, other hosts and a PUT still reach the origin", async (t) => {
   const origin = await startOrigin((req, res) => {
     req.resume();
@@ -70,7 +77,7 @@ test('a member that stops answering: one timeout, then fast 503s and stale; it c
   });
   const edge = await startEdge({
     cache: { grace: '1h' },
-    originGroups: { main: { members: [{ name: 'app', url: origin.url, headersTimeout: '300ms' }], breaker: { failures: 1, cooldown: '1m', trialInterval: '2s' } } },
+    originGroups: { main: { members: [{ name: 'app', url: origin.url, headersTimeout: TIMEOUT }], breaker: { failures: 1, cooldown: '1m', trialInterval: '2s' } } },
     sites: [{ hosts: ['*'], originGroup: 'main' }],
   });
   t.after(async () => {
@@ -114,7 +121,7 @@ test('with every member open, a trial goes through at most once per interval; un
     respond(`${req.method} ${req.url}`, {})(req, res);
   });
   const edge = await startEdge({
-    originGroups: { main: { members: [{ name: 'app', url: origin.url, headersTimeout: '200ms' }], breaker: { failures: 2, cooldown: '1m', trialInterval: '1s' } } },
+    originGroups: { main: { members: [{ name: 'app', url: origin.url, headersTimeout: TIMEOUT }], breaker: { failures: 2, cooldown: '1m', trialInterval: '1s' } } },
     sites: [{ hosts: ['*'], originGroup: 'main' }],
   });
   t.after(async () => {

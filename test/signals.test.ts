@@ -42,7 +42,7 @@ function listening(port: number): Promise<boolean> {
 }
 
 async function start(t: { after(fn: () => Promise<void>): void }, file: string): Promise<{ run: Running; url: string; admin: string }> {
-  const run = runCli(['start', '--config', file], { BLOTCDN_ADMIN_TOKEN: TOKEN });
+  const run = runCli(['start', '--workers', '1', '--config', file], { BLOTCDN_ADMIN_TOKEN: TOKEN });
   t.after(async () => {
     if (run.child.exitCode === null && run.child.signalCode === null) {
       run.child.kill('SIGKILL');

@@ -5,12 +5,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as h2connect } from 'node:http2';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect } from 'node:tls';
 import { mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPebble, type TestPebble } from './helpers/pebble.js';
-import { handshake, startTlsNode, type TlsNode } from './helpers/tls.js';
+import { handshake, startTlsNode, tlsSession, type TlsNode } from './helpers/tls.js';
 import { FsCertStore } from '../src/tls/fs-cert-store.js';
 
 describe('on-demand TLS with pebble (file store)', () => {
@@ -154,23 +154,9 @@ describe('on-demand TLS with pebble (file store)', () => {
   });
 
   test('TLS sessions resume with tickets', async () => {
-    const connectOnce = (session?: Buffer) =>
-      new Promise<{ reused: boolean; session: Buffer | undefined }>((resolve, reject) => {
-        const socket: TLSSocket = tlsConnect({ host: '127.0.0.1', port: node.port, servername: 'first.sites.test', ca: ca(), session });
-        let ticket: Buffer | undefined;
-        socket.on('session', (s: Buffer) => (ticket = s));
-        socket.once('secureConnect', () => {
-          // TLS 1.3 tickets arrive after the handshake; give them a moment.
-          setTimeout(() => {
-            resolve({ reused: socket.isSessionReused(), session: ticket });
-            socket.end();
-          }, 50);
-        });
-        socket.on('error', reject);
-      });
-    const first = await connectOnce();
-    assert.ok(first.session, 'a ticket was issued');
-    const second = await connectOnce(first.session);
+    const first = await tlsSession(node.port, 'first.sites.test', { ca: ca() });
+    assert.ok(first.ticket, 'a ticket was issued');
+    const second = await tlsSession(node.port, 'first.sites.test', { ca: ca(), session: first.ticket });
     assert.equal(second.reused, true);
   });
 });

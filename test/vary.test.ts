@@ -1,16 +1,22 @@
 // Vary from a client's side (RFC 9111 §4.1): an origin that negotiates on Accept-Language gets one
 // stored variant per language, equivalent spellings share one, `Vary: *` is never stored, an absent
 // field is not the same as an empty one, and clients arriving together before the edge knows the
-// URL varies still each get their own language.
+// URL varies still each get their own language. Time moves by the edge's clock (advanced by the
+// test), and the first answer is held at the origin until every client has arrived.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startOrigin, type TestOrigin } from './helpers/origin.js';
-import { startEdge, simpleConfig, type TestEdge } from './helpers/edge.js';
-import { get, request, sleep } from './helpers/client.js';
+import { startEdge, simpleConfig, settled, type TestEdge } from './helpers/edge.js';
+import { get, request } from './helpers/client.js';
+import { manualClock } from './helpers/clock.js';
+import { Gate } from './helpers/gate.js';
+import { waitFor } from './helpers/wait.js';
 
 let origin: TestOrigin;
 let edge: TestEdge;
+/** Holds the answers to /slow until the test opens it. */
+const slowGate = new Gate();
 
 /** The body the origin answers for an Accept-Language value (as the origin received it). */
 function bodyFor(value: string | undefined): string {
@@ -34,7 +40,7 @@ before(async () => {
       });
       res.end(body);
     };
-    if (path.startsWith('/slow')) setTimeout(send, 200);
+    if (path.startsWith('/slow')) slowGate.pass(send);
     else send();
   });
   edge = await startEdge(simpleConfig(origin.url));
@@ -151,18 +157,20 @@ test('a successful POST to the URL invalidates every stored variant (RFC 9111 §
 
 test(
   'an object the edge compresses keeps Vary: Accept-Encoding after a 304 that lists only the origin’s Vary',
-  async () => {
+  async (t) => {
+    const clock = manualClock(t);
     const url = `${edge.url}/compressible`;
     const headers = { 'accept-language': 'en', 'accept-encoding': 'gzip' };
     const first = await get(url, headers);
     assert.equal(first.text, TEXT);
+    await settled(edge);
     const varyOf = (r: { headers: Record<string, unknown> }) => String(r.headers['vary']).toLowerCase().split(/\s*,\s*/).sort();
     assert.deepEqual(varyOf(first), ['accept-encoding', 'accept-language']);
-    await sleep(1100);
+    clock.advance(1100);
     const revalidated = await get(url, headers);
     assert.match(cs(revalidated), /fwd-status=304/);
     assert.deepEqual(varyOf(revalidated), ['accept-encoding', 'accept-language']);
-    await sleep(50); // the gzip copy is made in the background
+    await settled(edge); // the gzip copy is made in the background
     const hit = await get(url, headers);
     assert.match(cs(hit), /^blotcdn; hit/);
     assert.equal(hit.headers['content-encoding'], 'gzip');
@@ -173,7 +181,11 @@ test(
 test('concurrent first requests in different languages each get their own language', async () => {
   const url = `${edge.url}/slow`;
   const langs = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 'en' : 'fr'));
-  const replies = await Promise.all(langs.map((l) => request(url, { headers: lang(l) })));
+  const pending = Promise.all(langs.map((l) => request(url, { headers: lang(l) })));
+  // The first answer waits at the origin until the other nineteen have joined the first fetch.
+  await waitFor(() => edge.edge.runtime.cache.flights.get('http://127.0.0.1/slow')?.joined === 19, 'nineteen requests to join the first fetch');
+  slowGate.open();
+  const replies = await pending;
   replies.forEach((r, i) => {
     assert.equal(r.status, 200, `request ${i}`);
     assert.equal(r.text, `lang=${langs[i]}`, `request ${i} (${langs[i]}) got another language's body`);

@@ -47,6 +47,21 @@ function metaOf(n: number, now: number): CacheMeta {
   };
 }
 
+/** Writes object n's file where the disk tier would put it (no index entry); `folders` remembers the folders made. */
+export function writeObject(dir: string, n: number, now: number, folders: Set<string>): { digest: Buffer; meta: CacheMeta; bytes: number } {
+  const meta = metaOf(n, now);
+  const trailer = trailerFor(meta, BODY.length);
+  const digest = keyDigest(meta.key);
+  const hex = digest.toString('hex');
+  const folder = join(dir, 'objects', hex.slice(0, 2), hex.slice(2, 4));
+  if (!folders.has(folder)) {
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    folders.add(folder);
+  }
+  writeFileSync(join(folder, hex), Buffer.concat([BODY, trailer]), { mode: 0o600 });
+  return { digest, meta, bytes: BODY.length + trailer.length };
+}
+
 async function fill(dir: string, count: number): Promise<void> {
   const started = performance.now();
   for (const sub of ['objects', 'tmp', 'index']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
@@ -57,17 +72,8 @@ async function fill(dir: string, count: number): Promise<void> {
   const folders = new Set<string>();
   const now = Date.now();
   for (let n = 0; n < count; n++) {
-    const meta = metaOf(n, now);
-    const trailer = trailerFor(meta, BODY.length);
-    const digest = keyDigest(meta.key);
-    const hex = digest.toString('hex');
-    const folder = join(dir, 'objects', hex.slice(0, 2), hex.slice(2, 4));
-    if (!folders.has(folder)) {
-      mkdirSync(folder, { recursive: true, mode: 0o700 });
-      folders.add(folder);
-    }
-    writeFileSync(join(folder, hex), Buffer.concat([BODY, trailer]), { mode: 0o600 });
-    index.apply(index.encode(digest, meta, BODY.length + trailer.length)!);
+    const { digest, meta, bytes } = writeObject(dir, n, now, folders);
+    index.apply(index.encode(digest, meta, bytes)!);
     if (n % 100_000 === 0 && n > 0) process.stdout.write(`  filled ${n.toLocaleString('en-US')}\n`);
   }
   await file.snapshot(index);

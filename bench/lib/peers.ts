@@ -71,6 +71,10 @@ export interface BlotcdnOptions extends PeerOptions {
   cacheDir?: string;
   /** The plain-HTTP port (a free one by default). */
   port?: number;
+  /** More `blotcdn start` arguments (e.g. `--workers 2`). */
+  args?: string[];
+  /** How long it may take to listen (several workers start several processes). */
+  startTimeoutMs?: number;
 }
 
 export async function startBlotcdn(originUrl: string, options: BlotcdnOptions = {}): Promise<Peer> {
@@ -88,10 +92,14 @@ export async function startBlotcdn(originUrl: string, options: BlotcdnOptions = 
     args = [cli, 'start', '--origin', originUrl, '--listen', `127.0.0.1:${port}`, '--access-log', accessLog ?? 'off'];
     if (options.cacheDir) args.push('--cache-dir', options.cacheDir);
   }
+  args.push(...(options.args ?? []));
+  // One worker per server core, as nginx gets (the default, one per core of the machine, would
+  // put two workers on one pinned core).
+  if (!args.includes('--workers')) args.push('--workers', String(SERVER_CORES));
   const name = options.name ?? 'blotcdn';
   // The V8 flag the installed `blotcdn` command (bin/blotcdn) runs with: measure it as it runs.
   const proc = pinned(name, SERVER_CORE, process.execPath, ['--max-semi-space-size=32', ...args]);
-  await waitForPort(port, proc);
+  await waitForPort(port, proc, options.startTimeoutMs);
   return peer(name, port, [proc], dir, accessLog);
 }
 

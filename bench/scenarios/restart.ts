@@ -56,7 +56,7 @@ function runFill(dir: string, log: (m: string) => void): Promise<{ objects: numb
  * over IPC; resolves once it prints its listening addresses.
  */
 function startEdge(configFile: string): Promise<Edge> {
-  const child = fork(join(ROOT, 'dist/cli/main.js'), ['start', '--config', configFile], {
+  const child = fork(join(ROOT, 'dist/cli/main.js'), ['start', '--workers', '1', '--config', configFile], {
     execArgv: ['--max-semi-space-size=32', '--expose-gc', '--require', join(ROOT, 'bench/lib/gc-on-message.cjs')],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

@@ -106,7 +106,7 @@ function compressor(encoding: Encoding): Transform {
 export const MAX_QUEUED = 256;
 
 export class Compressor {
-  /** Copies waiting or being made. */
+  /** Copies waiting or being made (a test waits for 0 instead of sleeping). */
   pending = 0;
   /** Body bytes the waiting copies hold (the objects they were asked with). */
   queuedBytes = 0;

@@ -266,6 +266,18 @@ export class DiskStore implements CacheStore {
     return purged;
   }
 
+  /** What a purge of `target` would cover: the index's candidates, each checked against its trailer. */
+  async keysFor(target: PurgeTarget): Promise<string[]> {
+    await this.ready;
+    const digests = this.index.select(indexQuery(target)).map((slot) => Buffer.from(this.index.digestOf(slot)));
+    const keys: string[] = [];
+    await parallel(digests, FILE_CONCURRENCY, async (digest) => {
+      const found = await readObjectMeta(this.folder.pathOf(digest.toString('hex')));
+      if (typeof found === 'object' && appliesTo(target, found.meta)) keys.push(found.meta.key);
+    });
+    return keys;
+  }
+
   private async purgeOne(digest: Buffer, hex: string, target: PurgeTarget): Promise<boolean> {
     if (this.index.find(digest) < 0) return false;
     if (target.soft) {

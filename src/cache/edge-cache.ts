@@ -41,6 +41,11 @@ export class EdgeCache {
   private readonly applying = new Set<PurgeTarget>();
   /** Set by the Purger: refuses objects fetched before a purge that covers them. */
   gate: StoreGate | undefined;
+  /**
+   * Epoch ms: objects stored before it are not served (a miss). Set by the cluster layer when this
+   * node missed purges it can no longer read, so it cannot prove anything it held fresh.
+   */
+  distrustBefore = 0;
   readonly limits: EdgeCacheLimits;
 
   constructor(
@@ -66,13 +71,13 @@ export class EdgeCache {
   get(key: string): StoredObject | undefined | Promise<StoredObject | undefined> {
     const found = this.store.get(key);
     // Purges still being applied hold at once (and cost nothing when there are none).
-    if (this.applying.size === 0) return found;
+    if (this.applying.size === 0 && this.distrustBefore === 0) return found;
     if (found instanceof Promise) return found.then((o) => this.overlay(o));
     return this.overlay(found);
   }
 
   private overlay(object: StoredObject | undefined): StoredObject | undefined {
-    if (object === undefined) return undefined;
+    if (object === undefined || object.meta.storedAt < this.distrustBefore) return undefined;
     let meta = object.meta;
     for (const t of this.applying) {
       if (!appliesTo(t, meta)) continue;

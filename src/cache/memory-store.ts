@@ -148,6 +148,15 @@ export class MemoryStore implements CacheStore {
     return this.purgeKeys(target).length;
   }
 
+  async keysFor(target: PurgeTarget): Promise<string[]> {
+    const keys: string[] = [];
+    for (const slot of this.index.select(indexQuery(target))) {
+      const object = this.lru.peek(this.keys[slot]!);
+      if (object !== undefined && appliesTo(target, object.meta)) keys.push(object.meta.key);
+    }
+    return keys;
+  }
+
   /** Applies a purge at once; returns the keys of the objects it removed or marked stale. */
   purgeKeys(target: PurgeTarget): string[] {
     const done: string[] = [];

@@ -123,6 +123,11 @@ export class Purger {
   }
 
   /** Bytes the held purges take (a target is a small object and its strings). */
+  /** The purges held against fetches in flight, oldest first (the shield tier reads them). */
+  get held(): readonly PurgeTarget[] {
+    return this.recent;
+  }
+
   get heldBytes(): number {
     let n = 0;
     for (const t of this.recent) n += 120 + 2 * ((t.host?.length ?? 0) + (t.path?.length ?? 0) + (t.tag?.length ?? 0));

@@ -125,6 +125,8 @@ export interface CacheStore {
    * later than it, found through the index and checked against its metadata. Resolves with how many.
    */
   purge(target: PurgeTarget): Promise<number>;
+  /** The keys of the objects a purge of `target` would cover, acting on none (the platform's GET /inspect). */
+  keysFor(target: PurgeTarget): Promise<string[]>;
   /** The Vary names of the URL's current variants ([]: it does not vary); undefined when none is held. */
   varyOf(primary: string): readonly string[] | undefined;
   /** How many variants (identity objects) of the URL are held. */

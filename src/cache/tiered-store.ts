@@ -87,6 +87,10 @@ export class TieredStore implements CacheStore {
     }
   }
 
+  async keysFor(target: PurgeTarget): Promise<string[]> {
+    return [...new Set([...(await this.memory.keysFor(target)), ...(await this.disk.keysFor(target))])];
+  }
+
   /** Both tiers at once; an object held by both counts once. */
   async purge(target: PurgeTarget): Promise<number> {
     this.removals++;

@@ -46,6 +46,8 @@ program
   .option('--acme-email <email>', 'quick mode: ACME account contact')
   .option('--allow-host <names...>', 'quick mode: hosts (or *.wildcards) certificates may be obtained for')
   .option('--cert-dir <dir>', 'quick mode: where certificates are kept (default .blotcdn/certs)')
+  .option('--workers <n>', 'worker processes sharing the listeners: a number, or "auto" (one per core; the default unless the config sets workers); 1 runs a single process')
+  .option('--redis <url>', 'quick mode: cluster mode — purges reach every node on this Redis, with receipts and catch-up')
   .addHelpText(
     'after',
     '\nExamples:\n  blotcdn start --config /etc/blotcdn.yaml\n  blotcdn start --origin http://127.0.0.1:9000 --listen 127.0.0.1:8080   (loopback only)\n  blotcdn start --origin http://127.0.0.1:9000 --listen :8080            (every interface)',
@@ -53,6 +55,19 @@ program
   .action(async (opts: StartOptions) => {
     const config = await configFrom(opts);
     const file = opts.config;
+    // Several workers: a primary forks them (src/cluster/workers); one keeps today's single process.
+    const { workerCount } = await import('../cluster/workers/worker-count.js');
+    let workers: number;
+    try {
+      workers = workerCount(opts.workers, config);
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+    if (workers > 1) {
+      const { runPrimary } = await import('../cluster/workers/primary.js');
+      const source = file === undefined ? { kind: 'input' as const, input: quickConfig({ ...opts, origin: opts.origin ?? [] }) } : { kind: 'file' as const, path: file, text: readFileSync(file, 'utf8') };
+      return runPrimary(source, workers);
+    }
     await runEdge(config, undefined, file === undefined ? undefined : () => loadConfigFile(configPath(file)));
   });
 
@@ -81,7 +96,7 @@ program
   });
 
 /** `start`'s options: a config file, or quick mode's flags. */
-type StartOptions = Omit<QuickOptions, 'origin'> & { config?: string; origin?: string[] };
+type StartOptions = Omit<QuickOptions, 'origin'> & { config?: string; origin?: string[]; workers?: string };
 
 adminCommands(program);
 certsCommand(program);

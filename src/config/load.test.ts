@@ -54,7 +54,7 @@ describe('formatPath', () => {
 describe('valid configs', () => {
   test('a minimal config gets every default', () => {
     const cfg = parseConfigText(MINIMAL_YAML, 'test.yaml');
-    assert.deepEqual(cfg.node, {});
+    assert.deepEqual(cfg.node, { peers: ['127.0.0.0/8', '::1'] });
     assert.deepEqual(cfg.listen, { http: [], https: [] });
     assert.deepEqual(cfg.cache, {
       memory: { maxSize: 256 * 1024 * 1024, maxObjectSize: 16 * 1024 * 1024 },

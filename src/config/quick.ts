@@ -17,6 +17,8 @@ export interface QuickOptions {
   allowHost?: string[];
   /** Where certificates are kept (default: .blotcdn/certs). */
   certDir?: string;
+  /** Cluster mode: the Redis every node shares (redis.url). */
+  redis?: string;
 }
 
 export function quickConfig(options: QuickOptions): ConfigInput {
@@ -37,5 +39,6 @@ export function quickConfig(options: QuickOptions): ConfigInput {
     ...(options.cacheDir ? { cache: { disk: { dir: options.cacheDir } } } : {}),
     ...(options.admin ? { admin: { listen: options.admin } } : {}),
     ...(options.accessLog ? { log: { access: options.accessLog } } : {}),
+    ...(options.redis ? { redis: { url: options.redis } } : {}),
   };
 }

@@ -84,6 +84,11 @@ const originMember = z.strictObject({
   connections: z.number().int().min(1).max(4096).default(128),
   /** Trust the origin's certificate even when it does not verify (test and internal origins only). */
   insecure: z.boolean().default(false),
+  /**
+   * The member is another blotcdn edge (the shield tier): each fill tells it when this node last
+   * purged the URL, and it serves no copy stored before that (list this node in its node.peers).
+   */
+  shield: z.boolean().optional(),
 
   // file: members (a folder served as nginx would)
   /** File served for a path ending in `/` (e.g. index.html); directories are 404 without it. */
@@ -379,10 +384,20 @@ export const configSchema = z
     trustedProxies: z.array(addressOrNetwork).default([]),
     /** SIGTERM/SIGINT: how long requests in flight may take to finish before their connections are cut. */
     shutdownTimeout: duration.default(10_000),
+    /**
+     * Worker processes sharing the listeners (`blotcdn start --workers N` overrides): "auto" is one
+     * per core, 1 is a single process with no primary.
+     */
+    workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto'),
     node: z
       .strictObject({
         /** Names this node in CDN-Loop and Via; must differ between tiers. */
         id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').optional(),
+        /**
+         * Edges allowed to use this node as their shield with purge times (Blotcdn-Purged-At): their
+         * addresses or networks. Others' purge times are ignored.
+         */
+        peers: z.array(addressOrNetwork).default(['127.0.0.0/8', '::1']),
       })
       .prefault({}),
     listen: z.strictObject({
@@ -393,7 +408,18 @@ export const configSchema = z
     domains: z
       .strictObject({
         /** Key `{prefix}{host}` exists = allowed, as the Blot app writes them. Uses `redis.url` unless `url` is given. */
-        redis: z.strictObject({ url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// URL').optional(), prefix: z.string().default('domain:') }).optional(),
+        redis: z
+          .strictObject({
+            url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// URL').optional(),
+            prefix: z.string().default('domain:'),
+            /** Follow additions and removals at once (keyspace notifications on `{prefix}*`, and `channel`). */
+            watch: z.boolean().default(true),
+            /** A host published here is looked up afresh (for Redis servers without keyspace notifications). */
+            channel: z.string().min(1).default('blotcdn:domains'),
+            /** Turn on Redis's keyspace notifications for strings and key removal (CONFIG SET) when they are off. */
+            enableKeyspaceEvents: z.boolean().default(false),
+          })
+          .optional(),
         /** `GET {url}?domain={host}`: 2xx allowed, 4xx not. */
         ask: z.strictObject({ url: z.url(), timeout: duration.default(3000) }).optional(),
         /** How long answers are remembered. */
@@ -422,6 +448,19 @@ export const configSchema = z
             platformCerts: z.boolean().default(true),
           })
           .refine((s) => (s.dir === undefined) !== (s.redis === undefined), { message: 'give exactly one of store.dir and store.redis' }),
+        /**
+         * Certificates from files for host patterns (`*.blot.im`, `blot.im`): served for the names they
+         * cover, re-read when the files change; a covered name never causes an ACME order.
+         */
+        certificates: z
+          .array(
+            z.strictObject({
+              hosts: z.array(hostPattern.refine((h) => h !== '*' && !(h.startsWith('*.') ? h.slice(2) : h).includes('*'), { message: 'a certificate covers names and *.wildcards only' })).min(1),
+              cert: z.string().min(1),
+              key: z.string().min(1),
+            }),
+          )
+          .default([]),
         /** Hosts certificates may be obtained for, beside the sites' hosts and the domain list. */
         allowHosts: z.array(hostPattern).default([]),
         /** The ACME CA; without it only stored certificates are served. */
@@ -533,12 +572,27 @@ export const configSchema = z
         abandonedFillLimit: size.default(16 * 1024 * 1024),
       })
       .prefault({}),
-    /** Redis, for running many edge nodes: purges are published to every node through it. */
+    /**
+     * Redis, for running many edge nodes (cluster mode): purges go to every node on a Redis Stream,
+     * with receipts and catch-up (see docs/cluster.md).
+     */
     redis: z
       .strictObject({
         url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL'),
-        /** Channel purges travel on. */
-        purgeChannel: z.string().min(1).default('blotcdn:purge'),
+        /** No longer used: purges travel on the stream `{keyPrefix}:v1:purges`. Accepted so older configs still load. */
+        purgeChannel: z.string().min(1).optional(),
+        /** First part of every cluster key (`{keyPrefix}:v1:…`); nodes of one cluster share it. */
+        keyPrefix: z.string().regex(/^[A-Za-z0-9._-]+$/).default('blotcdn'),
+        /** Purges the stream keeps (approximately); a node away for longer than that many purges drops what it held. */
+        streamMaxLen: z.number().int().min(100).max(10_000_000).default(100_000),
+        /** How often a node tells the others it is alive; it leaves the node list after three missed. */
+        heartbeat: duration.default(1000),
+        /** Longest wait of POST /purge with "wait": true for the other nodes' acknowledgements. */
+        ackTimeout: duration.default(2000),
+        /** How long a starting node waits for Redis (to read the purges it missed) before serving without it. */
+        startTimeout: duration.default(5000),
+        /** Purges kept while Redis is unreachable, sent when it returns; past it a purge applies here only. */
+        queueMax: z.number().int().min(1).max(1_000_000).default(10_000),
       })
       .optional(),
     /**
@@ -566,6 +620,15 @@ export const configSchema = z
         purgeToken: z.string().min(8, 'use at least 8 characters').optional(),
         purgeTokenEnv: z.string().default('BLOTCDN_PURGE_TOKEN'),
         warmConcurrency: z.number().int().min(1).max(256).default(16),
+        /**
+         * Listeners answering only the platform's GET /purge, /inspect and /rehydrate (with the purge
+         * secret): where the app's BLOT_REVERSE_PROXY_URLS point, e.g. this node's private address.
+         */
+        purgeListen: listenAddresses.default([]),
+        /** Names the admin listener answers to besides IP addresses and localhost (DNS rebinding guard). */
+        allowedHosts: z.array(z.string().regex(/^[a-z0-9.-]+$/i, 'a host name, without port').transform((h) => h.toLowerCase())).default([]),
+        /** Retry-After of the platform's routes while the cache index is being read after a start. */
+        retryAfter: duration.default(30_000),
         /** GET /healthz and /readyz answer without the token (for load balancers' health checks). */
         publicHealth: z.boolean().default(false),
       })

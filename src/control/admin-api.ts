@@ -1,70 +1,57 @@
 // The admin API and dashboard, on their own listener (127.0.0.1 by default). Every route needs the
-// bearer token (or the dashboard's cookie, set by logging in with the token); without a token the
-// API refuses to listen anywhere but loopback. The platform's own purge call (GET /purge?host=…)
-// may instead carry its shared secret in X-Blot-Purge-Token, so the origin app needs no change.
-// GET /jobs shows the origin app's publishing queue (config `jobs`).
+// bearer token (or the dashboard's cookie, set by signing in with the token); without a token the
+// API refuses to listen anywhere but loopback. Before any route, admin-guard refuses what a web page
+// could send (a foreign Host, another Origin, a non-JSON body). The platform's own calls (GET /purge,
+// /inspect, /rehydrate: platform-routes.ts) authenticate with the purge secret instead, here and on
+// the purge listeners (`admin.purgeListen`), which answer nothing else. Errors: `{code, message}`.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { timingSafeEqual, createHash } from 'node:crypto';
-import type { ListenAddress } from '../config/schema.js';
+import type { EdgeConfig, ListenAddress } from '../config/schema.js';
 import type { PurgeKind } from '../cache/purger.js';
+import { EdgeError } from '../errors.js';
 import { createMetrics, type Metrics } from '../observe/metrics.js';
+import { guardRequest } from './admin-guard.js';
+import { adminError, badRequest, readJson, sameSecret, sendError, sendJson } from './admin-http.js';
 import type { ControlPlane } from './control-plane.js';
 import { serveDashboard } from './dashboard.js';
-import { twinHost } from './twin-host.js';
+import { PlatformRoutes } from './platform-routes.js';
+import type { Receipt } from '../cluster/purge-bus.js';
 
 export interface AdminOptions {
   listen: ListenAddress;
   /** Bearer token; undefined allows only a loopback listener, without authentication. */
   token?: string;
-  /** Shared secret the platform sends in X-Blot-Purge-Token for GET /purge. */
+  /** Shared secret the platform sends in X-Blot-Purge-Token; without one its routes are refused. */
   purgeToken?: string;
+  /** Listeners that answer only the platform's routes (where BLOT_REVERSE_PROXY_URLS point). */
+  purgeListen?: ListenAddress[];
+  /** Names the admin listener answers to besides IP addresses and localhost. */
+  allowedHosts?: string[];
+  /** Retry-After (seconds) of the platform's routes while the edge is not ready. */
+  retryAfterSeconds?: number;
   /** Most URLs warmed at once. */
   warmConcurrency: number;
   /** GET /healthz and /readyz answer without the token (for a load balancer's health checks). */
   publicHealth?: boolean;
 }
 
+/** The admin API's options from the config's `admin` section (tokens from the environment when not written in it). */
+export function adminOptions(admin: NonNullable<EdgeConfig['admin']>): AdminOptions {
+  return {
+    listen: admin.listen,
+    token: admin.token ?? (process.env[admin.tokenEnv] || undefined),
+    purgeToken: admin.purgeToken ?? (process.env[admin.purgeTokenEnv] || undefined),
+    purgeListen: admin.purgeListen,
+    allowedHosts: admin.allowedHosts,
+    retryAfterSeconds: Math.ceil(admin.retryAfter / 1000),
+    warmConcurrency: admin.warmConcurrency,
+    publicHealth: admin.publicHealth,
+  };
+}
+
 const COOKIE = 'blotcdn_admin';
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 const PURGE_KINDS: PurgeKind[] = ['url', 'prefix', 'host', 'tag'];
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-function same(a: string, b: string): boolean {
-  // Hash first so the comparison takes the same time whatever the lengths.
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body, null, 2);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-  res.end(text);
-}
-
-async function readJson(req: IncomingMessage, limit = 1024 * 1024): Promise<unknown> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new HttpError(413, 'request body too large');
-    chunks.push(chunk);
-  }
-  if (size === 0) return {};
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'request body is not JSON');
-  }
-}
 
 function cookie(req: IncomingMessage, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
@@ -74,9 +61,29 @@ function cookie(req: IncomingMessage, name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * One answer for a purge of several values: every node counted by all of them (the fewest acked,
+ * the most nodes, the longest wait). Without a cluster this node is the only one.
+ */
+function receiptSummary(receipts: (Receipt | undefined)[]): { acked: number; nodes: number; ms: number; queued: boolean; missing: string[] } {
+  const known = receipts.filter((r): r is Receipt => r !== undefined);
+  if (known.length === 0) return { acked: 1, nodes: 1, ms: 0, queued: false, missing: [] };
+  return {
+    acked: Math.min(...known.map((r) => r.acked)),
+    nodes: Math.max(...known.map((r) => r.nodes)),
+    ms: Math.round(Math.max(...known.map((r) => r.ms)) * 100) / 100,
+    queued: known.some((r) => r.queued),
+    missing: [...new Set(known.flatMap((r) => r.missing))],
+  };
+}
+
 export class AdminApi {
   readonly server: Server;
+  /** Listeners answering only the platform's routes (`admin.purgeListen`). */
+  readonly purgeServers: Server[];
   private readonly metrics: Metrics;
+  private readonly platform: PlatformRoutes;
+  private readonly allowedHosts: ReadonlySet<string>;
   private bound: AddressInfo | undefined;
 
   constructor(
@@ -86,93 +93,107 @@ export class AdminApi {
     if (!options.token && !LOOPBACK.test(options.listen.host ?? '')) {
       throw new Error(`the admin API on ${options.listen.host ?? 'every interface'} needs a token (admin.token or BLOTCDN_ADMIN_TOKEN); without one it only listens on loopback`);
     }
+    const purgeListen = options.purgeListen ?? [];
+    if (purgeListen.length > 0 && !options.purgeToken) {
+      throw new Error('admin.purgeListen needs a purge secret (admin.purgeToken or BLOTCDN_PURGE_TOKEN): the platform routes are never open');
+    }
+    if (options.token && options.purgeToken && sameSecret(options.token, options.purgeToken)) {
+      throw new Error('the purge secret must differ from the admin token: the app that holds it must not hold the whole admin API');
+    }
     this.metrics = createMetrics(plane);
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        const e = err instanceof HttpError ? err : new HttpError(500, (err as Error).message);
-        if (res.headersSent) return void res.destroy();
-        for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
-        json(res, e.status, { error: e.message });
-      });
-    });
+    this.allowedHosts = new Set((options.allowedHosts ?? []).map((h) => h.toLowerCase()));
+    this.platform = new PlatformRoutes(plane, { purgeToken: options.purgeToken, retryAfterSeconds: options.retryAfterSeconds ?? 30 });
+    this.server = createServer((req, res) => void this.handle(req, res).catch((err: unknown) => sendError(res, err)));
+    this.purgeServers = purgeListen.map(() => createServer((req, res) => void this.handlePlatform(req, res).catch((err: unknown) => sendError(res, err))));
   }
 
-  listen(): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.listen.port, this.options.listen.host, () => {
-        this.bound = this.server.address() as AddressInfo;
-        resolve(this.bound);
-      });
-    });
+  async listen(): Promise<AddressInfo> {
+    this.bound = await listenOn(this.server, this.options.listen);
+    const purgeListen = this.options.purgeListen ?? [];
+    for (let i = 0; i < this.purgeServers.length; i++) await listenOn(this.purgeServers[i]!, purgeListen[i]!);
+    return this.bound;
   }
 
   get address(): AddressInfo | undefined {
     return this.bound;
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.server.listening) return resolve();
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+  /** Bound addresses of the purge listeners. */
+  get purgeAddresses(): AddressInfo[] {
+    return this.purgeServers.map((s) => s.address()).filter((a): a is AddressInfo => a !== null && typeof a === 'object');
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.server, ...this.purgeServers].map(closeServer));
   }
 
   private authorized(req: IncomingMessage): boolean {
     const token = this.options.token;
     if (!token) return true;
     const header = req.headers.authorization;
-    if (header?.startsWith('Bearer ') && same(header.slice(7).trim(), token)) return true;
+    if (header?.startsWith('Bearer ') && sameSecret(header.slice(7).trim(), token)) return true;
     const fromCookie = cookie(req, COOKIE);
-    return fromCookie !== undefined && same(fromCookie, token);
+    return fromCookie !== undefined && sameSecret(fromCookie, token);
+  }
+
+  /** A purge listener: the platform's routes, nothing else. */
+  private async handlePlatform(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://purge');
+    // The routes need a header no page can send cross-site, so any Host may be used (a container's name).
+    guardRequest(req, { allowedHosts: this.allowedHosts, checkHost: false });
+    if (!PlatformRoutes.handles(req.method, url.pathname)) throw new EdgeError('admin_not_found', `(${req.method} ${url.pathname}: this listener answers GET /purge, /inspect and /rehydrate)`);
+    return this.platform.handle(req, res, url);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin');
     const route = `${req.method} ${url.pathname}`;
+    guardRequest(req, { allowedHosts: this.allowedHosts, checkHost: true, form: route === 'POST /login' });
 
-    // The dashboard's own pages handle the login themselves.
+    // The dashboard's own pages handle the sign-in themselves.
     if (url.pathname === '/' || url.pathname === '/dashboard' || url.pathname.startsWith('/dashboard/') || route === 'POST /login') {
       return serveDashboard(req, res, url, { authorized: this.authorized(req), token: this.options.token, cookie: COOKIE });
     }
-    if (route === 'GET /purge') return this.platformPurge(req, res, url);
+    if (PlatformRoutes.handles(req.method, url.pathname)) return this.platform.handle(req, res, url);
+    await this.plane.refresh?.();
     const health = route === 'GET /healthz' || route === 'GET /readyz';
-    if (!(health && this.options.publicHealth) && !this.authorized(req)) throw new HttpError(401, 'a bearer token is required (Authorization: Bearer …)', { 'www-authenticate': 'Bearer' });
+    if (!(health && this.options.publicHealth) && !this.authorized(req)) throw new EdgeError('admin_unauthorized', undefined, { headers: { 'www-authenticate': 'Bearer' } });
 
     switch (route) {
       case 'GET /healthz':
         // Alive: the process answers. Whether it should take traffic is /readyz.
-        return json(res, 200, { ok: true, node: this.plane.nodeId });
+        return sendJson(res, 200, { ok: true, node: this.plane.nodeId });
       case 'GET /readyz': {
         const readiness = this.plane.readiness();
-        return json(res, readiness.ready ? 200 : 503, { ...readiness, node: this.plane.nodeId });
+        return sendJson(res, readiness.ready ? 200 : 503, { ...readiness, node: this.plane.nodeId });
       }
       case 'POST /reload': {
         try {
-          return json(res, 200, { reloaded: true, ...(await this.plane.reloadFromSource()) });
+          return sendJson(res, 200, { reloaded: true, ...(await this.plane.reloadFromSource()) });
         } catch (err) {
-          throw new HttpError(409, `kept the running config: ${(err as Error).message}`);
+          throw adminError('admin_reload_refused', `kept the running config: ${(err as Error).message}`);
         }
       }
       case 'GET /stats':
-        return json(res, 200, this.stats());
+        return sendJson(res, 200, this.stats());
       case 'GET /origins':
-        return json(res, 200, this.plane.originStatus());
+        return sendJson(res, 200, this.plane.originStatus());
       case 'GET /certs':
-        return json(res, 200, await this.plane.certs());
+        return sendJson(res, 200, await this.plane.certs());
       case 'GET /purges':
-        return json(res, 200, [...this.plane.purgeLog()].reverse());
+        return sendJson(res, 200, [...this.plane.purgeLog()].reverse());
       case 'POST /purge':
         return this.purge(req, res);
       case 'POST /warm':
         return this.warm(req, res);
+      case 'GET /nodes':
+        return sendJson(res, 200, await this.plane.nodes());
       case 'GET /tasks':
-        return json(res, 200, this.plane.taskCounts());
+        return sendJson(res, 200, this.plane.taskCounts());
       case 'GET /jobs': {
         const report = await this.plane.jobs();
-        if (!report) throw new HttpError(404, 'no publishing queue: add a jobs section (jobs.dir or jobs.redis) to the config');
-        return json(res, 200, report);
+        if (!report) throw new EdgeError('admin_no_jobs');
+        return sendJson(res, 200, report);
       }
       case 'GET /metrics': {
         const text = await this.metrics.text();
@@ -180,7 +201,7 @@ export class AdminApi {
         return void res.end(text);
       }
       default:
-        throw new HttpError(404, `no route ${route}`);
+        throw new EdgeError('admin_not_found', `(${route})`);
     }
   }
 
@@ -206,73 +227,64 @@ export class AdminApi {
       activePurges: this.plane.activePurges(),
       series: s.series(),
       topMissed: s.topMissed(20),
+      ...(this.plane.workers ? { workers: this.plane.workers() } : {}),
     };
   }
 
-  /** POST /purge {"url"|"prefix"|"host"|"tag": string | string[], "soft"?: boolean} */
+  /** POST /purge {"url"|"prefix"|"host"|"tag": string | string[], "soft"?: boolean, "wait"?: boolean} */
   private async purge(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = (await readJson(req)) as Record<string, unknown>;
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'expected a JSON object');
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('Expected a JSON object.');
     const soft = body.soft === true;
+    if (body.wait !== undefined && typeof body.wait !== 'boolean') throw badRequest('"wait" must be true or false.');
+    // Cluster mode: wait (at most redis.ackTimeout) for every node's acknowledgement.
+    const waitMs = body.wait === true && this.plane.ackTimeoutMs > 0 ? this.plane.ackTimeoutMs : undefined;
     const jobs: { kind: PurgeKind; value: string }[] = [];
     for (const kind of PURGE_KINDS) {
       const v = body[kind];
       if (v === undefined) continue;
       const values = Array.isArray(v) ? v : [v];
-      if (!values.every((x) => typeof x === 'string')) throw new HttpError(400, `"${kind}" must be a string or a list of strings`);
+      if (!values.every((x) => typeof x === 'string')) throw badRequest(`"${kind}" must be a string or a list of strings.`);
       for (const value of values as string[]) jobs.push({ kind, value });
     }
-    if (jobs.length === 0) throw new HttpError(400, 'say what to purge: {"url"|"prefix"|"host"|"tag": "…", "soft": false}');
-    if (!this.plane.isReady()) throw new HttpError(503, 'not ready: the disk cache is still being read', { 'retry-after': '1' });
+    if (jobs.length === 0) throw badRequest('Say what to purge: {"url"|"prefix"|"host"|"tag": "…", "soft": false}.');
+    if (!this.plane.isReady()) throw new EdgeError('not_ready', '(the disk cache is still being read)', { headers: { 'retry-after': '1' } });
     const purges = [];
     for (const job of jobs) {
       try {
-        purges.push(await this.plane.purge({ ...job, soft }));
+        purges.push(await this.plane.purge({ ...job, soft }, waitMs));
       } catch (err) {
-        throw new HttpError(400, (err as Error).message);
+        throw badRequest((err as Error).message);
       }
     }
-    json(res, 200, { purged: purges.reduce((n, p) => n + p.purged, 0), purges });
-  }
-
-  /**
-   * The platform's purge call: `GET /purge?host=a&host=b` → `a: N` per line (text/plain). A host
-   * purge also covers its www./apex twin. 503 with Retry-After until the cache can count.
-   */
-  private async platformPurge(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const secret = req.headers['x-blot-purge-token'];
-    const bySecret = this.options.purgeToken !== undefined && typeof secret === 'string' && same(secret, this.options.purgeToken);
-    if (!bySecret && !this.authorized(req)) {
-      throw new HttpError(401, this.options.purgeToken ? 'X-Blot-Purge-Token is missing or wrong' : 'a bearer token is required');
-    }
-    const hosts = url.searchParams.getAll('host').filter((h) => h.trim() !== '');
-    if (hosts.length === 0) throw new HttpError(400, 'give one or more ?host=');
-    if (!this.plane.isReady()) {
-      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' });
-      return void res.end('not ready: the disk cache is still being read\n');
-    }
-    const lines: string[] = [];
-    for (const host of hosts) {
-      let n = 0;
-      try {
-        for (const h of new Set([host, twinHost(host)].filter((x): x is string => x !== undefined))) n += (await this.plane.purge({ kind: 'host', value: h })).purged;
-      } catch (err) {
-        throw new HttpError(400, (err as Error).message);
-      }
-      lines.push(`${host}: ${n}`);
-    }
-    const text = lines.join('\n') + '\n';
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-    res.end(text);
+    sendJson(res, 200, { purged: purges.reduce((n, p) => n + p.purged, 0), purges, ...(body.wait === true ? receiptSummary(purges.map((p) => p.sent?.receipt)) : {}) });
   }
 
   /** POST /warm {"urls": [...], "concurrency"?: n} → a result per URL, in order. */
   private async warm(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = (await readJson(req, 16 * 1024 * 1024)) as { urls?: unknown; concurrency?: unknown };
-    if (!Array.isArray(body.urls) || !body.urls.every((u) => typeof u === 'string')) throw new HttpError(400, 'expected {"urls": ["https://…", …]}');
+    if (!Array.isArray(body.urls) || !body.urls.every((u) => typeof u === 'string')) throw badRequest('Expected {"urls": ["https://…", …]}.');
     const max = this.options.warmConcurrency;
     const concurrency = typeof body.concurrency === 'number' && body.concurrency >= 1 ? Math.min(Math.floor(body.concurrency), max) : Math.min(4, max);
     const results = await this.plane.warm(body.urls as string[], concurrency);
-    json(res, 200, { results, stored: results.filter((r) => r.result === 'stored').length, errors: results.filter((r) => r.result === 'error').length });
+    sendJson(res, 200, { results, stored: results.filter((r) => r.result === 'stored').length, errors: results.filter((r) => r.result === 'error').length });
   }
+}
+
+function listenOn(server: Server, address: ListenAddress): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }

@@ -9,6 +9,8 @@ import type { MemberStatus } from '../origins/origin-group.js';
 import type { WarmResult } from '../pipeline/warm.js';
 import type { QueueReport } from '../origin-lib/index.js';
 import type { TaskCounts } from '../tasks/task-runner.js';
+import type { NodesReport, PurgeSent } from '../cluster/cluster.js';
+import type { BusStatus } from '../cluster/purge-bus.js';
 
 export interface CertInfo {
   host: string;
@@ -21,7 +23,14 @@ export interface CertInfo {
 export interface ControlPlane {
   readonly nodeId: string;
   readonly stats: EdgeStats;
-  purge(request: PurgeRequest): Promise<PurgeRecord>;
+  /** Purges here and (in cluster mode) everywhere; with `waitMs`, waits that long at most for the other nodes' receipts. */
+  purge(request: PurgeRequest, waitMs?: number): Promise<PurgeRecord & { sent?: PurgeSent }>;
+  /** The purge bus's state, read at scrape time (undefined on a lone node). */
+  clusterStatus(): BusStatus | undefined;
+  /** The cluster's nodes (GET /nodes). */
+  nodes(): Promise<NodesReport>;
+  /** Longest wait for receipts (redis.ackTimeout; 0 without a cluster). */
+  readonly ackTimeoutMs: number;
   purgeLog(): readonly PurgeRecord[];
   /** Purges and objects purged since start, by `kind mode` (e.g. `host hard`). */
   purgeTotals(): ReadonlyMap<string, { purges: number; objects: number }>;
@@ -41,6 +50,10 @@ export interface ControlPlane {
   certs(): Promise<CertInfo[]>;
   /** False while a disk tier is still finding what it held (purges cannot be counted yet). */
   isReady(): boolean;
+  /** The keys a purge of the host would remove (the platform's GET /inspect). */
+  inspect(host: string): Promise<string[]>;
+  /** Resolves once the per-host index is whole (the platform's GET /rehydrate: it is kept whole, so nothing is rebuilt). */
+  rehydrate(): Promise<void>;
   warm(urls: string[], concurrency: number, onResult?: (r: WarmResult) => void): Promise<WarmResult[]>;
   /** The publishing queue (config `jobs`): counts, recent publishes, failed jobs; undefined without one. */
   jobs(): Promise<QueueReport | undefined>;
@@ -50,6 +63,21 @@ export interface ControlPlane {
   readiness(): Readiness;
   /** The edge's background tasks by name: running, queued, scheduled, done, failed. */
   taskCounts(): TaskCounts[];
+  /** Gathers the figures the other methods answer from (the primary of worker processes asks its workers). */
+  refresh?(): Promise<void>;
+  /** The worker processes, when the edge runs several (GET /stats → workers). */
+  workers?(): WorkerInfo[];
+}
+
+export interface WorkerInfo {
+  worker: number;
+  pid: number;
+  /** Times it was restarted after dying. */
+  restarts: number;
+  startedAt: number;
+  cpuSeconds: number;
+  rssBytes: number;
+  requests: number;
 }
 
 export interface Readiness {

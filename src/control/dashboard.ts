@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { sameSecret } from './admin-http.js';
 
 const ROOT = fileURLToPath(new URL('../../dashboard/', import.meta.url));
 const FILES: Record<string, string> = {
@@ -17,7 +17,8 @@ const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 't
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // same-origin, not no-referrer: with no-referrer the sign-in form's POST carries `Origin: null`, which the guard refuses.
+  'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
 };
 
@@ -38,10 +39,6 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   return new URLSearchParams(body);
 }
 
-function same(a: string, b: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
-}
-
 export async function serveDashboard(
   req: IncomingMessage,
   res: ServerResponse,
@@ -54,7 +51,7 @@ export async function serveDashboard(
   }
   if (req.method === 'POST' && url.pathname === '/login') {
     const token = (await readForm(req)).get('token') ?? '';
-    if (auth.token && same(token, auth.token)) {
+    if (auth.token && sameSecret(token, auth.token)) {
       res.writeHead(303, {
         location: '/dashboard',
         'set-cookie': `${auth.cookie}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,

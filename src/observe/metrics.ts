@@ -70,6 +70,11 @@ export function createMetrics(plane: ControlPlane): Metrics {
     [...s.durations].map(([outcome, h]) => [{ outcome }, h]),
   );
   histogram(registry, 'blotcdn_origin_response_seconds', "Time from the request to the origin's response head.", () => [[{}, s.originLatency]]);
+  // Cluster mode only (redis.url): absent on a lone node.
+  const bus = () => plane.clusterStatus();
+  gauge(registry, 'blotcdn_redis_up', '1 while Redis (the purge bus) is reachable from this node, 0 while it is not.', [], () => { const b = bus(); return b ? [[{}, b.up ? 1 : 0]] : []; });
+  gauge(registry, 'blotcdn_purges_queued', 'Purges made here while Redis was unreachable, waiting to go out.', [], () => { const b = bus(); return b ? [[{}, b.queued]] : []; });
+  mirror(registry, 'blotcdn_cluster_purges_applied_total', "Other nodes' purges applied here.", [], () => { const b = bus(); return b ? [[{}, b.applied]] : []; });
   gauge(registry, 'blotcdn_certificate_expiry_timestamp_seconds', 'When each certificate held expires (Unix time).', ['host'], async () =>
     (await plane.certs()).map((c) => [{ host: c.host }, Math.floor(Date.parse(c.notAfter) / 1000)] as [Record<string, string>, number]),
   );

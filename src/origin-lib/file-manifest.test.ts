@@ -144,8 +144,13 @@ test('tens of thousands of blogs: 20,000 × 5 assets load in one read and are de
   const m = await FileManifest.open(dir, { watch: false });
   const ms = performance.now() - started;
   assert.equal(m.blogCount, 20_000);
-  assert.ok(ms < 3000, `load took ${ms.toFixed(0)} ms`);
+  // What makes the load cheap, checked as a property (its time is a figure, not an assertion: the
+  // machine may be busy): a blog stays the raw bytes of its snapshot line until it is looked up.
+  const held = (m as unknown as { blogs: Map<string, unknown> }).blogs;
+  assert.ok([...held.values()].every((blog) => Buffer.isBuffer(blog)), 'no blog is decoded at load');
   for (const b of [0, 1, 9_999, 19_999]) assert.equal(m.lookup(blogN(b), `templates/t${b % 5}/a3.css`), idN(b * 5 + 3));
+  assert.ok(held.get(blogN(1)) instanceof Map, 'a blog looked up is decoded (once)');
+  assert.ok(Buffer.isBuffer(held.get(blogN(2))), 'the others stay raw');
   t.diagnostic(`20,000 blogs × 5 assets loaded in ${ms.toFixed(0)} ms`);
   await m.close();
 });

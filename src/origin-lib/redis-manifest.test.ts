@@ -27,6 +27,14 @@ after(async () => {
   await redis.stop();
 });
 
+/** Lua script calls the server has run so far (EVAL and EVALSHA), from INFO commandstats. */
+async function scriptCalls(): Promise<number> {
+  const info = await admin.info('commandstats');
+  let n = 0;
+  for (const m of info.matchAll(/^cmdstat_(?:eval|evalsha):calls=(\d+)/gm)) n += Number(m[1]);
+  return n;
+}
+
 function changed(manifest: RedisManifest, test: () => boolean, ms = 5000): Promise<void> {
   return new Promise((resolve, reject) => {
     if (test()) return resolve();
@@ -124,12 +132,14 @@ test('a caller’s own client can be used (and is left open); thousands of blogs
   await writer.close();
   assert.equal(await client.ping(), 'PONG');
 
-  const started = performance.now();
+  // In batches: one script call per 1000 blogs reads them all (and one more if the script has to
+  // be loaded first). How long the load takes is a figure for a benchmark, not for a test.
+  const before = await scriptCalls();
   const reader = await RedisManifest.open({ redis: client, prefix });
-  const ms = performance.now() - started;
+  const calls = (await scriptCalls()) - before;
   assert.equal(reader.blogCount, 5000);
   assert.equal(reader.lookup(blogN(4321), 't/a2.css'), idN(4321 * 4 + 2));
   await reader.close();
   client.disconnect();
-  assert.ok(ms < 5000, `load took ${ms.toFixed(0)} ms`);
+  assert.ok(calls >= 5 && calls <= 6, `${calls} script calls to load 5000 blogs in batches of 1000`);
 });

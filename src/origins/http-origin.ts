@@ -1,6 +1,7 @@
 // An HTTP(S) server as an origin, on an undici Pool: kept-alive connections, and separate connect,
 // header and body timeouts so a slow origin is told apart from a dead one. The Host the client sent
 // is kept by default (Blot picks the blog from it); a member can set its own instead.
+import { PURGED_AT } from '../cluster/shield.js';
 import { Client, Pool, errors as undiciErrors } from 'undici';
 import type { Readable } from 'node:stream';
 import { EdgeError, type ErrorCode } from '../errors.js';
@@ -63,6 +64,8 @@ export class HttpOrigin implements Origin {
   readonly name: string;
   private readonly pool: Pool;
   private readonly hostOverride: string | undefined;
+  /** The member is another edge (the shield tier). */
+  private readonly shield: boolean;
   private readonly pathPrefix: string;
   private readonly poolOptions: Pool.Options;
   private readonly origin: string;
@@ -73,6 +76,7 @@ export class HttpOrigin implements Origin {
   constructor(config: OriginMemberConfig) {
     this.name = config.name ?? config.url.host;
     this.hostOverride = config.host === 'keep' ? undefined : config.host;
+    this.shield = config.shield === true;
     const basePath = config.url.pathname === '/' ? '' : config.url.pathname.replace(/\/$/, '');
     this.pathPrefix = basePath + config.pathPrefix;
     this.poolOptions = {
@@ -89,7 +93,12 @@ export class HttpOrigin implements Origin {
 
   async fetch(req: OriginRequest, signal?: AbortSignal): Promise<OriginResponse> {
     const started = performance.now();
-    const headers = this.hostOverride ? { ...req.headers, host: this.hostOverride } : req.headers;
+    let headers = this.hostOverride ? { ...req.headers, host: this.hostOverride } : req.headers;
+    // When this node last purged the URL is for a shield (another edge) only.
+    if (!this.shield && headers[PURGED_AT] !== undefined) {
+      headers = { ...headers };
+      delete headers[PURGED_AT];
+    }
     // undici's headersTimeout starts again at every interim response: an origin sending 103s or
     // 102s forever would hold the request forever. This deadline runs once, until the final head.
     const deadline = new AbortController();

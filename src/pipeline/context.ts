@@ -1,6 +1,7 @@
 // Per-request state passed from step to step, and the shared services the steps use. Outcomes are
 // data (cache status parts, reasons, attempts, timings) so the deliver step, the access log and
 // the metrics all report the same words.
+import type { AddressList } from '../policy/address-list.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { EdgeCache } from '../cache/edge-cache.js';
@@ -68,6 +69,10 @@ export interface EdgeRuntime {
   tasks: TaskRunner;
   /** Who the client is (the socket's peer, or what a trusted proxy says). */
   clientIp: ClientIp;
+  /** Peer edges whose Blotcdn-Purged-At this node honours as a shield (config node.peers). */
+  shieldPeers: AddressList | undefined;
+  /** Some origin member is a shield (another edge): fills tell it when this node last purged. */
+  toShield: boolean;
   /** Answers ACME HTTP-01 challenges (undefined without TLS). */
   acme: { answerHttp01(host: string, path: string): Promise<string | undefined> } | undefined;
 }
@@ -92,6 +97,8 @@ export class RequestContext implements RuleVariables {
   reqDirectives: RequestDirectives | undefined;
   /** Skip coalescing for this request (hit-for-miss). */
   noCoalesce = false;
+  /** As a shield: a peer edge purged this at that time (epoch ms); nothing stored by then is served. */
+  purgedAt: number | undefined;
   /** Lookups restarted (a variant mismatch after joining a flight); bounded to avoid loops. */
   restarts = 0;
 

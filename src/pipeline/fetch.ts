@@ -25,7 +25,9 @@ export async function fetch(ctx: RequestContext): Promise<'store' | 'deliver' | 
   checkRateLimit(ctx, true);
   if (!ctx.noCoalesce) {
     const running = cache.flights.get(ctx.key);
-    if (running !== undefined && running.joinable) return join(ctx, running);
+    // A fetch that began before a peer edge's purge may bring the old copy back: not joined.
+    if (running !== undefined && ctx.purgedAt !== undefined && running.startedAt <= ctx.purgedAt) ctx.noCoalesce = true;
+    else if (running !== undefined && running.joinable) return join(ctx, running);
   }
   // A client that went away before its miss was fetched (a reset HTTP/2 stream) starts nothing.
   if (ctx.res !== undefined && clientGone(ctx.res)) throw new EdgeError('client_gone');

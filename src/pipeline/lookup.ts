@@ -46,6 +46,12 @@ function classify(ctx: RequestContext, object: StoredObject | undefined): 'deliv
   if (object !== undefined) {
     ctx.object = object;
     const meta = object.meta;
+    if (ctx.purgedAt !== undefined && meta.storedAt <= ctx.purgedAt) {
+      // A peer edge purged this after we stored it (we may not have heard yet): ask the origin again.
+      ctx.cacheStatus = { fwd: 'stale', detail: 'peer-purge' };
+      if (ctx.reqDirectives?.onlyIfCached) throw new EdgeError('not_cached');
+      return 'fetch';
+    }
     switch (usability(meta, now, ctx.reqDirectives)) {
       case 'fresh':
         ctx.outcome = 'hit';

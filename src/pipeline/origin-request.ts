@@ -8,6 +8,7 @@ import type { OriginRequest } from '../origins/origin.js';
 import type { EdgeResponse, RequestContext } from './context.js';
 import type { Socket } from 'node:net';
 import { peerAddress } from '../server/proxy-protocol.js';
+import { PURGED_AT, purgedAtFor } from '../cluster/shield.js';
 
 const CLIENT_CONDITIONALS = ['range', 'if-range', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since'];
 const BODYLESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
@@ -23,6 +24,12 @@ export function originRequest(ctx: RequestContext, forCache: boolean): OriginReq
     drop: ctx.behavior?.forwardDrop,
   });
   ctx.behavior?.requestRules?.applyMap(headers, ctx);
+  // Only this node says when it purged (and only to a shield: HttpOrigin drops it for others).
+  delete headers[PURGED_AT];
+  if (forCache && edge.toShield) {
+    const at = purgedAtFor(edge.purger.held, ctx.primary, ctx.purgedAt);
+    if (at !== undefined) headers[PURGED_AT] = String(at);
+  }
   const onInfo = ctx.res === undefined ? undefined : (_status: number, hints: HeaderMap) => forwardEarlyHints(ctx, hints);
   if (!forCache) {
     const hasBody = !BODYLESS.has(ctx.method) || headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;

@@ -11,6 +11,8 @@ import { behaviorFor, type Site } from '../sites/site-table.js';
 import type { TLSSocket } from 'node:tls';
 import type { RequestContext } from './context.js';
 import { checkDeny, checkRateLimit } from './admission.js';
+import { peerPurgedAt } from '../cluster/shield.js';
+import type { Socket } from 'node:net';
 
 const CACHEABLE_METHODS = new Set(['GET', 'HEAD']);
 
@@ -90,6 +92,7 @@ function chooseBehavior(ctx: RequestContext, site: Site | undefined): RecvNext {
     const { hops, sameNode } = countLoopEntries(loop, edge.cdnId, edge.nodeId);
     if (sameNode || hops >= edge.maxHops) throw new EdgeError('loop_detected');
   }
+  ctx.purgedAt = peerPurgedAt(ctx.req.headers, ctx.req.socket as Socket | undefined, edge.shieldPeers);
   checkDeny(ctx);
   checkRateLimit(ctx, false);
   if (ctx.scheme === 'http' && edge.httpsPort !== undefined && site.redirectToHttps) return 'redirect';

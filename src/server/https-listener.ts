@@ -24,6 +24,8 @@ export interface TlsProvider {
   alpnChallengeCallback?: Sni;
   /** Served to handshakes without SNI. */
   readonly defaultCertificate: { certPem: string; keyPem: string };
+  /** Tells the listener when the default certificate was replaced (a static pair renewed). */
+  onDefaultCertificateChange?(listener: () => void): void;
 }
 
 export interface HttpsListenerOptions {
@@ -170,10 +172,16 @@ export class HttpsListener {
     });
   }
 
-  listen(): Promise<AddressInfo> {
+  /** The default certificate (handshakes without SNI) on both servers. */
+  private setDefaultContext(): void {
     const { certPem, keyPem } = this.tls.defaultCertificate;
     this.server.setSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2', ticketKeys: this.options.ticketKeys, sessionTimeout: this.options.sessionTimeout ?? 300 });
     this.challenge?.setSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' });
+  }
+
+  listen(): Promise<AddressInfo> {
+    this.setDefaultContext();
+    this.tls.onDefaultCertificateChange?.(() => this.setDefaultContext());
     const every = this.options.ticketKeyRotationMs ?? 0;
     if (this.options.ticketKeys === undefined && every > 0) {
       this.stopRotation = (this.options.scheduler ?? new TaskRunner()).every('ticket-key-rotation', every, () => this.server.setTicketKeys(randomBytes(48)));

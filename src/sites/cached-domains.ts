@@ -38,7 +38,8 @@ export interface DomainCacheStats {
 export class CachedDomainSource implements DomainSource {
   readonly name: string;
   private readonly entries = new Map<string, Entry>();
-  private readonly inflight = new Map<string, Promise<boolean>>();
+  /** One question per name at a time; `forget` drops it, so its late answer is not kept. */
+  private readonly inflight = new Map<string, { answer: Promise<boolean> }>();
   private readonly positiveTtl: number;
   private readonly negativeTtl: number;
   private readonly errorTtl: number;
@@ -75,23 +76,30 @@ export class CachedDomainSource implements DomainSource {
     const running = this.inflight.get(host);
     if (running) {
       this.counts.hits++;
-      return running;
+      return running.answer;
     }
     this.counts.misses++;
-    const p = this.ask(host, entry).finally(() => this.inflight.delete(host));
-    this.inflight.set(host, p);
-    return p;
+    const question = { answer: Promise.resolve(false) };
+    const current = () => this.inflight.get(host) === question;
+    question.answer = this.ask(host, entry, current).finally(() => {
+      if (current()) this.inflight.delete(host);
+    });
+    this.inflight.set(host, question);
+    return question.answer;
   }
 
-  private async ask(host: string, previous: Entry | undefined): Promise<boolean> {
+  /** `current()` turns false once the host is forgotten mid-question: the answer is then not kept. */
+  private async ask(host: string, previous: Entry | undefined, current: () => boolean): Promise<boolean> {
     try {
       const allowed = await this.source.lookup(host);
+      if (!current()) return allowed;
       const now = clock.now();
       const expires = now + (allowed ? this.positiveTtl : this.negativeTtl);
       this.remember(host, { allowed, expires, staleUntil: allowed ? expires + this.staleIfError : 0 });
       return allowed;
     } catch (err) {
       this.counts.errors++;
+      if (!current()) return false;
       const now = clock.now();
       // Keep a recent "yes" through the outage; otherwise "no" for a moment, then ask again.
       const stale = previous !== undefined && previous.allowed && now < previous.staleUntil;
@@ -111,9 +119,19 @@ export class CachedDomainSource implements DomainSource {
     }
   }
 
-  /** Forget what is known about `host` (e.g. after the platform added or removed it). */
+  /**
+   * Forget what is known about `host` (the platform added or removed it): the next question asks the
+   * source, and an answer already on its way is not kept (it may predate the change).
+   */
   forget(host: string): void {
     this.entries.delete(host);
+    this.inflight.delete(host);
+  }
+
+  /** Forget every answer (the list may have changed while its notifications could not arrive). */
+  clear(): void {
+    this.entries.clear();
+    this.inflight.clear();
   }
 
   stats(): DomainCacheStats {

@@ -82,3 +82,32 @@ test('timed tasks run when the clock says so; periodic ones again; cancelled one
     clock.restore();
   }
 });
+
+test('cancelling a timed task that already ran (as a breaker does when it reschedules its probe) changes no count', async () => {
+  const clock = useManualClock(1_000_000);
+  try {
+    const runner = new TaskRunner();
+    let runs = 0;
+    let cancel = () => {};
+    const schedule = () => {
+      cancel();
+      cancel = runner.at('probe', 'm', clock.now() + 1000, () => {
+        runs++;
+        schedule();
+      });
+    };
+    schedule();
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1000);
+      assert.equal(runner.runDue(), 1);
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(runs, 3);
+    assert.equal(runner.stats().find((s) => s.name === 'probe')!.scheduled, 1, 'one probe waits, counted once');
+    cancel();
+    assert.equal(runner.stats().find((s) => s.name === 'probe')!.scheduled, 0);
+    runner.stop();
+  } finally {
+    clock.restore();
+  }
+});

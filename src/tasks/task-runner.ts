@@ -161,7 +161,11 @@ export class TaskRunner {
         task.due = now + task.every;
         this.timed.push(task);
         this.timed.sort((a, b) => a.due - b.due);
-      } else this.countsOf(task.name).scheduled--;
+      } else {
+        // Ran: a cancel that comes later (a breaker rescheduling its probe from inside it) is a no-op.
+        task.cancelled = true;
+        this.countsOf(task.name).scheduled--;
+      }
       void this.run(task.name, task.key, task.fn).catch(() => {});
     }
     this.arm();

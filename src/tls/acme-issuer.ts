@@ -7,6 +7,7 @@ import { createHash, createPrivateKey } from 'node:crypto';
 import acme from 'acme-client';
 import { configureAcmeHttp } from './acme-http.js';
 import { AcmeLimitError, AcmeLimits, type AcmeLimitOptions } from './acme-limits.js';
+import type { SharedOrderBudget } from '../cluster/redis-order-budget.js';
 import { parseCertificate } from './certificate.js';
 import { acquireLock, type CertStore, type ChallengeKind, type StoredCert } from './cert-store.js';
 
@@ -27,6 +28,8 @@ export interface AcmeIssuerOptions {
   requestTimeoutMs?: number;
   orderTimeoutMs?: number;
   limits?: AcmeLimitOptions;
+  /** The cluster's shared order budget (Redis), spent after this node's own limits allow an order. */
+  sharedBudget?: SharedOrderBudget;
 }
 
 export interface AcmeIssuerStats {
@@ -74,6 +77,20 @@ export class AcmeIssuer {
     } catch (err) {
       this.counts.refused++;
       throw err;
+    }
+    const shared = this.options.sharedBudget;
+    if (shared) {
+      // The cluster's budget: spent, refused, or out of reach (Redis down) — then no order either.
+      const wait = await shared.spend(host).catch((err: unknown) => {
+        ticket.abandon();
+        this.counts.refused++;
+        throw new Error(`no ACME order for ${host}: the cluster's order budget (Redis) cannot be reached: ${(err as Error).message}`);
+      });
+      if (wait !== undefined) {
+        ticket.abandon();
+        this.counts.refused++;
+        throw new AcmeLimitError(host, 'order-budget', wait);
+      }
     }
     let timer: NodeJS.Timeout | undefined;
     try {

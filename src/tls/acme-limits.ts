@@ -39,6 +39,8 @@ export class AcmeLimitError extends Error {
 /** Returned by start(); call finish() exactly once when the order succeeded or failed. */
 export interface OrderTicket {
   finish(ok: boolean): void;
+  /** Gives the running slot back for an order that was never placed (another limit said no). */
+  abandon(): void;
 }
 
 interface NameState {
@@ -115,6 +117,11 @@ export class AcmeLimits {
         this.release();
         if (ok) this.names.delete(host);
         else this.recordFailure(host);
+      },
+      abandon: () => {
+        if (finished) return;
+        finished = true;
+        this.release();
       },
     };
   }

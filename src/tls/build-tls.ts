@@ -7,6 +7,7 @@ import type { EdgeConfig } from '../config/schema.js';
 import type { EventLog } from '../observe/event-log.js';
 import { AskDomainSource } from '../sites/ask-domains.js';
 import { CachedDomainSource } from '../sites/cached-domains.js';
+import { DomainWatch } from '../sites/domain-watch.js';
 import type { DomainSource } from '../sites/domain-source.js';
 import { RedisDomainSource } from '../sites/redis-domains.js';
 import type { TaskRunner } from '../tasks/task-runner.js';
@@ -16,9 +17,14 @@ import type { CertStore } from './cert-store.js';
 import { FsCertStore } from './fs-cert-store.js';
 import { HostPolicy } from './host-policy.js';
 import { RedisCertStore } from './redis-cert-store.js';
+import { StaticCertificates } from './static-certs.js';
+import { RedisOrderBudget } from '../cluster/redis-order-budget.js';
+import { ClusterKeys, createRedisClient } from '../cluster/redis-client.js';
 
 export interface DomainList {
   source: CachedDomainSource;
+  /** Starts following the list's changes (domains.redis.watch); resolves once subscribed, or gave up. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -47,15 +53,33 @@ export function buildDomainList(config: EdgeConfig, events: EventLog): DomainLis
           },
         };
   const cache = domains.cache;
+  const source = new CachedDomainSource(combined, {
+    positiveTtlMs: cache.allowed,
+    negativeTtlMs: cache.denied,
+    staleIfErrorMs: cache.staleIfError,
+    maxEntries: cache.maxEntries,
+    onError: (err, host, source) => events.warn({ err: (err as Error).message, host, source }, 'domain list lookup failed'),
+  });
+  const redis = domains.redis;
+  const watch = redis?.watch
+    ? new DomainWatch({
+        url: redis.url ?? config.redis!.url,
+        prefix: redis.prefix,
+        channel: redis.channel,
+        enableKeyspaceEvents: redis.enableKeyspaceEvents,
+        onChange: (host) => source.forget(host),
+        onResync: () => source.clear(),
+        onWarn: (message, fields) => events.warn(fields ?? {}, message),
+      })
+    : undefined;
   return {
-    source: new CachedDomainSource(combined, {
-      positiveTtlMs: cache.allowed,
-      negativeTtlMs: cache.denied,
-      staleIfErrorMs: cache.staleIfError,
-      maxEntries: cache.maxEntries,
-      onError: (err, host, source) => events.warn({ err: (err as Error).message, host, source }, 'domain list lookup failed'),
-    }),
+    source,
+    start: async () => {
+      const mode = await watch?.start();
+      if (mode) events.info({ mode }, 'domain list watch started');
+    },
     close: async () => {
+      watch?.close();
       for (const c of clients) c.disconnect();
     },
   };
@@ -72,6 +96,8 @@ export function declaredHosts(config: EdgeConfig): string[] {
 
 export interface TlsParts {
   manager: CertManager;
+  /** tls.certificates (re-read on a change in their folders, and on a reload). */
+  statics: StaticCertificates | undefined;
   store: CertStore;
   issuer: AcmeIssuer | undefined;
   ticketKeys: Buffer | undefined;
@@ -96,6 +122,11 @@ export function buildTls(config: EdgeConfig, hosts: string[], domainList: Domain
     onError: (err, host, source) => events.warn({ err: (err as Error).message, host, source }, 'host policy'),
   });
   const acme = tls.acme;
+  // Cluster mode: every node spends from one order budget in Redis.
+  const sharedBudget =
+    acme && config.redis
+      ? new RedisOrderBudget(createRedisClient(config.redis.url, { name: 'blotcdn:acme-budget', onError: (err) => events.warn({ err: err.message }, 'ACME order budget: redis') }), new ClusterKeys(config.redis.keyPrefix).acmeOrders, acme.ordersPerWindow, acme.orderWindow)
+      : undefined;
   const issuer = acme
     ? new AcmeIssuer({
         directoryUrl: acme.directory,
@@ -114,12 +145,24 @@ export function buildTls(config: EdgeConfig, hosts: string[], domainList: Domain
           failuresPerName: acme.failuresPerName,
           failureWindowMs: acme.failureWindow,
         },
+        sharedBudget,
       })
     : undefined;
+  const statics =
+    tls.certificates.length > 0
+      ? new StaticCertificates(tls.certificates, {
+          onEvent: (e) => {
+            if (e.type === 'refused') events.error({ hosts: e.hosts, file: e.file, err: e.error }, 'static certificate refused: the one in service stays');
+            else if (e.notAfter <= Date.now()) events.error({ hosts: e.hosts, file: e.file, notAfter: new Date(e.notAfter).toISOString() }, `static certificate ${e.type} but expired: covered names get the default certificate`);
+            else events.info({ hosts: e.hosts, file: e.file, id: e.id, notAfter: new Date(e.notAfter).toISOString() }, `static certificate ${e.type}`);
+          },
+        })
+      : undefined;
   const manager = new CertManager({
     store,
     policy,
     issuer,
+    statics,
     defaultCert: tls.defaultCert ? { certPem: readFileSync(tls.defaultCert.cert, 'utf8'), keyPem: readFileSync(tls.defaultCert.key, 'utf8') } : undefined,
     handshakeWaitMs: tls.handshakeWait,
     maxCached: tls.maxCached,
@@ -133,6 +176,7 @@ export function buildTls(config: EdgeConfig, hosts: string[], domainList: Domain
   });
   return {
     manager,
+    statics,
     store,
     issuer,
     ticketKeys: tls.ticketKeys ? Buffer.from(tls.ticketKeys, 'hex') : undefined,
@@ -140,6 +184,7 @@ export function buildTls(config: EdgeConfig, hosts: string[], domainList: Domain
     stop: async () => {
       await manager.stop();
       await store.close();
+      await sharedBudget?.close();
     },
   };
 }

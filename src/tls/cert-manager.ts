@@ -15,6 +15,8 @@ import { certDetails, coversHost, renewalTime } from './certificate.js';
 import { ChallengeResponder, type SniCallback } from './challenge-responder.js';
 import { certifiableHost, type HostPolicy } from './host-policy.js';
 import { selfSignedCertificate } from './self-signed.js';
+import type { StaticCertificates } from './static-certs.js';
+import { clock } from '../clock.js';
 
 export type { CertCounters, CertEvent, SniCallback };
 
@@ -23,8 +25,10 @@ export interface CertManagerOptions extends RenewerOptions {
   policy: HostPolicy;
   /** Without an issuer only stored certificates are served. */
   issuer?: AcmeIssuer;
-  /** Served without SNI and for names without a certificate; a self-signed one when absent. */
+  /** Served without SNI and for names without a certificate; else the first static one, else self-signed. */
   defaultCert?: { certPem: string; keyPem: string };
+  /** Certificates from files for host patterns: names they cover are answered first, never ordered. */
+  statics?: StaticCertificates;
   /** How long a handshake waits for a first certificate before getting the default (default 10 s). */
   handshakeWaitMs?: number;
   /** Certificates kept in memory (default 10,000); the least recently used leave first. */
@@ -62,6 +66,7 @@ export class CertManager implements RenewalHost {
   private readonly waitMs: number;
   private readonly report: CertStats;
   private fallback: { certPem: string; keyPem: string; context: SecureContext } | undefined;
+  private readonly defaultListeners: (() => void)[] = [];
 
   constructor(private readonly options: CertManagerOptions) {
     this.store = options.store;
@@ -82,13 +87,32 @@ export class CertManager implements RenewalHost {
 
   /** Prepares the default certificate and starts background renewal. */
   async start(): Promise<void> {
-    const pair = this.options.defaultCert ?? (await selfSignedCertificate());
+    const statics = this.options.statics;
+    if (statics) {
+      await statics.load();
+      statics.watch();
+    }
+    const pair = this.options.defaultCert ?? statics?.first ?? (await selfSignedCertificate());
     this.fallback = { ...pair, context: this.context(pair) };
+    if (!this.options.defaultCert && statics?.first) {
+      // The static pair is the default: follow its renewals (listeners re-read defaultCertificate).
+      statics.onFirstReplaced(() => {
+        const next = statics.first!;
+        this.fallback = { certPem: next.certPem, keyPem: next.keyPem, context: this.context(next) };
+        for (const listener of this.defaultListeners) listener();
+      });
+    }
     this.renewer.start();
+  }
+
+  /** Called when the default certificate is replaced (an HTTPS listener sets it on its server again). */
+  onDefaultCertificateChange(listener: () => void): void {
+    this.defaultListeners.push(listener);
   }
 
   async stop(): Promise<void> {
     this.renewer.stop();
+    this.options.statics?.close();
   }
 
   /** The default certificate (for the TLS server's own options); start() must have run. */
@@ -111,11 +135,19 @@ export class CertManager implements RenewalHost {
    */
   async contextFor(servername: string): Promise<SecureContext | undefined> {
     const host = certifiableHost(servername);
+    if (host && this.options.statics) {
+      // A name a static certificate covers is never looked up or ordered, expired pair or not.
+      const found = this.options.statics.covering(host);
+      if (found.covered) {
+        this.report.counts.staticHits++;
+        return found.context;
+      }
+    }
     if (!host || !(await this.policy.allows(host))) {
       this.report.counts.denied++;
       return undefined;
     }
-    const now = Date.now();
+    const now = clock.now();
     const cached = this.memory.get(host);
     if (cached) {
       if (now < cached.cert.notAfter) {
@@ -176,6 +208,7 @@ export class CertManager implements RenewalHost {
    * renewal and the CLI. Rejects on failure (AcmeLimitError when a limit refused the order).
    */
   async obtain(host: string, need: Need): Promise<StoredCert> {
+    if (this.options.statics?.covering(host).covered) throw new Error(`${host} is covered by a static certificate (tls.certificates): it is never ordered`);
     const cert = await this.obtainer.obtain(host, need);
     this.remember(host, cert);
     return cert;
@@ -184,7 +217,7 @@ export class CertManager implements RenewalHost {
   private remember(host: string, cert: StoredCert): CachedCert {
     const current = this.memory.get(host);
     // Never replace a certificate with one that expires sooner (a stale store read racing a renewal).
-    if (current && current.cert.notAfter > cert.notAfter && Date.now() < current.cert.notAfter) return current;
+    if (current && current.cert.notAfter > cert.notAfter && clock.now() < current.cert.notAfter) return current;
     const entry = { cert, context: this.context(cert) };
     this.memory.set(host, entry);
     this.renewer.schedule(host, cert);
@@ -215,14 +248,18 @@ export class CertManager implements RenewalHost {
     return this.challenges.alpnSniCallback;
   }
 
-  stats(): CertCounters & { cached: number; pending: number } {
-    return { ...this.report.counts, cached: this.memory.size, pending: this.obtainer.pending };
+  stats(): CertCounters & { cached: number; pending: number; statics?: StaticCertificates['counts'] } {
+    return { ...this.report.counts, cached: this.memory.size, pending: this.obtainer.pending, statics: this.options.statics && { ...this.options.statics.counts } };
   }
 
-  /** Every certificate in the store and in memory, with its dates. */
+  /** Every certificate from files, in the store and in memory, with its dates. */
   async list(): Promise<CertListing[]> {
     const hosts = new Set([...(await this.store.listCerts()), ...this.memory.keys()]);
     const out: CertListing[] = [];
+    for (const s of this.options.statics?.list() ?? []) {
+      const d = certDetails(s.cert);
+      out.push({ host: s.hosts.join(' '), names: d.names, issuer: d.issuer, source: `file ${s.file}`, notBefore: d.notBefore, notAfter: d.notAfter, renewAt: d.notAfter, inMemory: true });
+    }
     for (const host of [...hosts].sort()) {
       const inMemory = this.memory.peek(host)?.cert;
       const cert = inMemory ?? (await this.store.getCert(host).catch(() => undefined));

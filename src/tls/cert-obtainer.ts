@@ -7,6 +7,7 @@
 import { certId, coversHost, renewalTime } from './certificate.js';
 import type { CertStore, StoredCert } from './cert-store.js';
 import type { AcmeIssuer } from './acme-issuer.js';
+import { clock } from '../clock.js';
 
 /** Why a certificate is wanted, which decides whether a stored one will do. */
 export type Need = 'missing' | 'renewal' | 'forced';
@@ -55,7 +56,7 @@ export class CertObtainer {
   }
 
   /** True when `cert` satisfies `need` for `host` now (a forced obtain is never satisfied). */
-  static satisfies(cert: StoredCert | undefined, host: string, need: Need, now = Date.now()): cert is StoredCert {
+  static satisfies(cert: StoredCert | undefined, host: string, need: Need, now = clock.now()): cert is StoredCert {
     if (!cert || need === 'forced' || !coversHost(cert, host, now)) return false;
     return need === 'missing' || now < renewalTime(cert);
   }

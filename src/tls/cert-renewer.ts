@@ -9,6 +9,7 @@ import { renewalTime } from './certificate.js';
 import type { StoredCert } from './cert-store.js';
 import type { Need } from './cert-obtainer.js';
 import type { HostPolicy } from './host-policy.js';
+import { clock } from '../clock.js';
 
 export interface RenewerOptions {
   /** How often held certificates are checked (default 10 min; make it small for short-lived certs). */
@@ -78,7 +79,7 @@ export class CertRenewer {
   }
 
   /** Runs the due renewals now (the timer calls this). */
-  tick(now = Date.now()): void {
+  tick(now = clock.now()): void {
     for (const [host, plan] of this.plans) {
       if (!this.host.isCached(host)) this.plans.delete(host);
       else if (now >= plan.notAfter) this.host.forget(host); // expired: never served again
@@ -108,7 +109,7 @@ export class CertRenewer {
     try {
       await this.host.obtain(host, 'renewal'); // a success re-plans through schedule()
     } catch (err) {
-      const now = Date.now();
+      const now = clock.now();
       const current = this.plans.get(host);
       if (current !== plan) return; // replaced meanwhile
       plan.failures++;

@@ -25,10 +25,12 @@ export interface CertCounters {
   timeouts: number;
   /** Orders a limit refused (the CA was not asked). */
   refused: number;
+  /** Handshakes answered by a static certificate (`tls.certificates`). */
+  staticHits: number;
 }
 
 export class CertStats {
-  readonly counts: CertCounters = { issued: 0, renewed: 0, failures: 0, renewalFailures: 0, denied: 0, cacheHits: 0, storeHits: 0, timeouts: 0, refused: 0 };
+  readonly counts: CertCounters = { issued: 0, renewed: 0, failures: 0, renewalFailures: 0, denied: 0, cacheHits: 0, storeHits: 0, timeouts: 0, refused: 0, staticHits: 0 };
 
   constructor(private readonly onEvent?: (event: CertEvent) => void) {}
 

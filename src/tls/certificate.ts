@@ -3,6 +3,7 @@
 // of the TLS code asks of a certificate: does it cover this host now, and when should it be renewed.
 import { X509Certificate, createPrivateKey, createHash } from 'node:crypto';
 import type { StoredCert } from './cert-store.js';
+import { clock } from '../clock.js';
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/g;
 
@@ -38,7 +39,7 @@ export function parseCertificate(certPem: string, keyPem: string, source: string
 }
 
 /** True when `cert` is valid at `now` and names `host` (exactly or by a one-label wildcard). */
-export function coversHost(cert: StoredCert, host: string, now = Date.now()): boolean {
+export function coversHost(cert: StoredCert, host: string, now = clock.now()): boolean {
   if (now < cert.notBefore || now >= cert.notAfter) return false;
   return leafOf(cert).checkHost(host, { wildcards: true, partialWildcards: false, singleLabelSubdomains: false, subject: 'never' }) !== undefined;
 }

@@ -46,7 +46,10 @@ export class RedisCertStore implements CertStore {
 
   /** A store with its own connection to `url`, closed with the store. */
   static connect(url: string, options: RedisCertStoreOptions = {}, redisOptions: RedisOptions = {}): RedisCertStore {
-    return new RedisCertStore(new Redis(url, { maxRetriesPerRequest: 2, ...redisOptions }), options, true);
+    const redis = new Redis(url, { maxRetriesPerRequest: 2, ...redisOptions });
+    // A connection that drops is reported (once per attempt), not printed as an unhandled event.
+    redis.on('error', (err: Error) => options.onError?.(err, '(connection)'));
+    return new RedisCertStore(redis, options, true);
   }
 
   private certKey(host: string): string {
@@ -152,7 +155,10 @@ export class RedisCertStore implements CertStore {
   }
 
   async close(): Promise<void> {
-    if (this.ownsClient) await this.redis.quit().catch(() => this.redis.disconnect());
+    if (!this.ownsClient) return;
+    // While Redis is unreachable a QUIT would wait for a reconnect that may never come.
+    if (this.redis.status !== 'ready') return this.redis.disconnect();
+    await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
 

@@ -4,6 +4,7 @@
 import { validateConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { Edge } from '../../src/edge.js';
+import { waitFor } from './wait.js';
 
 export interface TestEdge {
   edge: Edge;
@@ -29,4 +30,15 @@ export function simpleConfig(originUrl: string, extra: Partial<ConfigInput> = {}
     sites: [{ name: 'all', hosts: ['*'], originGroup: 'main' }],
     ...extra,
   };
+}
+
+/**
+ * Waits until the edge has nothing left to do in the background: no origin fetch under way (every
+ * object fetched so far is committed to the store, or given up) and no compressed copy being made.
+ * A client has its whole body a moment before the commit, so a test that next reads the store,
+ * purges it or restarts on it waits for this instead of sleeping.
+ */
+export function settled(edge: TestEdge): Promise<void> {
+  const { cache, compressor } = edge.edge.runtime;
+  return waitFor(() => cache.flights.size === 0 && (compressor?.pending ?? 0) === 0, 'the fetches and compressions under way to finish');
 }

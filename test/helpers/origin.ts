@@ -3,6 +3,7 @@
 // (stall, die mid-body, answer 503…).
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { clock } from '../../src/clock.js';
 
 export interface SeenRequest {
   method: string;
@@ -28,6 +29,9 @@ export async function startOrigin(handler: Handler): Promise<TestOrigin> {
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders });
+    // The origin reads the edge's clock for its Date, as two NTP-synced machines agree: a test that
+    // moves the edge's clock forward must not make every later answer look older than it is.
+    res.setHeader('date', new Date(clock.now()).toUTCString());
     handler(req, res);
   });
   server.on('connection', (s) => {
@@ -58,21 +62,40 @@ export function respond(body: string | Buffer, headers: Record<string, string | 
   };
 }
 
-/** Streams `payload` in `chunk`-byte pieces, one every `everyMs`, cacheable for an hour (a write in progress for a while). */
-export function streamSlowly(payload: Buffer, chunk: number, everyMs: number, headers: Record<string, string> = {}): Handler {
-  return (req, res) => {
+/**
+ * An origin body sent in `chunk`-byte pieces as fast as the client takes them, cacheable for an
+ * hour, that stops at the byte count `holdAt` named for the request's path until `release()`: so a
+ * test knows a write is in progress, and how far, by the bytes themselves rather than by a pace.
+ */
+export function heldStream(payload: Buffer, chunk: number, headers: Record<string, string> = {}) {
+  const holds = new Map<string, number>();
+  const parked = new Set<() => void>();
+  const handler: Handler = (req, res) => {
     res.writeHead(200, { 'content-length': payload.length, 'cache-control': 'public, max-age=3600', ...headers });
     let offset = 0;
-    const timer = setInterval(() => {
-      if (res.destroyed) return clearInterval(timer);
-      res.write(payload.subarray(offset, offset + chunk));
-      offset += chunk;
-      if (offset >= payload.length) {
-        clearInterval(timer);
-        res.end();
+    const send = () => {
+      while (offset < payload.length && !res.destroyed) {
+        if (offset >= (holds.get(req.url ?? '') ?? payload.length)) return void parked.add(send);
+        const more = res.write(payload.subarray(offset, offset + chunk));
+        offset += chunk;
+        if (!more) return void res.once('drain', send);
       }
-    }, everyMs);
-    req.on('close', () => clearInterval(timer));
+      if (offset >= payload.length) res.end();
+    };
+    res.on('close', () => parked.delete(send));
+    send();
+  };
+  return {
+    handler,
+    /** Requests for `path` (from now on, and those under way) stop after `bytes` (a multiple of the chunk). */
+    holdAt: (path: string, bytes: number) => void holds.set(path, bytes),
+    /** Every request goes on to the end, those stopped included. */
+    release: () => {
+      holds.clear();
+      const waiting = [...parked];
+      parked.clear();
+      for (const send of waiting) send();
+    },
   };
 }
 

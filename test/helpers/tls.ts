@@ -108,3 +108,30 @@ export function handshake(port: number, servername: string | undefined, ca: stri
     });
   });
 }
+
+/**
+ * One TLS connection offering `session` (a ticket from an earlier one): whether it resumed, and the
+ * ticket it was given. TLS 1.3 sends tickets after the handshake, so a full handshake waits for its
+ * ticket (the 'session' event); a resumed one gets none and is done at once. No timing involved.
+ */
+export function tlsSession(port: number, servername: string, options: { session?: Buffer; ca?: string[] } = {}): Promise<{ reused: boolean; ticket: Buffer | undefined }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, servername, ca: options.ca, rejectUnauthorized: options.ca !== undefined, session: options.session });
+    let ticket: Buffer | undefined;
+    let secure = false;
+    const done = () => {
+      socket.off('error', reject);
+      socket.end();
+      resolve({ reused: socket.isSessionReused(), ticket });
+    };
+    socket.once('session', (t: Buffer) => {
+      ticket = t;
+      if (secure) done();
+    });
+    socket.once('secureConnect', () => {
+      secure = true;
+      if (socket.isSessionReused() || ticket !== undefined) done();
+    });
+    socket.on('error', reject);
+  });
+}

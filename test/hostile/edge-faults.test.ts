@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { startOrigin, streamSlowly, type TestOrigin } from '../helpers/origin.js';
+import { heldStream, startOrigin, type TestOrigin } from '../helpers/origin.js';
 import { startEdge, type TestEdge } from '../helpers/edge.js';
 import { startEdgeProcess } from '../helpers/edge-process.js';
 import { get } from '../helpers/client.js';
@@ -145,8 +145,10 @@ test('disk full (ENOSPC mid-write, a 12 MiB tmpfs) — every reader gets whole b
 test('the cache folder deleted mid-write and mid-read — readers get whole bytes, the folder comes back, counted', async () => {
   const dir = join(await mkdtemp(join(tmpdir(), 'blotcdn-gone-')), 'cache');
   const slowBody = bytesFor('/slow/one', 24 * MB);
-  const slow = streamSlowly(slowBody, 256 * KB, 10);
-  const { edge } = await stage(diskOnly(dir), (req, res) => (req.url === '/slow/one' ? slow(req, res) : objects(req, res)));
+  const slow = heldStream(slowBody, 256 * KB);
+  // Past the 8 MiB a flight keeps in memory: the first bytes are then only in the file being written.
+  slow.holdAt('/slow/one', 12 * MB);
+  const { edge } = await stage(diskOnly(dir), (req, res) => (req.url === '/slow/one' ? slow.handler(req, res) : objects(req, res)));
   const base = edge.url;
   const warm = Array.from({ length: 10 }, (_, i) => `/obj/${256 * KB}/warm-${i}`);
   for (const path of warm) await whole(base, path, 256 * KB);
@@ -156,6 +158,7 @@ test('the cache folder deleted mid-write and mid-read — readers get whole byte
   await waitFor(async () => (await readdir(join(dir, 'tmp')).catch(() => [])).length > 0, 'the slow object to be written');
   await rm(dir, { recursive: true, force: true });
   for (const path of warm) await whole(base, path, 256 * KB); // their files are gone: fetched again, whole
+  slow.release();
   const body = await reader.resume();
   assert.equal(body.length, slowBody.length, 'the reader of the write in progress got every byte');
   assert.equal(digest(body), digest(slowBody));
@@ -193,8 +196,9 @@ test('cache files truncated, swapped or overwritten by someone else — never se
 test('kill -9 during writes, after a purge — after a restart every object is whole, the purge held, nothing half-written is served', async () => {
   const dir = join(await mkdtemp(join(tmpdir(), 'blotcdn-kill-')), 'cache');
   const slowBody = bytesFor('/slow/killed', 8 * MB);
-  const slow = streamSlowly(slowBody, 256 * KB, 20);
-  const origin = await startOrigin((req, res) => (req.url?.startsWith('/slow/') ? slow(req, res) : objects(req, res)));
+  const slow = heldStream(slowBody, 256 * KB);
+  for (const path of ['/slow/killed', '/slow/killed-too']) slow.holdAt(path, 4 * MB); // writes in progress when the kill comes
+  const origin = await startOrigin((req, res) => (req.url?.startsWith('/slow/') ? slow.handler(req, res) : objects(req, res)));
   stops.push(() => origin.close());
   const config: ConfigInput = {
     listen: { http: '127.0.0.1:0' },
@@ -216,9 +220,10 @@ test('kill -9 during writes, after a purge — after a restart every object is w
     assert.equal(((await res.json()) as { purged: number }).purged, 1, path);
   }
   const inFlight = [pausedGet(`${first.url}/slow/killed`), pausedGet(`${first.url}/slow/killed-too`)];
-  await waitFor(async () => (await readdir(join(dir, 'tmp')).catch(() => [])).length > 0, 'writes in progress');
+  await waitFor(async () => (await readdir(join(dir, 'tmp')).catch(() => [])).length >= 2, 'both writes in progress');
   await first.kill();
   await Promise.all(inFlight.map((r) => r.resume().catch(() => undefined)));
+  slow.release();
 
   const second = await startEdgeProcess(config);
   stops.push(() => second.stop());

@@ -145,6 +145,10 @@ export class BullQueue implements JobQueue {
     for (const [name, handler] of Object.entries(options.handlers)) {
       this.queue(name);
       const lockMs = this.options.lockMs ?? 30_000;
+      // Jobs are idempotent (an asset job rewrites the same files), so a job whose lock lapsed —
+      // its worker killed, or starved long enough on a busy machine — runs again instead of
+      // failing at its second stall (BullMQ's default); one that kills its worker every time
+      // still fails, after three.
       const worker = new this.bull.Worker(
         name,
         async (job: Job) => {
@@ -155,7 +159,7 @@ export class BullQueue implements JobQueue {
             throw isPermanent(err) ? new this.bull.UnrecoverableError(errorText(err)) : new Error(errorText(err));
           }
         },
-        { connection: this.connection, prefix: this.prefix, concurrency: concurrencyFor(options.concurrency, name), lockDuration: lockMs, stalledInterval: this.options.stalledCheckMs ?? lockMs / 2 },
+        { connection: this.connection, prefix: this.prefix, concurrency: concurrencyFor(options.concurrency, name), lockDuration: lockMs, stalledInterval: this.options.stalledCheckMs ?? lockMs / 2, maxStalledCount: 3 },
       );
       worker.on('error', (err) => options.onError?.(err));
       worker.on('failed', (job, err) => options.onError?.(err, job ? { id: job.id!, name, data: (job.data as Envelope).data } as JobInfo : undefined));

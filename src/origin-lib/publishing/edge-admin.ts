@@ -36,7 +36,8 @@ export async function adminCall<T>(edge: EdgeTarget, path: string, body: unknown
   if (!res.ok) {
     let reason = text.slice(0, 200);
     try {
-      reason = (JSON.parse(text) as { error?: string }).error ?? reason;
+      const body = JSON.parse(text) as { code?: string; message?: string };
+      if (body.message) reason = body.code ? `${body.code}: ${body.message}` : body.message;
     } catch {
       // not JSON: the text itself says it
     }
