@@ -19,6 +19,8 @@ export const ERRORS = {
   },
   missing_host: { status: 400, source: 'client', message: 'The request has no Host.' },
   uri_too_long: { status: 414, source: 'client', message: 'The request-target is too long.' },
+  headers_too_large: { status: 431, source: 'client', message: 'The request headers are too large.' },
+  request_timeout: { status: 408, source: 'client', message: 'The request took too long to arrive.' },
   http_version: { status: 505, source: 'client', message: 'Only HTTP/1.0, HTTP/1.1 and HTTP/2 are spoken here.' },
   misdirected: {
     status: 421,

@@ -438,3 +438,26 @@ describe('DiskStore: what survives a restart, and what must not', () => {
     assert.equal(Buffer.concat(after).toString(), 'hello', 'and from the final file once renamed');
   });
 });
+
+describe('TieredStore promotion', () => {
+  // A disk hit is copied into memory. A purge that began while the file was being read has
+  // already swept the memory tier: copying the object there then would serve it after the purge
+  // (the soak found pages stale after a purge had returned).
+  test('a disk read that a purge overlaps is not promoted into memory', async () => {
+    const s = new TieredStore(new MemoryStore({ maxBytes: 1_000_000, maxObjectBytes: 8192 }), new DiskStore({ dir: await tmp(), maxBytes: 10_000_000, maxObjectBytes: 5_000_000, smallObjectBytes: 4096 }));
+    await s.ready;
+    const key = 'https://p.test/page';
+    assert.equal(await put(s, key, 'before the purge', { host: 'p.test', path: '/page', primary: key }), true);
+    s.memory.delete(key); // on disk only, as after an eviction from memory
+    const reading = s.get(key);
+    const purging = s.purge({ kind: 'url', host: 'p.test', path: '/page', soft: false, at: Date.now() });
+    await Promise.all([reading, purging]);
+    assert.equal(s.memory.get(key), undefined, 'promoted after the purge');
+    assert.equal(await s.get(key), undefined);
+    // Without a purge in the way, a disk hit is promoted as before.
+    assert.equal(await put(s, key, 'after', { host: 'p.test', path: '/page', primary: key }), true);
+    s.memory.delete(key);
+    await s.get(key);
+    assert.notEqual(s.memory.get(key), undefined);
+  });
+});

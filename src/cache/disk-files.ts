@@ -157,16 +157,21 @@ export async function* readBackFrom(tmpPath: string, finalPath: string, start: n
     fh = await open(finalPath, 'r');
   }
   try {
-    let pos = start;
-    while (pos <= end) {
-      const len = Math.min(READ_CHUNK, end - pos + 1);
-      const buf = Buffer.allocUnsafe(len);
-      const { bytesRead } = await fh.read(buf, 0, len, pos);
-      if (bytesRead === 0) throw new Error('read back past what was written');
-      pos += bytesRead;
-      yield buf.subarray(0, bytesRead);
-    }
+    yield* readOpen(fh, start, end);
   } finally {
     await fh.close();
+  }
+}
+
+/** Bytes start..end (inclusive) of an open file, in chunks of at most 1 MiB. */
+export async function* readOpen(fh: FileHandle, start: number, end: number): AsyncGenerator<Buffer> {
+  let pos = start;
+  while (pos <= end) {
+    const len = Math.min(READ_CHUNK, end - pos + 1);
+    const buf = Buffer.allocUnsafe(len);
+    const { bytesRead } = await fh.read(buf, 0, len, pos);
+    if (bytesRead === 0) throw new Error('read back past what was written');
+    pos += bytesRead;
+    yield buf.subarray(0, bytesRead);
   }
 }

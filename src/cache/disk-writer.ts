@@ -3,7 +3,7 @@
 // place only at commit, so a crash at any moment leaves no object or a whole one. Bytes already
 // written can be read back, so a flight need not keep a large body in memory.
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { readBackFrom, trailerFor } from './disk-files.js';
+import { readBackFrom, readOpen, trailerFor } from './disk-files.js';
 import type { CacheMeta, ObjectWriter } from './store.js';
 
 export interface DiskWriterHooks {
@@ -23,7 +23,24 @@ export function diskWriter(meta: CacheMeta, h: DiskWriterHooks): ObjectWriter {
   let written = 0;
   let abandoned = false;
   let committed = false;
-  const create = () => open(h.tmpPath, 'w', 0o600);
+  // A read handle on the file for readBack, held until the owner commits or aborts, no read is
+  // under way and no hold is left: the bytes stay readable when the file is renamed into place,
+  // unlinked after a failed write (a full disk) or deleted with the folder.
+  let reader: FileHandle | undefined;
+  let reading = 0;
+  let holds = 0;
+  let finished = false;
+  const release = () => {
+    if (!finished || reading > 0 || holds > 0 || reader === undefined) return;
+    const r = reader;
+    reader = undefined;
+    void r.close().catch(() => {});
+  };
+  const create = async () => {
+    const fh = await open(h.tmpPath, 'w', 0o600);
+    reader = await open(h.tmpPath, 'r').catch(() => undefined);
+    return fh;
+  };
   // One write at a time, in order; a failed write abandons the object.
   let queue: Promise<FileHandle | undefined> = h.prepared
     .then(() =>
@@ -37,13 +54,19 @@ export function diskWriter(meta: CacheMeta, h: DiskWriterHooks): ObjectWriter {
       abandoned = true;
       return undefined;
     });
-  const abort = () => {
+  /** Stops writing and removes the file; what was written stays readable through `reader`. */
+  const discard = () => {
     if (committed) return;
     abandoned = true;
     void queue.then(async (fh) => {
       await fh?.close().catch(() => {});
       await unlink(h.tmpPath).catch(() => {});
     });
+  };
+  const abort = () => {
+    discard();
+    finished = true;
+    release();
   };
   return {
     get abandoned() {
@@ -52,10 +75,10 @@ export function diskWriter(meta: CacheMeta, h: DiskWriterHooks): ObjectWriter {
     write: (chunk) => {
       if (abandoned) return;
       written += chunk.length;
-      if (written > h.maxObjectBytes) return abort();
+      if (written > h.maxObjectBytes) return discard();
       queue = queue.then(async (fh) => {
         if (!fh || abandoned) return fh;
-        await fh.write(chunk).catch(abort);
+        await fh.write(chunk).catch(discard);
         return fh;
       });
       return queue.then(() => undefined);
@@ -78,10 +101,38 @@ export function diskWriter(meta: CacheMeta, h: DiskWriterHooks): ObjectWriter {
         return false;
       }
       committed = true;
+      finished = true;
+      release();
       return true;
     },
     abort,
-    // From the temporary file, or from the object once it has been renamed into place.
-    readBack: (start, end) => readBackFrom(h.tmpPath, h.finalPath, start, end),
+    hold: () => {
+      holds++;
+      let held = true;
+      return () => {
+        if (!held) return;
+        held = false;
+        holds--;
+        release();
+      };
+    },
+    // Through the read handle while the writer holds it; else from the temporary file, or from
+    // the object once it has been renamed into place.
+    get readBack() {
+      if (abandoned) return undefined;
+      return readBack;
+    },
   };
+
+  async function* readBack(start: number, end: number): AsyncGenerator<Buffer> {
+    const fh = reader;
+    if (fh === undefined) return yield* readBackFrom(h.tmpPath, h.finalPath, start, end);
+    reading++;
+    try {
+      yield* readOpen(fh, start, end);
+    } finally {
+      reading--;
+      release();
+    }
+  }
 }

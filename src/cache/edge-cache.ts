@@ -106,7 +106,10 @@ export class EdgeCache {
       get abandoned() {
         return writer.abandoned;
       },
-      readBack: writer.readBack,
+      get readBack() {
+        return writer.readBack;
+      },
+      hold: writer.hold && (() => writer.hold!()),
       write: (chunk) => writer.write(chunk),
       abort: () => writer.abort(),
       commit: async () => {

@@ -52,6 +52,42 @@ describe('Flight window with a spill source', () => {
   });
 });
 
+describe('Flight window when the store gives up', () => {
+  // A full disk: the file stops growing part-way. Bytes written before stay readable through the
+  // spill source (a reader far behind once lost them: "bytes no longer held and no spill source").
+  test('a reader far behind still reads what was written; the rest stays in memory until readers pass it', async () => {
+    const all = body(10_000);
+    const f = new Flight('k');
+    f.retainLimit = 2_000;
+    f.start(head, async function* (start, end) {
+      assert.ok(end < 4_000, `read back ${start}-${end}, past what was written`);
+      yield all.subarray(start, end + 1);
+    });
+    const behind = f.read()[Symbol.asyncIterator]();
+    const next = behind.next();
+    f.push(all.subarray(0, 1000));
+    f.markDurable(1000);
+    const first = await next; // the reader took the first 1000 bytes, then fell behind
+    for (let i = 1; i < 4; i++) {
+      f.push(all.subarray(i * 1000, (i + 1) * 1000));
+      f.markDurable((i + 1) * 1000);
+    }
+    f.storeGaveUp();
+    assert.ok(f.readersCaughtUp(1000), 'the fetch is held back to the reader from now on');
+    for (let i = 4; i < 10; i++) f.push(all.subarray(i * 1000, (i + 1) * 1000));
+    assert.ok(f.windowStart <= 4_000, `nothing unwritten was dropped (window ${f.windowStart})`);
+    assert.equal(f.joinable, true);
+    let idle = false;
+    f.whenDone(() => (idle = true));
+    f.end();
+    assert.equal(idle, false, 'a reader is still reading');
+    const rest: Buffer[] = [first.value];
+    for (let r = await behind.next(); !r.done; r = await behind.next()) rest.push(r.value);
+    assert.ok(Buffer.concat(rest).equals(all), 'every byte, in order');
+    assert.equal(idle, true, 'told once the last reader is done');
+  });
+});
+
 describe('Flight window without a spill source', () => {
   test('chunks every reader has passed are dropped; new readers can no longer join', async () => {
     const f = new Flight('k');

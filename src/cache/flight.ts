@@ -53,6 +53,9 @@ export class Flight {
   private spill: SpillReader | undefined;
   /** Bytes the store has safely written (readable through `spill`). */
   private durable = 0;
+  /** The store still takes bytes (false once it gave up: `durable` no longer grows). */
+  private storing = true;
+  private doneWaiters: (() => void)[] = [];
   private readonly chunks: Buffer[] = [];
   private readonly offsets: number[] = [];
   /** Index of the first chunk still held. */
@@ -128,10 +131,27 @@ export class Flight {
     this.notify();
   }
 
-  /** The store gave up on the object: nothing can be read back any more. */
+  /**
+   * The store gave up on the object (a full disk, too large): what it wrote before stays readable
+   * through the spill source, nothing more becomes durable, and from here the window keeps what
+   * the readers still need (the fetch is held back to the slowest of them).
+   */
   storeGaveUp(): void {
-    this.spill = undefined;
+    this.storing = false;
     this.releaseDrainWaiters();
+  }
+
+  /** Calls `fn` once the flight has ended (complete or failed) and no client is reading it. */
+  whenDone(fn: () => void): void {
+    this.doneWaiters.push(fn);
+    this.checkDone();
+  }
+
+  private checkDone(): void {
+    if (this.doneWaiters.length === 0 || this.cursors.size > 0 || (this.state !== 'complete' && this.state !== 'failed')) return;
+    const waiters = this.doneWaiters;
+    this.doneWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** How many clients are reading right now. */
@@ -148,6 +168,7 @@ export class Flight {
   end(): void {
     this.state = 'complete';
     this.notify();
+    this.checkDone();
   }
 
   fail(error: unknown): void {
@@ -158,6 +179,7 @@ export class Flight {
     for (const w of this.headWaiters) w.reject(error);
     this.headWaiters = [];
     this.notify();
+    this.checkDone();
   }
 
   /**
@@ -165,7 +187,7 @@ export class Flight {
    * is stored (no spill): the origin is then read no faster than clients take the bytes.
    */
   readersCaughtUp(limit: number): Promise<void> | undefined {
-    if (this.spill !== undefined || this.received - this.slowest() <= limit) return undefined;
+    if ((this.spill !== undefined && this.storing) || this.received - this.slowest() <= limit) return undefined;
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -178,9 +200,9 @@ export class Flight {
   /** Drops chunks from the front of the window that are no longer needed in memory. */
   private trim(): void {
     if (this.retained <= this.retainLimit) return;
-    // With a spill source, anything already written can go; without one, only what all readers
-    // have passed (and no new reader may join from byte 0 any more).
-    const limit = this.spill !== undefined ? this.durable : this.slowest();
+    // With a spill source, anything already written can go; without one (or once the store gave
+    // up), also what all readers have passed (and no new reader may join from byte 0 any more).
+    const limit = this.spill === undefined ? this.slowest() : this.storing ? this.durable : Math.max(this.durable, this.slowest());
     while (this.first < this.chunks.length && this.retained > this.retainLimit) {
       const end = this.offsets[this.first]! + this.chunks[this.first]!.length;
       if (end > limit) break;
@@ -208,7 +230,7 @@ export class Flight {
 
   /** Whether a new reader can still get the body from its first byte. */
   get joinable(): boolean {
-    return this.windowStart === 0 || this.spill !== undefined;
+    return this.windowStart === 0 || (this.spill !== undefined && this.windowStart <= this.durable);
   }
 
   private notify(): void {
@@ -284,6 +306,7 @@ export class Flight {
     } finally {
       this.cursors.delete(cursor);
       if (this.drainWaiters.length > 0) this.releaseDrainWaiters();
+      this.checkDone();
     }
   }
 

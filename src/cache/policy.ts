@@ -28,6 +28,8 @@ export type NoStoreReason =
   | 'bypass'
   | 'too-large'
   | 'incomplete'
+  /** The origin's body ends with its connection: a reset looks the same (RFC 9112 §6.3 item 8). */
+  | 'close-delimited'
   /** A request with credentials, and nothing from the origin saying the answer may be shared. */
   | 'personal'
   // Refused by the cache's own limits (EdgeCache.refusal): a URL with too many variants, a key too long.

@@ -81,8 +81,17 @@ export interface ObjectWriter {
   abort(): void;
   /** True once the store gave up on this object (too large, I/O error): commit will return false. */
   readonly abandoned: boolean;
-  /** Reads back bytes already written, so a flight need not keep a large body in memory. */
-  readBack?: SpillReader;
+  /**
+   * Reads back bytes already written, so a flight need not keep a large body in memory. Undefined
+   * once the store stopped writing (an I/O error); a reader obtained before still reads the bytes
+   * written until then, until the owner commits or aborts.
+   */
+  readonly readBack?: SpillReader;
+  /**
+   * Keeps what readBack reads from (an open file) after commit or abort, until the returned
+   * function is called: a flight's readers far behind may still need it.
+   */
+  hold?(): () => void;
 }
 
 export interface StoreStats {

@@ -21,11 +21,19 @@ export class TieredStore implements CacheStore {
     this.ready = disk.ready;
   }
 
+  /** Purges and deletes begun, and those still running: a disk read they overlap is not promoted. */
+  private removals = 0;
+  private removing = 0;
+
   get(key: string): StoredObject | undefined | Promise<StoredObject | undefined> {
     const hot = this.memory.get(key);
     if (hot !== undefined) return hot;
+    const before = this.removals;
+    const quiet = this.removing === 0;
     return this.disk.get(key).then((object) => {
-      if (object?.body !== undefined) this.memory.insert(object);
+      // A purge running while the file was read may already have swept the memory tier: promoting
+      // what was read would put the purged object back there, for every later hit.
+      if (object?.body !== undefined && quiet && this.removals === before && this.removing === 0) this.memory.insert(object);
       return object;
     });
   }
@@ -38,7 +46,12 @@ export class TieredStore implements CacheStore {
       get abandoned() {
         return writers.every((w) => w.abandoned);
       },
-      readBack: disk?.readBack,
+      // Only while the disk is still writing: a memory copy going on alone must not have its
+      // bytes marked as readable from a file that stopped growing.
+      get readBack() {
+        return disk?.abandoned === false ? disk.readBack : undefined;
+      },
+      hold: disk?.hold && (() => disk.hold!()),
       write: (chunk) => {
         let wait: Promise<void> | undefined;
         for (const w of writers) {
@@ -63,9 +76,15 @@ export class TieredStore implements CacheStore {
   }
 
   async delete(key: string): Promise<boolean> {
-    const inMemory = this.memory.delete(key);
-    const onDisk = await this.disk.delete(key);
-    return inMemory || onDisk;
+    this.removals++;
+    this.removing++;
+    try {
+      const inMemory = this.memory.delete(key);
+      const onDisk = await this.disk.delete(key);
+      return inMemory || onDisk;
+    } finally {
+      this.removing--;
+    }
   }
 
   async keysFor(target: PurgeTarget): Promise<string[]> {
@@ -74,8 +93,14 @@ export class TieredStore implements CacheStore {
 
   /** Both tiers at once; an object held by both counts once. */
   async purge(target: PurgeTarget): Promise<number> {
-    const inMemory = this.memory.purgeKeys(target).filter((key) => !this.disk.has(key)).length;
-    return inMemory + (await this.disk.purge(target));
+    this.removals++;
+    this.removing++;
+    try {
+      const inMemory = this.memory.purgeKeys(target).filter((key) => !this.disk.has(key)).length;
+      return inMemory + (await this.disk.purge(target));
+    } finally {
+      this.removing--;
+    }
   }
 
   varyOf(primary: string): readonly string[] | undefined {

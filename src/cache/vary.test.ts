@@ -132,3 +132,11 @@ test(
     assert.notEqual(secondaryKey(['x-variant'], {}), secondaryKey(['x-variant'], { 'x-variant': '' }));
   },
 );
+
+test('secondaryKey: a field the Connection field names is keyed as absent (the origin is never sent it)', () => {
+  const plain = secondaryKey(['accept-language'], {});
+  assert.equal(secondaryKey(['accept-language'], { 'accept-language': 'de', connection: 'Accept-Language' }), plain);
+  assert.equal(secondaryKey(['accept-language'], { 'accept-language': 'de', connection: 'keep-alive, x-a , accept-language' }), plain);
+  assert.notEqual(secondaryKey(['accept-language'], { 'accept-language': 'de', connection: 'keep-alive' }), plain);
+  assert.equal(secondaryKey(['accept-encoding'], { 'accept-encoding': 'br', connection: 'accept-encoding' }), secondaryKey(['accept-encoding'], {}));
+});

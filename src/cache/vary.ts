@@ -2,7 +2,7 @@
 // made of the request's values for the named fields, normalised so equivalent requests share one
 // variant. Accept-Encoding is reduced to the encoding the client would actually get (br, gzip or
 // identity) so `gzip, deflate, br` and `br;q=1, gzip` do not each make a copy.
-import type { HeaderMap } from '../http/headers.js';
+import { connectionListed, type HeaderMap } from '../http/headers.js';
 
 /** Field names from Vary, lower case, sorted and without duplicates; `*` when it contains `*`. */
 export function parseVary(value: string | string[] | undefined): string[] | '*' {
@@ -60,12 +60,16 @@ export function normaliseFieldValue(name: string, value: string | string[] | und
 
 /**
  * The secondary key for `names` (already sorted) from the request headers. An absent field is
- * written without a colon, so it matches only another absent field, not an empty one (§4.1).
+ * written without a colon, so it matches only another absent field, not an empty one (§4.1). A field
+ * the client's Connection names is hop-by-hop: the origin is never sent it, so it keys as absent
+ * (else `Accept-Language: de` + `Connection: accept-language` would store the page the origin built
+ * without it as the German copy).
  */
 export function secondaryKey(names: readonly string[], headers: HeaderMap): string {
+  const hopByHop = headers['connection'] === undefined ? undefined : connectionListed(headers);
   let out = '';
   for (const name of names) {
-    const value = headers[name];
+    const value = hopByHop?.has(name) ? undefined : headers[name];
     out += value === undefined && name !== 'accept-encoding' ? `\n${name}` : `\n${name}:${normaliseFieldValue(name, value)}`;
   }
   return out;

@@ -22,7 +22,7 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Names listed in the Connection field are hop-by-hop too. */
-function connectionListed(headers: HeaderMap): Set<string> | undefined {
+export function connectionListed(headers: HeaderMap): Set<string> | undefined {
   const value = headers['connection'];
   if (value === undefined) return undefined;
   const out = new Set<string>();

@@ -11,7 +11,12 @@ import type { Origin, OriginRequest, OriginResponse } from './origin.js';
 /** Which catalogue entry an undici or socket error belongs to. */
 export function classifyOriginError(err: unknown): ErrorCode {
   if (err instanceof EdgeError) return err.code;
+  // Bytes that are not an HTTP/1.1 response (bare LF, a broken status line…), and the interim
+  // answers undici refuses (an unasked 100: "bad response", an unasked 101: "bad upgrade"): the
+  // origin was reached and answered wrongly.
+  if (err instanceof undiciErrors.HTTPParserError) return 'origin_protocol';
   const code = (err as { code?: string } | null)?.code ?? '';
+  if (code === 'UND_ERR_SOCKET' && ['bad response', 'bad upgrade'].includes((err as Error).message)) return 'origin_protocol';
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'UND_ERR_HEADERS_TIMEOUT':
@@ -40,6 +45,21 @@ function isStaleConnection(err: unknown): boolean {
   return e?.code === 'ECONNRESET' || e?.code === 'EPIPE';
 }
 
+/**
+ * How an HTTP/1.1 response body ends (RFC 9112 §6.3): by its length or last chunk, or only when the
+ * origin closes the connection — which undici cannot tell from a reset, so such a body may be cut
+ * off without anyone knowing. A transfer coding other than chunked last is not one we can read.
+ */
+export function bodyFraming(method: string, status: number, headers: Record<string, string | string[] | undefined>): 'framed' | 'close' | 'unknown-coding' {
+  const te = headers['transfer-encoding'];
+  if (te !== undefined) {
+    const codings = (Array.isArray(te) ? te.join(',') : te).split(',').map((c) => c.trim().toLowerCase());
+    return codings.at(-1) === 'chunked' ? 'framed' : 'unknown-coding';
+  }
+  if (headers['content-length'] !== undefined || method === 'HEAD' || status < 200 || status === 204 || status === 304) return 'framed';
+  return 'close';
+}
+
 export class HttpOrigin implements Origin {
   readonly name: string;
   private readonly pool: Pool;
@@ -49,6 +69,7 @@ export class HttpOrigin implements Origin {
   private readonly pathPrefix: string;
   private readonly poolOptions: Pool.Options;
   private readonly origin: string;
+  private readonly headersTimeout: number;
   /** Requests sent again on a fresh connection after a kept-alive one turned out closed. */
   retries = 0;
 
@@ -65,6 +86,7 @@ export class HttpOrigin implements Origin {
       bodyTimeout: config.bodyTimeout,
       keepAliveTimeout: 30_000,
     };
+    this.headersTimeout = config.headersTimeout;
     this.origin = config.url.origin;
     this.pool = new Pool(this.origin, this.poolOptions);
   }
@@ -77,24 +99,36 @@ export class HttpOrigin implements Origin {
       headers = { ...headers };
       delete headers[PURGED_AT];
     }
+    // undici's headersTimeout starts again at every interim response: an origin sending 103s or
+    // 102s forever would hold the request forever. This deadline runs once, until the final head.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new EdgeError('origin_timeout', `(${this.name}: no final response within ${this.headersTimeout} ms)`)), this.headersTimeout);
     const options = {
       method: req.method as 'GET',
       path: this.pathPrefix + req.path,
       headers: headers as Record<string, string | string[]>,
       body: req.body ?? null,
-      signal,
+      signal: signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal,
       // 103 Early Hints go on to the client; other interim responses stay here (RFC 9110 §15.2).
       onInfo: req.onInfo ? (info: { statusCode: number; headers: Record<string, string | string[] | undefined> }) => info.statusCode === 103 && req.onInfo!(info.statusCode, info.headers) : undefined,
     };
     try {
       let res: Awaited<ReturnType<Pool['request']>>;
       try {
-        res = await this.pool.request(options);
+        // A group retired by a reload has closed its members' pools, but requests that started
+        // with it still finish with it: on a connection of their own.
+        res = this.closing ? await this.once(options) : await this.pool.request(options);
       } catch (err) {
         const idempotent = (req.method === 'GET' || req.method === 'HEAD') && options.body === null;
-        if (!idempotent || !isStaleConnection(err) || signal?.aborted) throw err;
+        if (!idempotent || !isStaleConnection(err) || options.signal.aborted) throw err;
         this.retries++;
         res = await this.once(options);
+      }
+      clearTimeout(timer);
+      const framing = bodyFraming(req.method, res.statusCode, res.headers);
+      if (framing === 'unknown-coding') {
+        res.body.destroy();
+        throw new EdgeError('origin_protocol', `(${this.name}: Transfer-Encoding ${String(res.headers['transfer-encoding'])} does not end in chunked)`);
       }
       return {
         status: res.statusCode,
@@ -102,9 +136,12 @@ export class HttpOrigin implements Origin {
         body: res.body as unknown as Readable,
         member: this.name,
         attempts: [{ member: this.name, outcome: 'ok', ms: performance.now() - started }],
+        closeDelimited: framing === 'close' || undefined,
       };
     } catch (err) {
+      clearTimeout(timer);
       if (err instanceof undiciErrors.RequestAbortedError) throw err;
+      if (deadline.signal.aborted && !signal?.aborted) err = deadline.signal.reason;
       throw new EdgeError(classifyOriginError(err), `(${this.name}: ${(err as Error).message})`, { cause: err });
     }
   }

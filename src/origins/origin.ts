@@ -32,6 +32,11 @@ export interface OriginResponse {
   member: string;
   /** Every member tried for this request, in order (just one without a group). */
   attempts: OriginAttempt[];
+  /**
+   * The body ends only when the origin closes the connection (no length, not chunked): its end
+   * cannot be told from a reset, so it is served but never stored (RFC 9112 §6.3, item 8).
+   */
+  closeDelimited?: boolean;
 }
 
 export interface Origin {

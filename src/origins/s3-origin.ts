@@ -4,7 +4,7 @@
 // origin group listing 403 in `failoverOn` moves on to its next member (the platform's app server).
 import { Readable } from 'node:stream';
 import aws4 from 'aws4';
-import { Pool, errors as undiciErrors } from 'undici';
+import { Client, Pool, errors as undiciErrors } from 'undici';
 import { EdgeError } from '../errors.js';
 import { classifyOriginError } from './http-origin.js';
 import { emptyBody, localResponse, READ_METHODS } from './local-response.js';
@@ -45,6 +45,7 @@ export class S3Origin implements Origin {
   private readonly keyPrefix: string;
   private readonly credentials: S3Credentials | undefined;
   private readonly pool: Pool;
+  private readonly clientOptions: Client.Options;
 
   constructor(options: S3OriginOptions, env: NodeJS.ProcessEnv = process.env) {
     this.name = options.name ?? options.bucket;
@@ -52,13 +53,13 @@ export class S3Origin implements Origin {
     this.address = s3Address({ bucket: options.bucket, region: this.region, endpoint: options.endpoint, pathStyle: options.pathStyle ?? options.endpoint !== undefined });
     this.keyPrefix = (options.keyPrefix ?? '').replace(/^\/+/, '');
     this.credentials = resolveS3Credentials(options.credentials, env);
-    this.pool = new Pool(this.address.origin, {
-      connections: options.connections ?? 128,
+    this.clientOptions = {
       connect: { timeout: options.connectTimeout ?? 5_000, rejectUnauthorized: !options.insecure },
       headersTimeout: options.headersTimeout ?? 30_000,
       bodyTimeout: options.bodyTimeout ?? 30_000,
       keepAliveTimeout: 30_000,
-    });
+    };
+    this.pool = new Pool(this.address.origin, { connections: options.connections ?? 128, ...this.clientOptions });
   }
 
   async fetch(req: OriginRequest, signal?: AbortSignal): Promise<OriginResponse> {
@@ -85,9 +86,15 @@ export class S3Origin implements Origin {
     }
 
     let res;
+    // A group retired by a reload has closed this pool; requests that started with it still
+    // finish with it, on a connection of their own.
+    const retired = this.pool.closed || this.pool.destroyed;
+    const dispatcher = retired ? new Client(this.address.origin, this.clientOptions) : this.pool;
     try {
-      res = await this.pool.request({ method: method as 'GET', path, headers, signal });
+      res = await dispatcher.request({ method: method as 'GET', path, headers, signal });
+      if (retired) res.body.once('close', () => void dispatcher.close().catch(() => {}));
     } catch (err) {
+      if (retired) void dispatcher.destroy().catch(() => {});
       if (err instanceof undiciErrors.RequestAbortedError) throw err;
       throw new EdgeError(classifyOriginError(err), `(${this.name}: ${(err as Error).message})`, { cause: err });
     }

@@ -25,7 +25,7 @@ import { clock } from '../clock.js';
 const STREAM_WINDOW = 1024 * 1024;
 
 /** Reasons that describe the response (not this one request), worth remembering as hit-for-miss. */
-const REMEMBERED: ReadonlySet<NoStoreReason> = new Set(['no-store', 'private', 'set-cookie', 'vary-star', 'no-freshness', 'must-understand', 'status', 'too-large']);
+const REMEMBERED: ReadonlySet<NoStoreReason> = new Set(['no-store', 'private', 'set-cookie', 'vary-star', 'no-freshness', 'must-understand', 'status', 'too-large', 'close-delimited']);
 
 /** Surrogate-Key (space separated) and Cache-Tag (comma separated) → tags. */
 export function parseTags(headers: HeaderMap): string[] {
@@ -99,8 +99,8 @@ export function store(ctx: RequestContext): 'deliver' | 'synth' | 'fetch' {
   if (compressible && vary !== '*') vary = vary.filter((name) => name !== 'accept-encoding');
   let writer: ObjectWriter | undefined;
   let meta: CacheMeta | undefined;
-  let reason: NoStoreReason | undefined = decision.reason;
-  if (decision.storable && vary !== '*' && !ctx.reqDirectives?.noStore) {
+  let reason: NoStoreReason | undefined = decision.reason ?? (res.closeDelimited ? 'close-delimited' : undefined);
+  if (decision.storable && vary !== '*' && !ctx.reqDirectives?.noStore && !res.closeDelimited) {
     const storedHeaders = (strip: readonly string[]) => {
       const out = clientHeaders(ctx, res.headers, strip, true);
       if (compressible) addVaryAcceptEncoding(out);
@@ -224,6 +224,10 @@ async function pump(
   onStored?: () => void,
   verify?: { check: CacheIdCheck; url: string },
 ): Promise<void> {
+  // Readers far behind read spilled bytes back from the store's file: it stays open for them
+  // until the last one is done, whatever becomes of the object (stored, given up, purged).
+  const release = writer.hold?.();
+  if (release) flight.whenDone(release);
   let storing = true;
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {

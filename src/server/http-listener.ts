@@ -1,20 +1,31 @@
 // A plain-HTTP listener for the edge, with a graceful stop: stop accepting, let in-flight requests
 // finish (idle keep-alive connections are closed at once), then cut whatever is left after the
-// grace period. Requests Node's parser refuses get a short 400 instead of a bare reset. With
+// grace period. Requests Node's parser refuses get a short refusal instead of a bare reset
+// (client-error.ts). With
 // trusted proxies configured, connections are accepted by a front net server first, which reads a
 // PROXY protocol header from trusted peers before Node's HTTP parser sees the connection.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { acceptConnection } from './proxy-protocol.js';
-import type { Duplex } from 'node:stream';
+import { answerClientError } from './client-error.js';
 import type { ListenAddress } from '../config/schema.js';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-export function badRequestResponse(detail: string): string {
-  const body = `400 bad_request: ${detail}\n`;
-  return `HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+/** How long a client may take (ms): to send its headers, its whole request, and idle between requests. */
+export interface ListenerLimits {
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  /**
+   * How often those timeouts are checked. Node's default (30 s) let a client that trickles its
+   * headers hold a connection for up to 50 s against a 20 s limit; checked every second, it is cut
+   * at 20-21 s.
+   */
+  checkInterval: number;
 }
+
+export const LISTENER_LIMITS: ListenerLimits = { headersTimeout: 20_000, requestTimeout: 120_000, keepAliveTimeout: 65_000, checkInterval: 1_000 };
 
 export class HttpListener {
   readonly server: Server;
@@ -29,25 +40,22 @@ export class HttpListener {
     handler: RequestHandler,
     /** Peers whose PROXY protocol header is read (none: connections go straight to HTTP). */
     trusted?: (address: string) => boolean,
+    /** Shorter limits for tests; LISTENER_LIMITS otherwise. */
+    limits: Partial<ListenerLimits> = {},
   ) {
+    const l = { ...LISTENER_LIMITS, ...limits };
     this.server = createServer(
       {
-        keepAliveTimeout: 65_000,
-        headersTimeout: 20_000,
-        requestTimeout: 120_000,
+        keepAliveTimeout: l.keepAliveTimeout,
+        headersTimeout: l.headersTimeout,
+        requestTimeout: l.requestTimeout,
+        connectionsCheckingInterval: l.checkInterval,
         // Joining duplicate headers the way the RFC lists them keeps Vary and cache keys honest.
         joinDuplicateHeaders: true,
       },
       handler,
     );
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      if (!socket.writable || err.code === 'ECONNRESET') {
-        socket.destroy();
-        return;
-      }
-      const detail = err.code === 'HPE_HEADER_OVERFLOW' ? 'The request headers are too large.' : 'The request could not be parsed.';
-      socket.end(badRequestResponse(detail));
-    });
+    this.server.on('clientError', answerClientError);
     if (trusted) {
       this.front = createNetServer((socket) => {
         this.handed.add(socket);

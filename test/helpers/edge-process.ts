@@ -1,6 +1,7 @@
 // An Edge in a child process of its own, for what a test cannot measure in its own process: the
 // heap after a forced GC (the child runs with --expose-gc), the time to listen and to be ready, a
-// kill -9. The parent sends the config over IPC; the child answers with its ports, its readiness
+// kill -9. The parent sends the config over IPC (or the path of a config file, which SIGHUP and
+// POST /reload then re-read, as the CLI does); the child answers with its ports, its readiness
 // and, when asked, its memory. The restart benchmark runs the compiled edge (dist/) the same way.
 //
 //   child:  node --expose-gc --import tsx test/helpers/edge-process.ts [src|dist]
@@ -9,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { MemoryFigure } from '../../src/cache/memory-figure.js';
 
-type ToChild = { type: 'start'; config: ConfigInput } | { type: 'memory' } | { type: 'stop' };
+type ToChild = { type: 'start'; config?: ConfigInput; configFile?: string } | { type: 'memory' } | { type: 'stop' };
 type FromChild =
   | { type: 'listening'; port: number; adminPort?: number; ms: number }
   | { type: 'ready'; ms: number }
@@ -32,7 +33,8 @@ export interface EdgeProcess {
 
 const SELF = fileURLToPath(import.meta.url);
 
-export async function startEdgeProcess(config: ConfigInput, from: 'src' | 'dist' = 'src', execArgv: string[] = []): Promise<EdgeProcess> {
+/** `config` as an object, or `{ file }`: a config file the edge re-reads on SIGHUP and POST /reload. */
+export async function startEdgeProcess(config: ConfigInput | { file: string }, from: 'src' | 'dist' = 'src', execArgv: string[] = []): Promise<EdgeProcess> {
   const child = fork(SELF, [from], { execArgv: ['--expose-gc', '--import', 'tsx', ...execArgv], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -53,7 +55,7 @@ export async function startEdgeProcess(config: ConfigInput, from: 'src' | 'dist'
   const listening = next('listening');
   const ready = next('ready').then((m) => m.ms);
   ready.catch(() => {});
-  send({ type: 'start', config });
+  send('file' in config && typeof config.file === 'string' ? { type: 'start', configFile: config.file } : { type: 'start', config: config as ConfigInput });
   const { port, adminPort, ms } = await listening;
   return {
     child,
@@ -83,14 +85,20 @@ export async function startEdgeProcess(config: ConfigInput, from: 'src' | 'dist'
 async function runChild(from: string): Promise<void> {
   const root = from === 'dist' ? '../../dist' : '../../src';
   const { Edge } = (await import(`${root}/edge.js`)) as typeof import('../../src/edge.js');
-  const { validateConfig } = (await import(`${root}/config/load.js`)) as typeof import('../../src/config/load.js');
+  const { validateConfig, loadConfigFile } = (await import(`${root}/config/load.js`)) as typeof import('../../src/config/load.js');
   const gc = (globalThis as { gc?: () => void }).gc!;
   let edge: InstanceType<typeof Edge> | undefined;
   const reply = (m: FromChild) => process.send!(m);
   process.on('message', async (m: ToChild) => {
     try {
       if (m.type === 'start') {
-        edge = new Edge(validateConfig(m.config));
+        const file = m.configFile;
+        edge = new Edge(file === undefined ? validateConfig(m.config!) : await loadConfigFile(file));
+        if (file !== undefined) {
+          const started = edge;
+          started.reloadSource = () => loadConfigFile(file);
+          process.on('SIGHUP', () => void started.reloadFromSource().catch((err: Error) => process.stderr.write(`SIGHUP: ${err.message}\n`)));
+        }
         const ready = edge.ready().then(() => reply({ type: 'ready', ms: performance.now() }));
         await edge.start();
         reply({ type: 'listening', port: edge.httpAddresses[0]!.port, adminPort: edge.admin?.address?.port, ms: performance.now() });
