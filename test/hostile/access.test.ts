@@ -2,9 +2,8 @@
 // in the URL, in a cookie, the platform's purge secret where it does not belong), the dashboard's
 // cookie and headers, the public listener (PURGE and BAN methods, the admin's routes and secret sent
 // to it), warming as SSRF, and whose word about the client's address is believed (X-Forwarded-For,
-// PROXY headers) when rate limits allow some addresses. The admin guard against web pages (DNS
-// rebinding, cross-site Origin, text/plain bodies) lives on branch `dropin`; its cases are here as
-// `todo` until it is merged, each saying so, beside the controls that pass on this branch.
+// PROXY headers) when rate limits allow some addresses, and the admin guard against web pages (DNS
+// rebinding, cross-site Origin, text/plain and form bodies, Sec-Fetch-Site).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
@@ -211,9 +210,7 @@ test('control — a same-origin JSON POST /purge from the admin listener itself 
   assert.equal(status(ex), 200);
 });
 
-const guardTodo = 'needs the admin guard (src/control/admin-guard.ts on branch dropin, not yet on main)';
-
-test('DNS rebinding (Host: attacker.example on the admin listener) — refused', { todo: guardTodo }, async () => {
+test('DNS rebinding (Host: attacker.example on the admin listener) — refused', async () => {
   const s = noToken();
   const ex = await send(adminPort(s), 'GET /stats HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n', { sentinel: false });
   assert.ok([403, 421].includes(status(ex)!), `answered ${status(ex)}`);
@@ -226,7 +223,7 @@ const csrf: [string, string, number][] = [
   ['a form POST', 'Content-Type: application/x-www-form-urlencoded', 415],
 ];
 for (const [what, field, refusal] of csrf) {
-  test(`CSRF (${what}) — POST /purge refused; the object stays cached`, { todo: guardTodo }, async () => {
+  test(`CSRF (${what}) — POST /purge refused; the object stays cached`, async () => {
     const s = noToken();
     const path = `/acc/csrf-${refusal}-${what.length}`;
     const still = await cached(s, path);
@@ -237,7 +234,7 @@ for (const [what, field, refusal] of csrf) {
   });
 }
 
-test('CSRF (Sec-Fetch-Site: cross-site without Origin) — refused', { todo: guardTodo }, async () => {
+test('CSRF (Sec-Fetch-Site: cross-site without Origin) — refused', async () => {
   const ex = await admin(noToken(), 'POST', '/purge', [json, 'Sec-Fetch-Site: cross-site'], '{"url":"http://a.test/acc/fetch-site"}');
   assert.equal(status(ex), 403);
 });
