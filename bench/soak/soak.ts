@@ -180,6 +180,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await edge.ready;
     const pool = new Pool(edge.url, { connections: options.concurrency, headersTimeout: 30_000, bodyTimeout: 30_000 });
     const admin = new Pool(edge.adminUrl!, { connections: 2 });
+    // The admin API answers only to its own address (the admin guard: no DNS rebinding).
+    const adminHost = new URL(edge.adminUrl!).host;
     pools.push(pool, admin);
 
     const counters = () => Object.fromEntries([...MUST_SUCCEED, 'cut'].map((k) => [k, { sent: 0, ok: 0, failed: 0 }])) as SoakReport['byKind'];
@@ -244,7 +246,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           // Fetches that reached the origin before the purge was sent; a later one may have begun
           // before the purge took effect too, so this can miss a stale page but never invent one.
           const fetchedBefore = fetches.get(path) ?? 0;
-          const p = await call(admin, '/purge', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `http://soak.test${path}` }) });
+          const p = await call(admin, '/purge', { method: 'POST', headers: { host: adminHost, 'content-type': 'application/json' }, body: JSON.stringify({ url: `http://soak.test${path}` }) });
           if (p.error || p.status !== 200) {
             why = `purge: ${p.status} ${p.error ?? p.body.toString()}`;
             break;
@@ -332,7 +334,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           edge!.child.kill('SIGHUP');
         } else {
           reloads.post++;
-          const r = await call(admin, '/reload', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+          const r = await call(admin, '/reload', { method: 'POST', headers: { host: adminHost, 'content-type': 'application/json' }, body: '{}' });
           if (r.status !== 200) log(`POST /reload: ${r.status} ${r.body.toString()}`);
         }
         // Applied when a page says so (SIGHUP has no answer to wait for).
