@@ -37,29 +37,35 @@ function isoNow(): string {
   return lastIso;
 }
 
-/** The TLS facts of a request's connection: version and SNI (undefined on plain HTTP). */
-function tlsOf(ctx: RequestContext): { version: string | undefined; sni: string | undefined } {
-  if (ctx.scheme !== 'https') return { version: undefined, sni: undefined };
+/** The `"tls":…,"sni":…` fields: the connection's TLS version and SNI (null on plain HTTP). */
+function tlsFields(ctx: RequestContext): string {
+  if (ctx.scheme !== 'https') return '"tls":null,"sni":null';
   try {
     const socket = ctx.req.socket as TLSSocket;
     const sni = socket.servername;
-    return { version: socket.getProtocol?.() ?? undefined, sni: typeof sni === 'string' ? sni : undefined };
+    return `"tls":${str(socket.getProtocol?.() ?? undefined)},"sni":${str(typeof sni === 'string' ? sni : undefined)}`;
   } catch {
-    return { version: undefined, sni: undefined };
+    return '"tls":null,"sni":null';
   }
+}
+
+/** The Cache-Status words without the cache's name ("hit; ttl=30"); our own words, no escaping needed. */
+function cacheWords(ctx: RequestContext): string {
+  const s = ctx.cacheStatus;
+  if (s.hit === true && s.fwd === undefined && s.detail === undefined && s.ttl !== undefined && !s.stored && !s.collapsed) return `hit; ttl=${Math.trunc(s.ttl)}`;
+  return formatCacheStatus('', s).slice(2);
 }
 
 /** One access-log line (with its newline). */
 export function formatAccessLine(ctx: RequestContext): string {
   const h = ctx.req.headers;
-  const tls = tlsOf(ctx);
-  const cache = formatCacheStatus('', ctx.cacheStatus).replace(/^; /, '');
+  // The method is an HTTP token (the parser refused anything else) and error codes are ours: no escaping.
   return (
-    `{"time":"${isoNow()}","id":"${ctx.requestId}","client":${str(ctx.clientIp)},"method":${str(ctx.method)},"scheme":"${ctx.scheme}"` +
+    `{"time":"${isoNow()}","id":"${ctx.requestId}","client":${str(ctx.clientIp)},"method":"${ctx.method}","scheme":"${ctx.scheme}"` +
     `,"host":${str(ctx.host || undefined)},"uri":${str(ctx.path + ctx.query)},"proto":"HTTP/${ctx.req.httpVersion}","status":${ctx.status},"bytes":${ctx.bytes}` +
-    `,"ms":${ms(performance.now() - ctx.started)},"origin_ms":${ctx.originMs === undefined ? 'null' : ms(ctx.originMs)},"cache":${str(cache)},"outcome":"${ctx.outcome}"` +
-    `,"member":${str(ctx.member)},"ua":${str(h['user-agent'])},"referer":${str(h['referer'])},"tls":${str(tls.version)},"sni":${str(tls.sni)}` +
-    `,"error":${str(ctx.error?.code)}}\n`
+    `,"ms":${ms(performance.now() - ctx.started)},"origin_ms":${ctx.originMs === undefined ? 'null' : ms(ctx.originMs)},"cache":"${cacheWords(ctx)}","outcome":"${ctx.outcome}"` +
+    `,"member":${str(ctx.member)},"ua":${str(h['user-agent'])},"referer":${str(h['referer'])},${tlsFields(ctx)}` +
+    `,"error":${ctx.error === undefined ? 'null' : `"${ctx.error.code}"`}}\n`
   );
 }
 
