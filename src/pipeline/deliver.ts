@@ -6,7 +6,9 @@ import type { ServerResponse } from 'node:http';
 import { currentAge } from '../cache/policy.js';
 import { clock } from '../clock.js';
 import type { ChunkSink, StoredObject } from '../cache/store.js';
+import type { CacheMeta } from '../cache/store.js';
 import { formatCacheStatus } from '../http/cache-status.js';
+import { prepareHead, usable, writePreparedHead, type PreparedHead } from '../http/prepared-head.js';
 import { evaluateConditionals, NOT_MODIFIED_FIELDS } from '../http/conditional.js';
 import { ifRangeAllows, parseRange, planMultipart, type ByteRange } from '../http/range.js';
 import { EdgeError } from '../errors.js';
@@ -59,11 +61,26 @@ function hasConditionals(h: ServerResponse['req']['headers']): boolean {
   return h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined || h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined;
 }
 
+/** Each stored object's prepared head (null: its fields need writeHead), made at its first plain hit. */
+const heads = new WeakMap<CacheMeta, PreparedHead | null>();
+
+function preparedHead(meta: CacheMeta): PreparedHead | undefined {
+  let head = heads.get(meta);
+  if (head === undefined) heads.set(meta, (head = prepareHead(meta.status, meta.headers) ?? null));
+  return head ?? undefined;
+}
+
 /** A hit: the hot path. Synchronous when the body is in memory. */
 function deliverObject(ctx: RequestContext, object: StoredObject): 'done' | Promise<'done'> {
   const meta = object.meta;
-  const headers = responseHeaders(ctx, meta.headers, Math.floor(currentAge(meta, clock.now())));
+  const age = Math.floor(currentAge(meta, clock.now()));
   const reqHeaders = ctx.req.headers;
+  // The common hit — whole body, no conditionals, no response rules — takes the prepared head.
+  if (ctx.behavior?.responseRules === undefined && reqHeaders['range'] === undefined && !hasConditionals(reqHeaders) && usable(ctx.res)) {
+    const head = preparedHead(meta);
+    if (head !== undefined) return sendPrepared(ctx, ctx.res, head, age, object);
+  }
+  const headers = responseHeaders(ctx, meta.headers, age);
   if (hasConditionals(reqHeaders)) {
     const result = evaluateConditionals(ctx.method, reqHeaders, meta.status, meta.etag, meta.lastModified);
     if (result !== 'none') return finishEmpty(ctx, result === 'not-modified' ? 304 : 412, headers);
@@ -72,6 +89,22 @@ function deliverObject(ctx: RequestContext, object: StoredObject): 'done' | Prom
     ? { read: (start, end) => (start === 0 && end === meta.size - 1 ? object.body! : object.body!.subarray(start, end + 1)) }
     : { read: (start, end) => object.open!(start, end), pipe: object.pipe };
   return sendBody(ctx, meta.status, headers, meta.size, body);
+}
+
+/** The same fields, in the same order, that responseHeaders and sendBody give a whole-body hit. */
+function sendPrepared(ctx: RequestContext, res: ServerResponse, head: PreparedHead, age: number, object: StoredObject): 'done' | Promise<'done'> {
+  const { size, status } = object.meta;
+  const ranges = status === 200 ? 'accept-ranges: bytes\r\n' : '';
+  writePreparedHead(res, head, `age: ${age}\r\ncache-status: ${formatCacheStatus(ctx.edge.cdnId, ctx.cacheStatus)}\r\ncontent-length: ${size}\r\n${ranges}`);
+  ctx.status = status;
+  if (ctx.method === 'HEAD' || size === 0) return end(res);
+  if (object.body !== undefined) {
+    ctx.bytes = object.body.length;
+    res.end(object.body);
+    return 'done';
+  }
+  if (object.pipe !== undefined) return pipe(ctx, res, object.pipe, 0, size - 1);
+  return stream(ctx, res, [object.open!(0, size - 1)]);
 }
 
 /** A miss (or a joined flight): headers now, bytes as the origin sends them. */
