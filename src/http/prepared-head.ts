@@ -47,15 +47,16 @@ export interface PreparedHead {
   readonly status: number;
   /** The status line and the fields, each line ending in CRLF. */
   readonly text: string;
+  /** Fields that follow Age (a site's or behavior's appended response headers), CRLF-ended. */
+  readonly after: string;
   /** The fields include Date (the origin's), so Node's is not added. */
   readonly date: boolean;
 }
 
-/** A stored object's status line and fields, checked once; undefined when writeHead must do it. */
-export function prepareHead(status: number, headers: readonly string[]): PreparedHead | undefined {
-  const reason = STATUS_CODES[status];
-  if (reason === undefined || status < 200 || status === 204 || status === 304 || headers.length % 2 !== 0) return undefined;
-  let text = `HTTP/1.1 ${status} ${reason}\r\n`;
+/** `name: value\r\n` lines for a flat list; undefined when a field must go through writeHead. */
+function fieldLines(headers: readonly string[]): { text: string; date: boolean } | undefined {
+  if (headers.length % 2 !== 0) return undefined;
+  let text = '';
   let date = false;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
@@ -65,7 +66,20 @@ export function prepareHead(status: number, headers: readonly string[]): Prepare
     if (lower === 'date') date = true;
     text += `${name}: ${value}\r\n`;
   }
-  return { status, text, date };
+  return { text, date };
+}
+
+/**
+ * A stored object's status line and fields (and the fields that follow Age), checked once;
+ * undefined when writeHead must do it.
+ */
+export function prepareHead(status: number, headers: readonly string[], after: readonly string[] = []): PreparedHead | undefined {
+  const reason = STATUS_CODES[status];
+  if (reason === undefined || status < 200 || status === 204 || status === 304) return undefined;
+  const before = fieldLines(headers);
+  const rest = fieldLines(after);
+  if (before === undefined || rest === undefined) return undefined;
+  return { status, text: `HTTP/1.1 ${status} ${reason}\r\n${before.text}`, after: rest.text, date: before.date || rest.date };
 }
 
 /** Whether this response can take a prepared head: a fresh HTTP/1 ServerResponse with nothing set. */

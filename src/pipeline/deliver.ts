@@ -8,6 +8,7 @@ import { clock } from '../clock.js';
 import type { ChunkSink, StoredObject } from '../cache/store.js';
 import type { CacheMeta } from '../cache/store.js';
 import { formatCacheStatus } from '../http/cache-status.js';
+import type { HeaderRules } from '../policy/header-rules.js';
 import { prepareHead, usable, writePreparedHead, type PreparedHead } from '../http/prepared-head.js';
 import { evaluateConditionals, NOT_MODIFIED_FIELDS } from '../http/conditional.js';
 import { ifRangeAllows, parseRange, planMultipart, type ByteRange } from '../http/range.js';
@@ -61,13 +62,20 @@ function hasConditionals(h: ServerResponse['req']['headers']): boolean {
   return h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined || h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined;
 }
 
-/** Each stored object's prepared head (null: its fields need writeHead), made at its first plain hit. */
-const heads = new WeakMap<CacheMeta, PreparedHead | null>();
+/**
+ * Each stored object's prepared head (null: its fields need writeHead), made at its first plain
+ * hit, for the response rules it was made with (static rules only: see HeaderRules.applyStatic).
+ */
+const heads = new WeakMap<CacheMeta, { rules: HeaderRules | undefined; head: PreparedHead | null }>();
 
-function preparedHead(meta: CacheMeta): PreparedHead | undefined {
-  let head = heads.get(meta);
-  if (head === undefined) heads.set(meta, (head = prepareHead(meta.status, meta.headers) ?? null));
-  return head ?? undefined;
+function preparedHead(meta: CacheMeta, rules: HeaderRules | undefined): PreparedHead | undefined {
+  let entry = heads.get(meta);
+  if (entry === undefined || entry.rules !== rules) {
+    const split = rules === undefined ? { kept: meta.headers, appended: [] } : rules.applyStatic(meta.headers);
+    entry = { rules, head: (split && prepareHead(meta.status, split.kept, split.appended)) ?? null };
+    heads.set(meta, entry);
+  }
+  return entry.head ?? undefined;
 }
 
 /** A hit: the hot path. Synchronous when the body is in memory. */
@@ -75,9 +83,9 @@ function deliverObject(ctx: RequestContext, object: StoredObject): 'done' | Prom
   const meta = object.meta;
   const age = Math.floor(currentAge(meta, clock.now()));
   const reqHeaders = ctx.req.headers;
-  // The common hit — whole body, no conditionals, no response rules — takes the prepared head.
-  if (ctx.behavior?.responseRules === undefined && reqHeaders['range'] === undefined && !hasConditionals(reqHeaders) && usable(ctx.res)) {
-    const head = preparedHead(meta);
+  // The common hit — whole body, no conditionals — takes the prepared head.
+  if (reqHeaders['range'] === undefined && !hasConditionals(reqHeaders) && usable(ctx.res)) {
+    const head = preparedHead(meta, ctx.behavior?.responseRules);
     if (head !== undefined) return sendPrepared(ctx, ctx.res, head, age, object);
   }
   const headers = responseHeaders(ctx, meta.headers, age);
@@ -95,7 +103,7 @@ function deliverObject(ctx: RequestContext, object: StoredObject): 'done' | Prom
 function sendPrepared(ctx: RequestContext, res: ServerResponse, head: PreparedHead, age: number, object: StoredObject): 'done' | Promise<'done'> {
   const { size, status } = object.meta;
   const ranges = status === 200 ? 'accept-ranges: bytes\r\n' : '';
-  writePreparedHead(res, head, `age: ${age}\r\ncache-status: ${formatCacheStatus(ctx.edge.cdnId, ctx.cacheStatus)}\r\ncontent-length: ${size}\r\n${ranges}`);
+  writePreparedHead(res, head, `age: ${age}\r\n${head.after}cache-status: ${formatCacheStatus(ctx.edge.cdnId, ctx.cacheStatus)}\r\ncontent-length: ${size}\r\n${ranges}`);
   ctx.status = status;
   if (ctx.method === 'HEAD' || size === 0) return end(res);
   if (object.body !== undefined) {

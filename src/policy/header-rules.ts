@@ -100,6 +100,18 @@ export class HeaderRules {
     return out;
   }
 
+  /**
+   * The rules applied to a stored header list once for every response, when they can be: no value
+   * uses a variable and Age is left alone (it is added per response between the kept fields and
+   * the appended ones). Undefined otherwise.
+   */
+  applyStatic(flat: readonly string[]): { kept: string[]; appended: string[] } | undefined {
+    if (this.drop.has('age') || this.append.some(([name, value]) => name === 'age' || typeof value !== 'string')) return undefined;
+    const kept: string[] = [];
+    for (let i = 0; i < flat.length; i += 2) if (!this.drop.has(flat[i]!)) kept.push(flat[i]!, flat[i + 1]!);
+    return { kept, appended: this.append.flatMap(([name, value]) => [name, value as string]) };
+  }
+
   /** Request headers (a map, changed in place). */
   applyMap(headers: HeaderMap, vars: RuleVariables): void {
     for (const name of this.drop) delete headers[name];
