@@ -3,7 +3,7 @@
 // Rounds are interleaved (the order rotates); the report gives medians, each server's CPU and
 // requests per CPU-second, wrk's CPU, and blotcdn's ratios — marked as bounds when a server was
 // held back (wrk or its core at the limit, or other work on the server's core).
-import { startBareNode } from '../lib/bare-node.js';
+import { startBareNode, startRawNode } from '../lib/bare-node.js';
 import { interleaved, LOAD_HEADER, loadCells, loadNotes, ratio, summarize, type Summary } from '../lib/load.js';
 import { benchLogs } from '../lib/logs.js';
 import { startCaches, stopAll, warm, type Peer } from '../lib/peers.js';
@@ -19,6 +19,7 @@ export const hits: Scenario = {
     try {
       await startCaches(ctx, peers);
       peers.push(await startBareNode());
+      peers.push(await startRawNode());
       await ctx.resetOriginCounts();
       const summaries = new Map<string, Summary>();
       for (const object of OBJECTS) {
@@ -49,6 +50,7 @@ export const hits: Scenario = {
           `each server pinned to the server core(s), wrk to the client core; ${ctx.rounds} rounds of ${ctx.seconds} s, order rotating, medians; access logs ${benchLogs()} for every server (BENCH_LOGS)`,
           ...loadNotes([...summaries.values()]),
           '`node (bare)`: node:http createServer answering a fixed in-memory buffer of the size asked (content-type, content-length, cache-control), same V8 flags as blotcdn: Node\'s own ceiling for a hit',
+          '`node (raw net)`: a node:net server finding each request by its blank line and writing a prepared response (head and body in one buffer) — not a usable HTTP server: the floor of a Node process answering a hit, below Node\'s HTTP layer',
           `origin requests during the run (each cache should fetch each object once): ${JSON.stringify(counts)}`,
         ],
         data,
