@@ -29,6 +29,7 @@ import { EdgeStats } from './observe/stats.js';
 import { buildOriginGroups } from './origins/build.js';
 import type { OriginGroup } from './origins/origin-group.js';
 import { RequestContext, type EdgeRequest, type EdgeResponse, type EdgeRuntime } from './pipeline/context.js';
+import { fastHit, type FastAnswer } from './pipeline/fast-hit.js';
 import { handleRequest } from './pipeline/pipeline.js';
 import { warmAll, type WarmResult } from './pipeline/warm.js';
 import { HttpListener } from './server/http-listener.js';
@@ -155,7 +156,9 @@ export class Edge implements ControlPlane {
     // Read through the runtime so a reload's new list applies to connections from then on.
     const trusted = this.runtime.clientIp.trustsAnyone ? (address: string) => this.runtime.clientIp.trusts(address) : undefined;
     const wrap = options.wrapHandler ?? (<H>(h: H) => h);
-    this.http = config.listen.http.map((address) => new HttpListener(address, wrap(this.handleHttp), trusted));
+    // The lane writes its answers itself: not with a handler wrapper (it would not see them).
+    const lane = config.proxy.fastLane && options.wrapHandler === undefined ? this.laneHttp : undefined;
+    this.http = config.listen.http.map((address) => new HttpListener(address, wrap(this.handleHttp), trusted, {}, lane));
     const tlsAlpn = config.tls?.acme?.challenges.includes('tls-alpn-01') ?? false;
     this.https = this.tls
       ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, wrap(this.handleHttps), { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn, trusted, scheduler: this.tasks }))
@@ -196,6 +199,7 @@ export class Edge implements ControlPlane {
     const tlsOf = (c: EdgeConfig) => JSON.stringify(c.tls === undefined ? undefined : { ...c.tls, allowHosts: undefined });
     if (tlsOf(this.config) !== tlsOf(next)) restartNeeded.push('tls (other than allowHosts)');
     if ((this.config.trustedProxies.length === 0) !== (next.trustedProxies.length === 0)) restartNeeded.push('trustedProxies (turning the PROXY protocol front on or off)');
+    if (this.config.proxy.fastLane !== next.proxy.fastLane) restartNeeded.push('proxy.fastLane');
     const rt = this.runtime;
     const origins = this.buildOrigins(next, rt.events);
     const sites = new SiteTable(buildSites(next, origins), this.domainList?.source);
@@ -232,6 +236,9 @@ export class Edge implements ControlPlane {
   readonly handleHttp = (req: IncomingMessage, res: ServerResponse): void => {
     handleRequest(new RequestContext(req, res, this.runtime, 'http'));
   };
+
+  /** The fast lane's handler: a plain hit's answer as bytes, or undefined for Node's server to run it. */
+  readonly laneHttp = (req: IncomingMessage, keepAlive: string): FastAnswer | undefined => fastHit(new RequestContext(req, undefined, this.runtime, 'http', true), keepAlive);
 
   /** The request handler for HTTPS listeners (HTTP/1.1 and HTTP/2). */
   readonly handleHttps = (req: EdgeRequest, res: EdgeResponse): void => {

@@ -9,11 +9,11 @@ import { send } from './hostile/harness.js';
 import { simpleConfig, startEdge } from './helpers/edge.js';
 import { startOrigin } from './helpers/origin.js';
 
-/** The response head's lines, Date, Age and request id values blanked (they change per response). */
+/** The response head's lines, Date, Age, ttl and request id values blanked (they change per response). */
 function headLines(raw: Buffer): string[] {
   const text = raw.toString('latin1');
   const head = text.slice(0, text.indexOf('\r\n\r\n'));
-  return head.split('\r\n').map((l) => l.replace(/^(date|age|x-request-id): .*$/i, '$1: <varies>'));
+  return head.split('\r\n').map((l) => l.replace(/^(date|age|x-request-id): .*$/i, '$1: <varies>').replace(/; ttl=-?\d+/, '; ttl=<n>'));
 }
 
 const RULES = {

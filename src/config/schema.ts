@@ -566,6 +566,12 @@ export const configSchema = z
         /** Longest request-target (path and query) accepted; longer ones get 414. It bounds every cache key. */
         maxTargetLength: z.number().int().min(256).max(65_536).default(8192),
         /**
+         * Plain-HTTP cache hits (a complete `GET`/`HEAD … HTTP/1.1` head in the strict grammar, the
+         * object whole in memory) are answered below Node's HTTP layer; everything else goes to
+         * Node's parser as before. Off: every request goes through Node's parser.
+         */
+        fastLane: z.boolean().default(true),
+        /**
          * A fetch whose clients have all gone away is finished (and stored) only up to this size; a
          * larger one is cancelled. Before the origin answers, such a fetch is always cancelled.
          */

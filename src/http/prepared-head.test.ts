@@ -16,7 +16,8 @@ function serve(stored: string[], maxRequestsPerSocket = 0): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url!.startsWith('/prepared')) {
       assert.ok(usable(res));
-      writePreparedHead(res, prepareHead(200, stored)!, extraLines());
+      const head = prepareHead(200, stored)!;
+      writePreparedHead(res, head, head.text + extraLines());
     } else res.writeHead(200, [...stored, ...EXTRA] as unknown as Record<string, string>);
     if (req.method === 'HEAD') res.end();
     else res.end(BODY);

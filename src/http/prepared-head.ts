@@ -92,7 +92,7 @@ export function usable(res: unknown): res is ServerResponse {
 /** The Date field, made once a second (Node's utcDate does the same). */
 let dateSecond = -1;
 let dateField = '';
-function dateLine(): string {
+export function dateLine(): string {
   const now = Date.now();
   const second = Math.floor(now / 1000);
   if (second !== dateSecond) {
@@ -103,17 +103,17 @@ function dateLine(): string {
 }
 
 /**
- * Sets `res`'s head to `prepared` plus `extra` (formatted `name: value\r\n` lines, one of them
- * Content-Length: only responses with a length and a status that has a body come here), with the
- * Date and keep-alive fields `_storeHeader` would add. `res` must have passed `usable`. The head
+ * Sets `res`'s head to `fields` (the status line and `name: value\r\n` lines made from `prepared`,
+ * one of them Content-Length: only responses with a length and a status that has a body come
+ * here), with the Date and keep-alive fields `_storeHeader` would add. `res` must have passed `usable`. The head
  * goes out with the first body bytes or at end(), as with writeHead.
  */
-export function writePreparedHead(res: ServerResponse, prepared: PreparedHead, extra: string): void {
+export function writePreparedHead(res: ServerResponse, prepared: PreparedHead, fields: string): void {
   const out = res as unknown as NodeResponseFields;
   res.statusCode = prepared.status;
   out.statusMessage = STATUS_CODES[prepared.status]!;
   if (out._expect_continue && !out._sent100) out.shouldKeepAlive = false;
-  let head = prepared.text + extra;
+  let head = fields;
   if (out.sendDate && !prepared.date) head += dateLine();
   if (out.shouldKeepAlive && out.maxRequestsOnConnectionReached) head += 'Connection: close\r\n';
   else if (out.shouldKeepAlive) {

@@ -26,6 +26,8 @@ export class EdgeStats {
   readonly statuses = new Map<number, number>();
   /** Body bytes sent to clients. */
   bytesServed = 0;
+  /** Hits answered by the HTTP/1 fast lane (also counted in requests and hits). */
+  laneHits = 0;
   /** Body bytes received from origins (for flights and passes). */
   bytesFromOrigin = 0;
   /** Requests sent to origin groups, and requests that joined another's flight instead. */

@@ -10,8 +10,7 @@ import type { RequestContext } from './context.js';
 export function checkDeny(ctx: RequestContext): void {
   const rule = ctx.site!.deny?.match(ctx.method, ctx.path);
   if (rule === undefined) return;
-  const { stats } = ctx.edge;
-  stats.bump(stats.denied, `${ctx.site!.name} ${rule.status}`);
+  ctx.refused = { kind: 'denied', key: `${ctx.site!.name} ${rule.status}` };
   throw new EdgeError('denied', `(${rule.label})`, { status: rule.status === 444 ? 444 : rule.status, close: rule.status === 444 });
 }
 
@@ -22,7 +21,7 @@ export function checkDeny(ctx: RequestContext): void {
 export function checkRateLimit(ctx: RequestContext, onMiss: boolean): void {
   const limit = ctx.site?.rateLimit;
   // Warming and background refreshes are the edge's own requests: never limited.
-  if (limit === undefined || limit.exemptHits !== onMiss || ctx.rateChecked || ctx.res === undefined) return;
+  if (limit === undefined || limit.exemptHits !== onMiss || ctx.rateChecked || !ctx.fromClient) return;
   ctx.rateChecked = true;
   const client = ctx.clientIp;
   if (limit.allow.has(client)) return;
@@ -31,7 +30,6 @@ export function checkRateLimit(ctx: RequestContext, onMiss: boolean): void {
   const waitHost = waitClient > 0 ? 0 : (limit.perHost?.take(ctx.host, now) ?? 0);
   const wait = Math.max(waitClient, waitHost);
   if (wait === 0) return;
-  const { stats } = ctx.edge;
-  stats.bump(stats.rateLimited, `${ctx.site!.name} ${waitClient > 0 ? 'client' : 'host'}`);
+  ctx.refused = { kind: 'rateLimited', key: `${ctx.site!.name} ${waitClient > 0 ? 'client' : 'host'}` };
   throw new EdgeError('rate_limited', waitClient > 0 ? '(this client)' : '(this host)', { headers: { 'retry-after': String(Math.max(1, Math.ceil(wait / 1000))) } });
 }

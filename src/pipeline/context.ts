@@ -121,6 +121,8 @@ export class RequestContext implements RuleVariables {
   logged = false;
   /** The site's rate limits were applied to this request. */
   rateChecked = false;
+  /** A deny rule or rate limit refused it: counted when the request is logged (once, whoever ran it). */
+  refused: { kind: 'denied' | 'rateLimited'; key: string } | undefined;
   private client: string | undefined;
   private id: string | undefined;
 
@@ -129,6 +131,8 @@ export class RequestContext implements RuleVariables {
     readonly res: EdgeResponse | undefined,
     readonly edge: EdgeRuntime,
     scheme: 'http' | 'https',
+    /** A client's request (false: warming, background refreshes). The fast lane's have no `res`. */
+    readonly fromClient: boolean = res !== undefined,
   ) {
     this.method = req.method ?? 'GET';
     this.scheme = scheme;

@@ -58,7 +58,7 @@ function bodyless(status: number): boolean {
   return status === 204 || status === 304 || status < 200;
 }
 
-function hasConditionals(h: ServerResponse['req']['headers']): boolean {
+export function hasConditionals(h: ServerResponse['req']['headers']): boolean {
   return h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined || h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined;
 }
 
@@ -68,7 +68,7 @@ function hasConditionals(h: ServerResponse['req']['headers']): boolean {
  */
 const heads = new WeakMap<CacheMeta, { rules: HeaderRules | undefined; head: PreparedHead | null }>();
 
-function preparedHead(meta: CacheMeta, rules: HeaderRules | undefined): PreparedHead | undefined {
+export function preparedHead(meta: CacheMeta, rules: HeaderRules | undefined): PreparedHead | undefined {
   let entry = heads.get(meta);
   if (entry === undefined || entry.rules !== rules) {
     const split = rules === undefined ? { kept: meta.headers, appended: [] } : rules.applyStatic(meta.headers);
@@ -99,11 +99,18 @@ function deliverObject(ctx: RequestContext, object: StoredObject): 'done' | Prom
   return sendBody(ctx, meta.status, headers, meta.size, body);
 }
 
-/** The same fields, in the same order, that responseHeaders and sendBody give a whole-body hit. */
+/**
+ * A whole-body hit's head from its prepared part: the same fields, in the same order, that
+ * responseHeaders and sendBody give it (Date and the connection's fields come after).
+ */
+export function hitHead(ctx: RequestContext, head: PreparedHead, age: number, meta: CacheMeta): string {
+  const ranges = meta.status === 200 ? 'accept-ranges: bytes\r\n' : '';
+  return `${head.text}age: ${age}\r\n${head.after}cache-status: ${formatCacheStatus(ctx.edge.cdnId, ctx.cacheStatus)}\r\ncontent-length: ${meta.size}\r\n${ranges}`;
+}
+
 function sendPrepared(ctx: RequestContext, res: ServerResponse, head: PreparedHead, age: number, object: StoredObject): 'done' | Promise<'done'> {
   const { size, status } = object.meta;
-  const ranges = status === 200 ? 'accept-ranges: bytes\r\n' : '';
-  writePreparedHead(res, head, `age: ${age}\r\n${head.after}cache-status: ${formatCacheStatus(ctx.edge.cdnId, ctx.cacheStatus)}\r\ncontent-length: ${size}\r\n${ranges}`);
+  writePreparedHead(res, head, hitHead(ctx, head, age, object.meta));
   ctx.status = status;
   if (ctx.method === 'HEAD' || size === 0) return end(res);
   if (object.body !== undefined) {

@@ -1,12 +1,13 @@
 // A plain-HTTP listener for the edge, with a graceful stop: stop accepting, let in-flight requests
 // finish (idle keep-alive connections are closed at once), then cut whatever is left after the
 // grace period. Requests Node's parser refuses get a short refusal instead of a bare reset
-// (client-error.ts). With
-// trusted proxies configured, connections are accepted by a front net server first, which reads a
-// PROXY protocol header from trusted peers before Node's HTTP parser sees the connection.
+// (client-error.ts). With trusted proxies configured or the fast lane on, connections are
+// accepted by a front net server first, which reads a PROXY protocol header from trusted peers and
+// lets the fast lane (fast-lane.ts) answer plain hits before Node's HTTP parser sees the connection.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { acceptConnection } from './proxy-protocol.js';
+import { FastLane, type LaneHandler } from './fast-lane.js';
 import { answerClientError } from './client-error.js';
 import type { ListenAddress } from '../config/schema.js';
 
@@ -30,6 +31,7 @@ export const LISTENER_LIMITS: ListenerLimits = { headersTimeout: 20_000, request
 export class HttpListener {
   readonly server: Server;
   private readonly front: NetServer | undefined;
+  private readonly lane: FastLane | undefined;
   /** Connections the front handed to the HTTP server (it does not count them itself). */
   private readonly handed = new Set<Socket>();
   private onDrained: (() => void) | undefined;
@@ -42,6 +44,8 @@ export class HttpListener {
     trusted?: (address: string) => boolean,
     /** Shorter limits for tests; LISTENER_LIMITS otherwise. */
     limits: Partial<ListenerLimits> = {},
+    /** Answers plain hits below Node's HTTP layer (proxy.fastLane). */
+    laneHandler?: LaneHandler,
   ) {
     const l = { ...LISTENER_LIMITS, ...limits };
     this.server = createServer(
@@ -56,18 +60,23 @@ export class HttpListener {
       handler,
     );
     this.server.on('clientError', answerClientError);
-    if (trusted) {
-      this.front = createNetServer((socket) => {
+    const toNode = (s: Socket) => {
+      this.server.emit('connection', s);
+      // Bytes read while looking for a PROXY header, or left by the lane, were put back; let the parser have them.
+      s.resume();
+    };
+    const lane = laneHandler && new FastLane(laneHandler, toNode, l.keepAliveTimeout);
+    this.lane = lane;
+    if (trusted || lane) {
+      this.front = createNetServer({ noDelay: true }, (socket) => {
         this.handed.add(socket);
         socket.once('close', () => {
           this.handed.delete(socket);
           if (this.handed.size === 0) this.onDrained?.();
         });
-        acceptConnection(socket, trusted, (s) => {
-          this.server.emit('connection', s);
-          // Bytes read while looking for a PROXY header were put back; let the parser have them.
-          s.resume();
-        });
+        const next = lane ? (s: Socket) => lane.adopt(s) : toNode;
+        if (trusted) acceptConnection(socket, trusted, next);
+        else next(socket);
       });
     }
   }
@@ -107,6 +116,7 @@ export class HttpListener {
         // The HTTP server never listened itself: close the front, stop the server's timers, and
         // wait for the connections it was handed to finish.
         front.close();
+        this.lane?.closeAll();
         this.server.close(() => undefined);
         this.onDrained = done;
         if (this.handed.size === 0) done();

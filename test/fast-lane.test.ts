@@ -1,0 +1,147 @@
+// The HTTP/1 fast lane answers plain hits below Node's HTTP layer and hands everything else, with
+// the bytes not yet answered, to Node's parser. Seen from a client it must change nothing: the same
+// bytes as an edge without the lane, answers in request order across a hand-off in the middle of a
+// pipeline, heads split across packets, every request Node would refuse refused the same way, and
+// hits still logged, counted and rate-limited.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { send, parseResponses } from './hostile/harness.js';
+import { simpleConfig, startEdge, type TestEdge } from './helpers/edge.js';
+import { startOrigin, type TestOrigin } from './helpers/origin.js';
+import { scratch } from './helpers/scratch.js';
+import { waitFor } from './helpers/wait.js';
+
+const BODY = 'x'.repeat(4096);
+const files = scratch();
+
+async function origin(t: { after(fn: () => Promise<void>): void }): Promise<TestOrigin> {
+  const o = await startOrigin((req, res) => {
+    if (req.url === '/private') {
+      res.writeHead(200, { 'cache-control': 'private', 'content-length': '7' });
+      return void res.end('private');
+    }
+    res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'public, max-age=600', etag: '"v1"', 'content-length': String(BODY.length) });
+    res.end(req.method === 'HEAD' ? undefined : BODY);
+  });
+  t.after(() => o.close());
+  return o;
+}
+
+async function edges(t: { after(fn: () => Promise<void>): void }, o: TestOrigin, extra: Record<string, unknown> = {}): Promise<{ lane: TestEdge; node: TestEdge }> {
+  const lane = await startEdge(simpleConfig(o.url, extra));
+  const node = await startEdge(simpleConfig(o.url, { ...extra, proxy: { fastLane: false } }));
+  t.after(async () => {
+    await lane.stop();
+    await node.stop();
+  });
+  return { lane, node };
+}
+
+const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: a.test\r\n${extra}\r\n`;
+const close = (path: string) => get(path, 'Connection: close\r\n');
+/** Raw bytes with Date, Age and the hit's ttl blanked (they move with the clock). */
+const norm = (raw: Buffer) => raw.toString('latin1').replace(/^(date|age): .*$/gim, '$1: <varies>').replace(/; ttl=-?\d+/g, '; ttl=<n>');
+
+test('a plain hit from the lane is byte for byte what Node’s HTTP layer sends; the lane answers it', async (t) => {
+  const o = await origin(t);
+  const { lane, node } = await edges(t, o);
+  for (const e of [lane, node]) await send(e.port, close('/a.css'), { sentinel: false });
+  const before = lane.edge.runtime.stats.laneHits;
+  const viaLane = await send(lane.port, [get('/a.css'), get('/a.css', 'User-Agent: test\r\nAccept: */*\r\nConnection: keep-alive\r\n'), close('/a.css')], { sentinel: false });
+  const viaNode = await send(node.port, [get('/a.css'), get('/a.css', 'User-Agent: test\r\nAccept: */*\r\nConnection: keep-alive\r\n'), close('/a.css')], { sentinel: false });
+  assert.equal(lane.edge.runtime.stats.laneHits - before, 2, 'the two keep-alive hits were the lane’s; the Connection: close one was Node’s');
+  assert.equal(node.edge.runtime.stats.laneHits, 0);
+  assert.equal(viaLane.responses.length, 3);
+  assert.equal(norm(viaLane.raw), norm(viaNode.raw));
+});
+
+test('a pipeline with a miss, a pass and a refusal in the middle: every answer, in order, the lane handing off at the first it cannot answer', async (t) => {
+  const o = await origin(t);
+  const { lane, node } = await edges(t, o);
+  for (const e of [lane, node]) await send(e.port, close('/a.css'), { sentinel: false });
+  const pipeline = [get('/a.css'), get('/b.css'), get('/a.css'), get('/private'), get('/a.css', 'Content-Length: 0\r\n'), 'GET /a.css HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\n\r\n'];
+  const viaLane = await send(lane.port, pipeline.join(''));
+  const viaNode = await send(node.port, pipeline.join(''));
+  assert.deepEqual(viaLane.responses.map((r) => r.status), viaNode.responses.map((r) => r.status));
+  assert.deepEqual(viaLane.responses.map((r) => r.status).slice(0, 4), [200, 200, 200, 200]);
+  assert.deepEqual(viaLane.responses.map((r) => r.text.length).slice(0, 4), [4096, 4096, 4096, 7]);
+  assert.equal(viaLane.sentinel, viaNode.sentinel);
+  assert.equal(norm(viaLane.raw), norm(viaNode.raw));
+});
+
+test('requests outside the lane’s grammar get exactly the answers Node’s parser gives', async (t) => {
+  const o = await origin(t);
+  const { lane, node } = await edges(t, o);
+  for (const e of [lane, node]) await send(e.port, close('/a.css'), { sentinel: false });
+  const cases = [
+    'GET /a.css HTTP/1.0\r\nHost: a.test\r\n\r\n',
+    'GET /a.css HTTP/1.1\r\nHost: a.test\r\nX-Bin: caf\xe9\r\n\r\n',
+    'GET /a.css HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    'GET /a.css HTTP/1.1\r\nHost: a.test\r\n X-Folded: yes\r\n\r\n',
+    'GET /a.css HTTP/1.1\r\nHost: a.test\r\nBad Name: x\r\n\r\n',
+    'GET /a.css HTTP/1.1\r\nHost: a.test\nX-Bare-LF: 1\r\n\r\n',
+    'GET /a.css HTTP/1.1\r\n\r\n',
+    'GET http://a.test/a.css HTTP/1.1\r\nHost: a.test\r\n\r\n',
+    'GET /a.css?x=%ZZ HTTP/1.1\r\nHost: a.test\r\nExpect: 100-continue\r\n\r\n',
+    'HEAD /a.css HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n',
+    'GET /a.css HTTP/1.1\r\nHost: a.test\r\nIf-None-Match: "v1"\r\n\r\n',
+    'GET /a.css HTTP/1.1\r\nHost: a.test\r\nRange: bytes=0-9\r\n\r\n',
+    'GET /../a.css HTTP/1.1\r\nHost: a.test\r\n\r\n',
+    `GET /a.css HTTP/1.1\r\nHost: a.test\r\nX-Long: ${'y'.repeat(9000)}\r\n\r\n`,
+  ];
+  for (const request of cases) {
+    const viaLane = await send(lane.port, request, { sentinel: !request.includes('HEAD') });
+    const viaNode = await send(node.port, request, { sentinel: !request.includes('HEAD') });
+    assert.equal(norm(viaLane.raw), norm(viaNode.raw), JSON.stringify(request.slice(0, 80)));
+  }
+});
+
+test('a head split across packets, and HEAD: answered as Node answers them', async (t) => {
+  const o = await origin(t);
+  const { lane, node } = await edges(t, o);
+  for (const e of [lane, node]) await send(e.port, close('/a.css'), { sentinel: false });
+  const split = ['GET /a.css HTTP/1.1\r\nHo', 'st: a.test\r\n\r\n', 'GET /a.css HTTP/1.1\r\nHost: a.test\r\n\r\nGET /a.c', 'ss HTTP/1.1\r\nHost: a.test\r\n\r\n'];
+  const viaLane = await send(lane.port, split, { parts: true });
+  const viaNode = await send(node.port, split, { parts: true });
+  assert.deepEqual(viaLane.responses.map((r) => [r.status, r.text.length]), [[200, 4096], [200, 4096], [200, 4096], [200, 4096]]);
+  assert.equal(norm(viaLane.raw), norm(viaNode.raw));
+  // HEAD in the lane, then a GET: the HEAD answer carries the length and no body.
+  const head = await send(lane.port, ['HEAD /a.css HTTP/1.1\r\nHost: a.test\r\n\r\n', close('/a.css')].join(''), { sentinel: false });
+  const headNode = await send(node.port, ['HEAD /a.css HTTP/1.1\r\nHost: a.test\r\n\r\n', close('/a.css')].join(''), { sentinel: false });
+  assert.equal(norm(head.raw), norm(headNode.raw));
+  assert.equal(head.raw.toString('latin1').split(BODY).length, 2, 'one body: the GET’s');
+});
+
+test('lane hits are logged and rate-limited like any request', async (t) => {
+  const o = await origin(t);
+  const log = join(await files.temp('blotcdn-lane-'), 'access.log');
+  const e = await startEdge({
+    ...simpleConfig(o.url, { sites: [{ name: 'all', hosts: ['*'], originGroup: 'main', rateLimit: { perClient: { rate: '1/h', burst: 4 } } }] }),
+    log: { access: log, events: 'off' },
+  });
+  await send(e.port, close('/a.css'), { sentinel: false });
+  const ex = await send(e.port, [get('/a.css'), get('/a.css'), get('/a.css'), close('/a.css')].join(''), { sentinel: false });
+  assert.deepEqual(ex.responses.map((r) => r.status), [200, 200, 200, 429]);
+  assert.ok(e.edge.runtime.stats.laneHits >= 3);
+  await e.stop(); // flushes the log
+  const lines = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { status: number; cache: string; uri: string });
+  assert.deepEqual(lines.map((l) => l.status), [200, 200, 200, 200, 429]);
+  assert.match(lines[1]!.cache, /^hit/);
+});
+
+test('stopping the edge ends connections idle in the lane', async (t) => {
+  const o = await origin(t);
+  const e = await startEdge(simpleConfig(o.url));
+  let stopped = false;
+  t.after(() => (stopped ? undefined : e.stop()));
+  await send(e.port, close('/a.css'), { sentinel: false });
+  // A kept-alive connection whose last answer came from the lane; the edge stops while it idles.
+  const idle = send(e.port, get('/a.css'), { sentinel: false });
+  await waitFor(() => e.edge.runtime.stats.laneHits >= 1, 'the lane to answer');
+  await e.stop();
+  stopped = true;
+  const ex = await idle;
+  assert.equal(parseResponses(ex.raw).length, 1);
+});
