@@ -103,12 +103,17 @@ export class Cluster {
    * is logged, counted and reported, never thrown: it is applied here already.
    */
   async publish(request: PurgeRequest, waitMs?: number): Promise<PurgeSent> {
+    return (await this.send(request))(waitMs);
+  }
+
+  /** publish() in two steps: resolves once the purge is out (or queued, or refused), with the wait for its receipts. */
+  async send(request: PurgeRequest): Promise<(waitMs?: number) => Promise<PurgeSent>> {
     try {
       const publication = await this.bus.publish(request);
-      if (waitMs === undefined) return { queued: publication.queued };
-      return { queued: publication.queued, receipt: await publication.receipt(waitMs) };
+      return async (waitMs) => (waitMs === undefined ? { queued: publication.queued } : { queued: publication.queued, receipt: await publication.receipt(waitMs) });
     } catch (err) {
-      return { queued: false, error: (err as Error).message };
+      const sent: PurgeSent = { queued: false, error: (err as Error).message };
+      return async () => sent;
     }
   }
 
