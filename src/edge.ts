@@ -19,7 +19,7 @@ import { AdminApi, adminOptions } from './control/admin-api.js';
 import { Cluster, type NodesReport, type PurgeSent } from './cluster/cluster.js';
 import { defaultNodeName, nodeIdentity, type NodeIdentity } from './cluster/node-identity.js';
 import type { BusStatus } from './cluster/purge-bus.js';
-import type { MachineBus } from './cluster/workers/worker-purge-bus.js';
+import type { ClusterSender, MachineBus } from './cluster/workers/worker-purge-bus.js';
 import { JobQueueView } from './control/job-queue-view.js';
 import type { CertInfo, ControlPlane, Readiness } from './control/control-plane.js';
 import type { QueueReport } from './origin-lib/index.js';
@@ -62,7 +62,7 @@ export interface EdgeOptions {
    * The bus to this machine's other workers (the primary's relay). It is given what reaches other
    * nodes for purges the primary accepted itself; the edge publishes its own purges to the cluster.
    */
-  busFor?: (remote: MachineBus | undefined) => MachineBus;
+  busFor?: (remote: ClusterSender | undefined) => MachineBus;
   /** Wraps the listeners' request handler (a debug header naming the worker). */
   wrapHandler?: <H extends (req: never, res: never) => void>(handler: H) => H;
 }
@@ -132,6 +132,11 @@ export class Edge implements ControlPlane {
       sites,
       cache,
       purger: this.purger,
+      // Here, then (worker processes) on every sibling: the machine is one cache to its clients.
+      invalidate: async (primary) => {
+        await this.purger.invalidate(primary);
+        await this.machineBus?.invalidate(primary);
+      },
       compressor: compression.enabled ? new Compressor(cache, compression, this.tasks) : undefined,
       tasks: this.tasks,
       stats: this.stats,
@@ -168,12 +173,7 @@ export class Edge implements ControlPlane {
     this.cluster = config.redis ? new Cluster({ ...config, redis: config.redis }, this.identity, cache, events, count, this.tasks) : undefined;
     // Purges the primary accepted reach other nodes through the worker it hands them to.
     const cluster = this.cluster;
-    const remote: MachineBus | undefined = cluster && {
-      publish: async (request) => void (await cluster.publish(request)),
-      start: async () => undefined,
-      close: async () => undefined,
-    };
-    this.machineBus = options.busFor?.(remote);
+    this.machineBus = options.busFor?.(cluster && { send: (request) => cluster.send(request) });
   }
 
   private buildOrigins(config: EdgeConfig, events: EventLog): Map<string, OriginGroup> {
@@ -261,7 +261,7 @@ export class Edge implements ControlPlane {
     this.ready().catch((err: unknown) => console.error('blotcdn: reading the disk cache failed:', err));
     try {
       // This machine's other workers' purges, those missed while this one was down first.
-      await this.machineBus?.start((request) => this.purger.purge(request));
+      await this.machineBus?.start({ purge: (request) => this.purger.purge(request), invalidate: (primary) => this.purger.invalidate(primary) });
       // Other nodes' purges apply here from the start, those missed while away first (a purge is
       // never broadcast onwards again): the listeners open once this node is caught up.
       await this.cluster?.start(this.purger);

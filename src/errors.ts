@@ -164,6 +164,16 @@ export const ERRORS = {
     source: 'internal',
     message: "Another node's purge could not be applied here; it was not acknowledged.",
   },
+  purge_queue_damaged: {
+    status: 500,
+    source: 'internal',
+    message: 'Lines of the file of purges waiting for Redis could not be read (a write cut short); they were dropped.',
+  },
+  purge_queue_unsaved: {
+    status: 500,
+    source: 'internal',
+    message: 'A purge waiting for Redis could not be written beside the disk cache; it is kept in memory only.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

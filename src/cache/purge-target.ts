@@ -7,6 +7,7 @@ import type { IndexQuery } from './index-select.js';
 import type { CacheMeta } from './store.js';
 
 export type PurgeKind = 'url' | 'prefix' | 'host' | 'tag';
+export const PURGE_KINDS: readonly PurgeKind[] = ['url', 'prefix', 'host', 'tag'];
 
 export interface PurgeRequest {
   kind: PurgeKind;

@@ -2,7 +2,8 @@
 // members' purges through the Purger, publishes this node's, answers receipts and GET /nodes, and
 // turns the bus's events into log lines and counted codes. When the node missed purges it cannot
 // read any more, it stops trusting what it held (EdgeCache.distrustBefore), and remembers that
-// beside the disk cache so a restart does not trust it again either.
+// beside the disk cache so a restart does not trust it again either; the purges it holds while
+// Redis is unreachable are kept there too.
 import type { EdgeConfig } from '../config/schema.js';
 import type { EdgeCache } from '../cache/edge-cache.js';
 import type { Purger, PurgeRequest } from '../cache/purger.js';
@@ -12,6 +13,7 @@ import { ERRORS } from '../errors.js';
 import type { EventLog } from '../observe/event-log.js';
 import type { TaskRunner } from '../tasks/task-runner.js';
 import { FileClusterState, MemoryClusterState, type ClusterStateStore } from './cluster-state.js';
+import { FilePurgeQueue, MemoryPurgeQueue } from './purge-queue.js';
 import type { NodeIdentity } from './node-identity.js';
 import type { BusMember, BusStatus, PurgeBus, Receipt } from './purge-bus.js';
 import { RedisPurgeBus, type BusEvent } from './redis-bus.js';
@@ -67,6 +69,13 @@ export class Cluster {
       heartbeatMs: redis.heartbeat,
       startTimeoutMs: redis.startTimeout,
       queueMax: redis.queueMax,
+      // Beside the disk cache, so a restart during an outage still sends them (a memory tier: in memory).
+      queue: dir
+        ? new FilePurgeQueue(dir, (problem, detail) => {
+            count(problem);
+            events.warn({ code: problem, ...detail }, ERRORS[problem].message);
+          })
+        : new MemoryPurgeQueue(),
       scheduler: tasks,
       state: this.state,
       // A disk tier may hold objects from before this start; a memory tier starts empty.
@@ -94,12 +103,17 @@ export class Cluster {
    * is logged, counted and reported, never thrown: it is applied here already.
    */
   async publish(request: PurgeRequest, waitMs?: number): Promise<PurgeSent> {
+    return (await this.send(request))(waitMs);
+  }
+
+  /** publish() in two steps: resolves once the purge is out (or queued, or refused), with the wait for its receipts. */
+  async send(request: PurgeRequest): Promise<(waitMs?: number) => Promise<PurgeSent>> {
     try {
       const publication = await this.bus.publish(request);
-      if (waitMs === undefined) return { queued: publication.queued };
-      return { queued: publication.queued, receipt: await publication.receipt(waitMs) };
+      return async (waitMs) => (waitMs === undefined ? { queued: publication.queued } : { queued: publication.queued, receipt: await publication.receipt(waitMs) });
     } catch (err) {
-      return { queued: false, error: (err as Error).message };
+      const sent: PurgeSent = { queued: false, error: (err as Error).message };
+      return async () => sent;
     }
   }
 

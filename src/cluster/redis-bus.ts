@@ -4,12 +4,14 @@
 // reconnect — instead of losing a pub/sub message. When what it missed is gone (trimmed away, or a
 // Redis that lost its data: a new epoch) it calls `onGap`, and the edge stops trusting what it held.
 // Acknowledgements go back to the sender on its own channel; heartbeats keep the member list.
-// While Redis is down the edge keeps serving; purges made here wait in a bounded queue (status().queued)
-// and go out, in order, when it is back.
+// While Redis is down the edge keeps serving; purges made here wait in a bounded queue (status().queued;
+// kept beside the disk cache, so a restart does not lose them: purge-queue.ts) and go out, in order,
+// when it is back.
 import type { Redis } from 'ioredis';
 import type { PurgeKind, PurgeRequest } from '../cache/purge-target.js';
 import type { TaskRunner } from '../tasks/task-runner.js';
 import type { ClusterStateStore } from './cluster-state.js';
+import { MemoryPurgeQueue, type PurgeQueue } from './purge-queue.js';
 import type { NodeIdentity } from './node-identity.js';
 import type { ApplyPurge, BusMember, BusStatus, Publication, PurgeBus, PurgeEvent } from './purge-bus.js';
 import { queuedPublication, Receipts } from './receipts.js';
@@ -38,6 +40,8 @@ export interface RedisBusOptions {
   startTimeoutMs?: number;
   /** Purges held while Redis is down. */
   queueMax?: number;
+  /** Where they are held (beside the disk cache, or in memory: the default). */
+  queue?: PurgeQueue;
   onEvent?: (event: BusEvent, detail: Record<string, unknown>) => void;
 }
 
@@ -51,7 +55,7 @@ export class RedisPurgeBus implements PurgeBus {
   private readonly sub: Redis;
   private readonly registry: RedisMembers;
   private readonly receipts = new Receipts();
-  private readonly queue: PurgeRequest[] = [];
+  private readonly queue: PurgeQueue;
   private readonly heartbeatMs: number;
   private apply: ApplyPurge | undefined;
   private position: string | undefined;
@@ -71,6 +75,7 @@ export class RedisPurgeBus implements PurgeBus {
     this.id = options.identity.id;
     this.keys = options.keys ?? new ClusterKeys();
     this.heartbeatMs = options.heartbeatMs ?? 1000;
+    this.queue = options.queue ?? new MemoryPurgeQueue();
     const name = `blotcdn:${this.id}`;
     this.cmd = createRedisClient(options.url, { name: `${name}:cmd`, lazy: true });
     this.reader = createRedisClient(options.url, { name: `${name}:read`, lazy: true });
@@ -221,6 +226,12 @@ export class RedisPurgeBus implements PurgeBus {
   }
 
   async publish(purge: PurgeRequest): Promise<Publication> {
+    // Behind the ones still waiting (from an outage, or a start during one), so all go out in order.
+    if (this.queue.length > 0) {
+      const queued = this.enqueue(purge);
+      void this.flush();
+      return queued;
+    }
     if (!this.up) return this.enqueue(purge);
     const eid = `${this.id}#${++this.seq}`;
     try {
@@ -265,7 +276,7 @@ export class RedisPurgeBus implements PurgeBus {
     this.flushing = true;
     try {
       while (this.queue.length > 0 && this.up) {
-        await this.append(`${this.id}#${++this.seq}`, this.queue[0]!);
+        await this.append(`${this.id}#${++this.seq}`, this.queue.peek()!);
         this.queue.shift();
       }
     } catch {

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EdgeConfig, ListenAddress } from '../config/schema.js';
-import type { PurgeKind } from '../cache/purger.js';
+import { PURGE_KINDS, type PurgeKind } from '../cache/purge-target.js';
 import { EdgeError } from '../errors.js';
 import { createMetrics, type Metrics } from '../observe/metrics.js';
 import { guardRequest } from './admin-guard.js';
@@ -51,7 +51,6 @@ export function adminOptions(admin: NonNullable<EdgeConfig['admin']>): AdminOpti
 
 const COOKIE = 'blotcdn_admin';
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
-const PURGE_KINDS: PurgeKind[] = ['url', 'prefix', 'host', 'tag'];
 
 function cookie(req: IncomingMessage, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {

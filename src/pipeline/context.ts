@@ -40,6 +40,11 @@ export interface EdgeRuntime {
   cache: EdgeCache;
   /** Purges, and invalidations after unsafe requests (which hold against fetches under way too). */
   purger: Purger;
+  /**
+   * An unsafe request's invalidation of a cache key (RFC 9111 §4.4): applied here, and with worker
+   * processes on every sibling before it resolves. Never sent to other nodes: they are other caches.
+   */
+  invalidate(primary: string): Promise<void>;
   stats: EdgeStats;
   nodeId: string;
   /** RFC 9211 cache identifier and RFC 8586 cdn-id. */

@@ -1,6 +1,7 @@
 // pass: send the request to the origin and hand back whatever it answers, storing nothing. Used
 // for methods other than GET/HEAD and for behaviors that bypass the cache. A successful unsafe
-// request invalidates what the cache holds for the URL (RFC 9111 §4.4).
+// request invalidates what the cache holds for the URL (RFC 9111 §4.4) — in every worker of the
+// machine — before it is answered.
 import { primaryKey } from '../cache/cache-key.js';
 import { normaliseHost } from '../sites/host.js';
 import { toEdgeError } from '../errors.js';
@@ -49,5 +50,5 @@ async function invalidateAfterUnsafe(ctx: RequestContext): Promise<void> {
       // not a URL: nothing to invalidate
     }
   }
-  for (const key of targets) await ctx.edge.purger.invalidate(key);
+  for (const key of targets) await ctx.edge.invalidate(key);
 }

@@ -1,13 +1,14 @@
 // The machine's control plane, for the admin API the primary serves: every reading is the merge of
 // the workers' snapshots (asked for before each admin request: `refresh`), purges go to every
-// worker through the relay and answer with the machine's count, warming runs in every worker
+// worker through the relay and answer with the machine's count and receipts (the cluster's, from
+// the worker that published the purge to the other nodes; without one, the workers'), warming runs in every worker
 // (each has its own cache). Certificates and the publishing queue are shared state: one worker
 // answers for all.
 import type { PurgeRecord, PurgeRequest } from '../../cache/purger.js';
 import type { MemoryFigure } from '../../cache/memory-figure.js';
 import type { CertInfo, ControlPlane, Readiness, WorkerInfo } from '../../control/control-plane.js';
-import type { NodesReport } from '../cluster.js';
-import type { BusStatus } from '../purge-bus.js';
+import type { NodesReport, PurgeSent } from '../cluster.js';
+import type { BusStatus, Receipt } from '../purge-bus.js';
 import type { QueueReport } from '../../origin-lib/index.js';
 import type { MemberStatus } from '../../origins/origin-group.js';
 import type { WarmResult } from '../../pipeline/warm.js';
@@ -41,6 +42,8 @@ export class MachinePlane implements ControlPlane {
     private readonly pool: MachineWorkers,
     private readonly relay: PurgeRelay,
     private readonly onUnresponsive: (worker: number) => void,
+    /** How long POST /purge with "wait": true waits for the other nodes (redis.ackTimeout; 0 without Redis). */
+    readonly ackTimeoutMs = 0,
   ) {}
 
   async refresh(): Promise<void> {
@@ -56,8 +59,24 @@ export class MachinePlane implements ControlPlane {
     this.stats.absorb(this.snaps);
   }
 
-  purge(request: PurgeRequest): Promise<PurgeRecord> {
-    return this.relay.purge(request);
+  /**
+   * Applied by every worker up (the answer counts them all), and published to the other nodes once,
+   * by one worker, which waits `waitMs` for their receipts. The cluster's receipt counts every worker
+   * of every node (each is a member on Redis, this machine's included); when there is none (no
+   * Redis, Redis unreachable, the publisher gone) the receipt is the machine's: its workers up when
+   * the purge went out, and those that applied it.
+   */
+  async purge(request: PurgeRequest, waitMs?: number): Promise<PurgeRecord & { sent: PurgeSent }> {
+    const { workers, sent, ...record } = await this.relay.purge(request, undefined, { waitMs });
+    const machine: Receipt = {
+      acked: workers.acked,
+      nodes: workers.nodes,
+      ms: record.ms,
+      queued: sent?.queued ?? false,
+      missing: workers.missing.map((n) => `${this.nodeId}/w${n}`),
+    };
+    const receipt = sent?.receipt !== undefined && !sent.receipt.queued ? sent.receipt : machine;
+    return { ...record, sent: { ...sent, queued: sent?.queued ?? false, receipt } };
   }
 
   purgeLog(): readonly PurgeRecord[] {
@@ -113,8 +132,7 @@ export class MachinePlane implements ControlPlane {
 
   /**
    * Each worker is a member of the cluster (Redis) under its own identity; the list is the first
-   * worker's view of it. Purges the primary accepts are not waited for (`ackTimeoutMs` 0): the
-   * relay hands them to one worker to publish.
+   * worker's view of it.
    */
   nodes(): Promise<NodesReport> {
     return this.pool.call<NodesReport>(this.first(), 'nodes');
@@ -123,8 +141,6 @@ export class MachinePlane implements ControlPlane {
   clusterStatus(): BusStatus | undefined {
     return undefined;
   }
-
-  readonly ackTimeoutMs = 0;
 
   /** Resolves once every worker's index is whole. */
   async rehydrate(): Promise<void> {

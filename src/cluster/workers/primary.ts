@@ -106,8 +106,12 @@ export async function runPrimary(initial: ConfigSource, count: number): Promise<
     else if (m.t === 'listening') {
       slot.listening = true;
       ready({ http: m.http, https: m.https });
-    } else if (m.t === 'publish') void relay.purge(m.request, n);
-    else if (m.t === 'applied') relay.applied(n, m.seq, m.record);
+    } else if (m.t === 'publish') {
+      const relayed = relay.purge(m.request, n, { invalidate: m.invalidate === true });
+      const id = m.id;
+      if (id !== undefined) void relayed.then(() => worker.isConnected() && worker.send({ t: 'relayed', id } satisfies ToWorker));
+    } else if (m.t === 'applied') relay.applied(n, m.seq, m.record);
+    else if (m.t === 'sent') relay.sent(n, m.seq, m.sent);
     else if (m.t === 'reply') {
       const call = pending.get(m.id);
       if (!call) return;
@@ -178,7 +182,7 @@ export async function runPrimary(initial: ConfigSource, count: number): Promise<
   };
 
   const pool: MachineWorkers = { count, up, restarts: (n) => slots.get(n)?.restarts ?? 0, call, reload };
-  const plane = new MachinePlane(nodeIdOf(config), pool, relay, (n) => events.warn({ code: 'worker_unresponsive', worker: n }, ERRORS.worker_unresponsive.message));
+  const plane = new MachinePlane(nodeIdOf(config), pool, relay, (n) => events.warn({ code: 'worker_unresponsive', worker: n }, ERRORS.worker_unresponsive.message), config.redis?.ackTimeout ?? 0);
   let admin: AdminApi | undefined;
 
   let exitCode = 0;
