@@ -62,7 +62,7 @@ describe('valid configs', () => {
       compression: { enabled: true, minSize: 1024, maxSize: 10 * 1024 * 1024, concurrency: 2 },
       limits: { maxKeyLength: 16_384, maxVariants: 64, maxFlights: 10_000, hitForMissEntries: 100_000, hitForMiss: 30_000 },
     });
-    assert.deepEqual(cfg.proxy, { maxHops: 4, cdnId: 'blotcdn', servedByHeader: true, maxTargetLength: 8192, abandonedFillLimit: 16 * 1024 * 1024 });
+    assert.deepEqual(cfg.proxy, { maxHops: 4, cdnId: 'blotcdn', servedByHeader: true, maxTargetLength: 8192, abandonedFillLimit: 16 * 1024 * 1024, fastLane: true });
     const group = cfg.originGroups['main']!;
     assert.deepEqual(group.failoverOn, [500, 502, 503, 504]);
     assert.deepEqual(group.breaker, { failures: 3, cooldown: 5000, probePath: '/', tripOn: [] });
