@@ -14,10 +14,15 @@ import { scratch } from './helpers/scratch.js';
 import { waitFor } from './helpers/wait.js';
 
 const BODY = 'x'.repeat(4096);
+const BIG = Buffer.alloc(1024 * 1024, 'b');
 const files = scratch();
 
 async function origin(t: { after(fn: () => Promise<void>): void }): Promise<TestOrigin> {
   const o = await startOrigin((req, res) => {
+    if (req.url === '/big') {
+      res.writeHead(200, { 'cache-control': 'public, max-age=600', 'content-length': String(BIG.length) });
+      return void res.end(BIG);
+    }
     if (req.url === '/private') {
       res.writeHead(200, { 'cache-control': 'private', 'content-length': '7' });
       return void res.end('private');
@@ -112,6 +117,18 @@ test('a head split across packets, and HEAD: answered as Node answers them', asy
   const headNode = await send(node.port, ['HEAD /a.css HTTP/1.1\r\nHost: a.test\r\n\r\n', close('/a.css')].join(''), { sentinel: false });
   assert.equal(norm(head.raw), norm(headNode.raw));
   assert.equal(head.raw.toString('latin1').split(BODY).length, 2, 'one body: the GET’s');
+});
+
+test('large answers in a pipeline: the lane waits for the client to take each one and answers every request in order', async (t) => {
+  const o = await origin(t);
+  const { lane } = await edges(t, o);
+  await send(lane.port, close('/big'), { sentinel: false });
+  const before = lane.edge.runtime.stats.laneHits;
+  const ex = await send(lane.port, `${get('/big').repeat(20)}${close('/a.css')}`, { sentinel: false, timeoutMs: 60_000 });
+  assert.equal(ex.responses.length, 21);
+  assert.ok(ex.responses.slice(0, 20).every((r) => r.status === 200 && r.body.equals(BIG)));
+  assert.equal(ex.responses[20]!.text, BODY);
+  assert.equal(lane.edge.runtime.stats.laneHits - before, 20, 'every 1 MiB hit was the lane’s (it held, it did not hand off)');
 });
 
 test('lane hits are logged and rate-limited like any request', async (t) => {

@@ -16,6 +16,7 @@ import type { Socket } from 'node:net';
 export type LaneHandler = (req: IncomingMessage, keepAlive: string) => { head: string; body: Buffer | undefined } | undefined;
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
 /** Longer heads go to Node (its limit is 16 KiB; typical heads are well under 1 KiB). */
 const MAX_HEAD = 8 * 1024;
 const MAX_FIELDS = 64;
@@ -78,9 +79,23 @@ export class FastLane {
       if (rest.length > 0) socket.unshift(rest);
       this.toNode(socket);
     };
-    const onData = (chunk: Buffer) => {
+    // While the client has not taken its answers (a large body, a slow reader), reading stops and
+    // what is left of the bytes read waits, as Node's server does: backpressure, in the lane.
+    let held = false;
+    let released = false;
+    const hold = (rest: Buffer) => {
+      held = true;
+      socket.pause();
+      socket.once('drain', () => {
+        held = false;
+        if (rest.length > 0) run(rest);
+        if (!held && !released) socket.resume();
+      });
+    };
+    const run = (chunk: Buffer) => {
       let at = 0;
       while (at < chunk.length) {
+        if (socket.writableNeedDrain) return hold(chunk.subarray(at));
         const end = chunk.indexOf(CRLFCRLF, at);
         // An incomplete head (a slow client, a segment boundary) or a long one: Node's parser and timeouts take over.
         if (end < 0 || end - at > MAX_HEAD) break;
@@ -92,11 +107,13 @@ export class FastLane {
         if (answer.body !== undefined) socket.write(answer.body);
         socket.uncork();
         at = end + 4;
-        // A client that does not read its answers: Node's server applies backpressure to what follows.
-        if (socket.writableNeedDrain) break;
       }
-      if (at < chunk.length || socket.writableNeedDrain) release(chunk.subarray(at));
+      if (at < chunk.length) {
+        released = true;
+        release(chunk.subarray(at));
+      } else if (socket.writableNeedDrain) hold(EMPTY);
     };
+    const onData = (chunk: Buffer) => run(chunk);
     socket.on('data', onData);
     socket.on('error', onError);
     socket.once('close', onClose);
