@@ -24,12 +24,17 @@ server.listen(Number(process.env.BARE_PORT), '127.0.0.1');
 process.on('SIGTERM', () => process.exit(0));
 `;
 
-export async function startBareNode(name = 'node (bare)'): Promise<Peer> {
+/** Runs `script` on the server core as peer `name`, on a free port (BARE_PORT). */
+async function startScript(name: string, script: string): Promise<Peer> {
   const port = await freePort();
   // The same V8 flag blotcdn runs with, so the two differ only in what they do per request.
-  const proc = pinned(name, SERVER_CORE, process.execPath, ['--max-semi-space-size=32', '-e', SCRIPT], { BARE_PORT: String(port) });
+  const proc = pinned(name, SERVER_CORE, process.execPath, ['--max-semi-space-size=32', '-e', script], { BARE_PORT: String(port) });
   await waitForPort(port, proc);
   return peer(name, port, [proc]);
+}
+
+export function startBareNode(name = 'node (bare)'): Promise<Peer> {
+  return startScript(name, SCRIPT);
 }
 
 // The same answer from a bare `net` server: the request head found by its blank line, a prepared
@@ -66,9 +71,6 @@ createServer({ noDelay: true }, (socket) => {
 process.on('SIGTERM', () => process.exit(0));
 `;
 
-export async function startRawNode(name = 'node (raw net)'): Promise<Peer> {
-  const port = await freePort();
-  const proc = pinned(name, SERVER_CORE, process.execPath, ['--max-semi-space-size=32', '-e', RAW_SCRIPT], { BARE_PORT: String(port) });
-  await waitForPort(port, proc);
-  return peer(name, port, [proc]);
+export function startRawNode(name = 'node (raw net)'): Promise<Peer> {
+  return startScript(name, RAW_SCRIPT);
 }
