@@ -66,13 +66,15 @@ export class FastLane {
     socket.setNoDelay(true);
     this.sockets.add(socket);
     // Idle between requests for longer than Node allows a kept-alive connection: closed, as Node does.
-    socket.setTimeout(this.keepAliveTimeout, () => socket.destroy());
+    const onIdle = () => socket.destroy();
+    socket.setTimeout(this.keepAliveTimeout, onIdle);
     const onError = () => socket.destroy();
     const onClose = () => this.sockets.delete(socket);
     const release = (rest: Buffer) => {
       socket.off('data', onData);
       socket.off('error', onError);
       socket.off('close', onClose);
+      socket.off('timeout', onIdle);
       socket.setTimeout(0);
       this.sockets.delete(socket);
       socket.pause();
@@ -86,8 +88,11 @@ export class FastLane {
     const hold = (rest: Buffer) => {
       held = true;
       socket.pause();
+      // A slow reader taking a large answer is not idle: the keep-alive limit waits for the drain.
+      socket.setTimeout(0);
       socket.once('drain', () => {
         held = false;
+        if (!released) socket.setTimeout(this.keepAliveTimeout);
         if (rest.length > 0) run(rest);
         if (!held && !released) socket.resume();
       });
