@@ -166,7 +166,7 @@ export class Edge implements ControlPlane {
     this.http = config.listen.http.map((address) => new HttpListener(address, wrap(this.handleHttp), trusted, {}, lane));
     const tlsAlpn = config.tls?.acme?.challenges.includes('tls-alpn-01') ?? false;
     this.https = this.tls
-      ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, wrap(this.handleHttps), { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn, trusted, scheduler: this.tasks }))
+      ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, wrap(this.handleHttps), { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn, trusted, scheduler: this.tasks, laneHandler: lane && this.laneHttps }))
       : [];
     this.jobQueue = config.jobs ? new JobQueueView(config) : undefined;
     const count = (code: keyof typeof ERRORS) => this.stats.bump(this.stats.errors, code);
@@ -239,6 +239,7 @@ export class Edge implements ControlPlane {
 
   /** The fast lane's handler: a plain hit's answer as bytes, or undefined for Node's server to run it. */
   readonly laneHttp = (req: IncomingMessage, keepAlive: string): FastAnswer | undefined => fastHit(new RequestContext(req, undefined, this.runtime, 'http', true), keepAlive);
+  readonly laneHttps = (req: IncomingMessage, keepAlive: string): FastAnswer | undefined => fastHit(new RequestContext(req, undefined, this.runtime, 'https', true), keepAlive);
 
   /** The request handler for HTTPS listeners (HTTP/1.1 and HTTP/2). */
   readonly handleHttps = (req: EdgeRequest, res: EdgeResponse): void => {

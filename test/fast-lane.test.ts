@@ -2,15 +2,17 @@
 // the bytes not yet answered, to Node's parser. Seen from a client it must change nothing: the same
 // bytes as an edge without the lane, answers in request order across a hand-off in the middle of a
 // pipeline, heads split across packets, every request Node would refuse refused the same way, and
-// hits still logged, counted and rate-limited.
+// hits still logged, counted and rate-limited — on plain HTTP and on HTTP/1.1 over TLS.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { connect as h2connect } from 'node:http2';
 import { join } from 'node:path';
 import { send, parseResponses } from './hostile/harness.js';
 import { simpleConfig, startEdge, type TestEdge } from './helpers/edge.js';
 import { startOrigin, type TestOrigin } from './helpers/origin.js';
 import { scratch } from './helpers/scratch.js';
+import { startTestCa } from './helpers/test-ca.js';
 import { waitFor } from './helpers/wait.js';
 
 const BODY = 'x'.repeat(4096);
@@ -161,4 +163,44 @@ test('stopping the edge ends connections idle in the lane', async (t) => {
   stopped = true;
   const ex = await idle;
   assert.equal(parseResponses(ex.raw).length, 1);
+});
+
+test('over TLS (HTTP/1.1): lane answers equal an edge without the lane, byte for byte; HTTP/2 is untouched', async (t) => {
+  const o = await origin(t);
+  const ca = await startTestCa();
+  const pair = await ca.issue(['a.test']);
+  const dir = await files.temp('blotcdn-lane-tls-');
+  await writeFile(join(dir, 'a.pem'), pair.certPem);
+  await writeFile(join(dir, 'a.key'), pair.keyPem);
+  const tlsConfig = (fastLane: boolean) => ({
+    ...simpleConfig(o.url, { proxy: { fastLane } }),
+    listen: { http: '127.0.0.1:0', https: '127.0.0.1:0' },
+    tls: { certificates: [{ hosts: ['a.test'], cert: join(dir, 'a.pem'), key: join(dir, 'a.key') }], store: { dir: join(dir, `store-${fastLane}`) } },
+  });
+  const lane = await startEdge(tlsConfig(true));
+  const node = await startEdge(tlsConfig(false));
+  t.after(async () => {
+    await lane.stop();
+    await node.stop();
+  });
+  const port = (e: TestEdge) => e.edge.httpsAddresses[0]!.port;
+  const tls = { servername: 'a.test' };
+  for (const e of [lane, node]) await send(port(e), close('/a.css'), { sentinel: false, tls });
+  const before = lane.edge.runtime.stats.laneHits;
+  const pipeline = [get('/a.css'), get('/a.css', 'User-Agent: t\r\n'), get('/b.css'), get('/a.css'), close('/a.css')].join('');
+  const viaLane = await send(port(lane), pipeline, { sentinel: false, tls });
+  const viaNode = await send(port(node), pipeline, { sentinel: false, tls });
+  assert.equal(lane.edge.runtime.stats.laneHits - before, 2, 'the two hits before the miss were the lane’s; the rest went to Node’s server');
+  assert.deepEqual(viaLane.responses.map((r) => r.status), [200, 200, 200, 200, 200]);
+  assert.equal(norm(viaLane.raw), norm(viaNode.raw));
+  // HTTP/2 goes to Node's http2 server as before.
+  const session = h2connect(`https://127.0.0.1:${port(lane)}`, { servername: 'a.test', ca: ca.certPem });
+  t.after(() => session.close());
+  const status = await new Promise<number>((resolve, reject) => {
+    const stream = session.request({ ':path': '/a.css', ':authority': 'a.test' });
+    stream.on('response', (h) => resolve(Number(h[':status'])));
+    stream.on('error', reject);
+    stream.resume();
+  });
+  assert.equal(status, 200);
 });

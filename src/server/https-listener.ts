@@ -11,6 +11,7 @@ import { createServer as createTlsServer, type SecureContext, type Server as Tls
 import type { ListenAddress } from '../config/schema.js';
 import { MAX_HELLO_BYTES, parseClientHello } from '../tls/client-hello.js';
 import { acceptConnection } from './proxy-protocol.js';
+import { FastLane, type LaneHandler } from './fast-lane.js';
 import { TaskRunner } from '../tasks/task-runner.js';
 
 export type HttpsRequestHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
@@ -48,6 +49,8 @@ export interface HttpsListenerOptions {
   trusted?: (address: string) => boolean;
   /** Where the ticket-key rotation runs (the edge's task runner). */
   scheduler?: Pick<TaskRunner, 'every'>;
+  /** Answers plain HTTP/1.1 hits below Node's HTTP layer (proxy.fastLane); HTTP/2 is not affected. */
+  laneHandler?: LaneHandler;
 }
 
 export class HttpsListener {
@@ -99,6 +102,7 @@ export class HttpsListener {
       session.once('close', () => this.sessions.delete(session));
       if (this.closing) session.close();
     });
+    if (options.laneHandler) this.laneFirst(options.laneHandler);
     this.server.on('secureConnection', (socket: TLSSocket) => {
       if (socket.alpnProtocol === 'h2') return;
       if (this.closing) return void socket.destroy();
@@ -123,6 +127,30 @@ export class HttpsListener {
     } else {
       this.server.on('connection', (socket: Socket) => this.track(socket));
     }
+  }
+
+  /**
+   * HTTP/1.1 connections go to the fast lane before Node's http2 server (whose own listener would
+   * start its HTTP/1 parser on them); the lane hands them to that listener when it cannot answer.
+   * HTTP/2 and anything else go to Node's listener as before.
+   */
+  private laneFirst(handler: LaneHandler): void {
+    const [nodeListener] = this.server.listeners('secureConnection') as ((socket: TLSSocket) => void)[];
+    if (nodeListener === undefined) return;
+    const server = this.server;
+    const lane = new FastLane(
+      handler,
+      (socket) => {
+        nodeListener.call(server, socket as TLSSocket);
+        socket.resume();
+      },
+      65_000,
+    );
+    server.removeListener('secureConnection', nodeListener);
+    server.prependListener('secureConnection', (socket: TLSSocket) => {
+      if (socket.alpnProtocol === false || socket.alpnProtocol === 'http/1.1') lane.adopt(socket);
+      else nodeListener.call(server, socket);
+    });
   }
 
   /** Reads the ClientHello, then hands the connection (bytes put back) to the challenge or main server. */
