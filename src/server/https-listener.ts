@@ -12,6 +12,7 @@ import type { ListenAddress } from '../config/schema.js';
 import { MAX_HELLO_BYTES, parseClientHello } from '../tls/client-hello.js';
 import { acceptConnection } from './proxy-protocol.js';
 import { FastLane, type LaneHandler } from './fast-lane.js';
+import { LISTENER_LIMITS } from './http-listener.js';
 import { TaskRunner } from '../tasks/task-runner.js';
 
 export type HttpsRequestHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
@@ -92,7 +93,8 @@ export class HttpsListener {
     this.server.setTimeout(options.idleTimeoutMs ?? 120_000);
     // HTTP/1.1 over TLS runs Node's http1 code with the http2 server as `this`: give it
     // HttpListener's limits (slow headers, slow requests, idle keep-alive, joined duplicates).
-    Object.assign(this.server, { headersTimeout: 20_000, requestTimeout: 120_000, keepAliveTimeout: 65_000, joinDuplicateHeaders: true });
+    const { headersTimeout, requestTimeout, keepAliveTimeout } = LISTENER_LIMITS;
+    Object.assign(this.server, { headersTimeout, requestTimeout, keepAliveTimeout, joinDuplicateHeaders: true });
     this.server.on('request', (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse) => {
       if (req.httpVersionMajor === 1) this.trackHttp1(req.socket as TLSSocket, res as ServerResponse);
       handler(req, res);
@@ -144,7 +146,7 @@ export class HttpsListener {
         nodeListener.call(server, socket as TLSSocket);
         socket.resume();
       },
-      65_000,
+      LISTENER_LIMITS.keepAliveTimeout,
     );
     server.removeListener('secureConnection', nodeListener);
     server.prependListener('secureConnection', (socket: TLSSocket) => {
