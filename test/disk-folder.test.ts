@@ -76,7 +76,8 @@ test('the cache folder deleted under a running edge is recreated, logged and cou
   const [, admin] = await edge.run.waitFor(/admin API and dashboard on (http:\/\/[^/\s]+)/);
   assert.equal((await get(`${edge.url}/before`)).status, 200);
 
-  await rm(dir, { recursive: true, force: true });
+  // The edge may still be committing /before while the folder goes (ENOTEMPTY): rm retries, as rm -rf would be rerun.
+  await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   assert.equal((await get(`${edge.url}/after`)).status, 200);
   await waitFor(async () => stat(join(dir, 'objects')).then(() => true, () => false), 'the folder is back');
   await edge.run.waitFor(/"code":"disk_cache_lost"/);
