@@ -3,7 +3,7 @@
 // `npm test -- bench/lib/load.test.ts`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ratio, summarize, type MeasuredRun } from './load.js';
+import { pairedCost, ratio, summarize, type MeasuredRun } from './load.js';
 
 function run(rps: number, clientBound: boolean): MeasuredRun {
   return {
@@ -56,4 +56,16 @@ test('a ratio is a result only when neither side was held back', () => {
   assert.equal(shared.serverSharedRounds, 1);
   assert.equal(ratio(free(30), shared, rps).kind, 'upperBound');
   assert.equal(ratio(shared, free(30), rps).kind, 'lowerBound');
+});
+
+test('a paired cost is the median of the drops within each round, held-back pairs counted', () => {
+  // Round 2 ran in a slow phase for both runs: its pair still shows the same 10 % drop.
+  const off = [run(100, false), run(50, false), run(100, false)];
+  const on = [run(90, false), run(45, true), run(80, false)];
+  const c = pairedCost(off, on);
+  assert.ok(Math.abs(c.drop - 0.1) < 1e-9);
+  assert.ok(Math.abs(c.addedUs - (1e6 / 45 - 1e6 / 50)) < 1e-6);
+  assert.equal(c.heldBack, 1);
+  assert.equal(c.pairs, 3);
+  assert.equal(c.text, '10.0 % (1/3 pairs held back)');
 });

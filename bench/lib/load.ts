@@ -123,6 +123,25 @@ export function ratio(ours: Summary, theirs: Summary, pick: (s: Summary) => numb
   return { value, kind, text: kind === 'unknown' ? `${fmt(value, 2)}×?` : `${mark}${fmt(value, 2)}×` };
 }
 
+/**
+ * What a feature costs (off → on) within each round's back-to-back pair (same index = same round): the median
+ * drop in requests per CPU-second and the median CPU µs added per request, with the pairs in which
+ * either run was held back counted (their drops are bounds, not results).
+ */
+export function pairedCost(off: MeasuredRun[], on: MeasuredRun[]): { drop: number; addedUs: number; heldBack: number; pairs: number; text: string } {
+  const n = Math.min(off.length, on.length);
+  const drops: number[] = [];
+  const added: number[] = [];
+  let held = 0;
+  for (let i = 0; i < n; i++) {
+    drops.push(1 - on[i]!.requestsPerCpuSecond / off[i]!.requestsPerCpuSecond);
+    added.push(1e6 / on[i]!.requestsPerCpuSecond - 1e6 / off[i]!.requestsPerCpuSecond);
+    if (off[i]!.clientBound || off[i]!.serverShared || on[i]!.clientBound || on[i]!.serverShared) held++;
+  }
+  const drop = median(drops);
+  return { drop, addedUs: median(added), heldBack: held, pairs: n, text: `${fmt(drop * 100, 1)} %${held > 0 ? ` (${held}/${n} pairs held back)` : ''}` };
+}
+
 /** The cells every load table shares, and their header. */
 export const LOAD_HEADER = ['req/s', 'req per server CPU-s', 'server CPU %', 'others on server core %', 'wrk CPU %', 'client core busy %', 'p50 ms', 'p99 ms', 'errors', 'held-back rounds'];
 export function loadCells(s: Summary): string[] {
@@ -155,19 +174,20 @@ export function loadNotes(summaries: Summary[]): string[] {
 /**
  * Rounds of wrk against each target in turn, the order rotating each round so drift in the
  * machine's speed falls on all alike, after a short discarded run each (JIT warm-up, first GCs).
+ * `order` replaces the rotation (e.g. to keep two runs that are compared back to back).
  */
 export async function interleaved<T extends Measurable>(
   ctx: BenchContext,
   targets: T[],
   url: (t: T) => string,
-  options: { connections?: number; label?: string } = {},
+  options: { connections?: number; label?: string; order?: (round: number) => T[] } = {},
 ): Promise<{ runs: Map<string, MeasuredRun[]>; sent: Map<string, number> }> {
   /** Requests each target completed, warm-up included (to check an access log against). */
   const sent = new Map<string, number>();
   for (const t of targets) sent.set(t.name, (await runWrk(url(t), { seconds: 3, connections: options.connections })).requests);
   const results = new Map<string, MeasuredRun[]>();
   for (let round = 0; round < ctx.rounds; round++) {
-    for (const t of targets.map((_, i) => targets[(i + round) % targets.length]!)) {
+    for (const t of options.order?.(round) ?? targets.map((_, i) => targets[(i + round) % targets.length]!)) {
       const r = await measuredWrk(t, url(t), { seconds: ctx.seconds, connections: options.connections });
       ctx.log(
         `${options.label ? options.label + ' ' : ''}${t.name} round ${round + 1}: ${fmt(r.rps)} req/s, ${fmt(r.requestsPerCpuSecond)} per server CPU-s ` +
