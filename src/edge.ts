@@ -29,7 +29,7 @@ import { EdgeStats } from './observe/stats.js';
 import { buildOriginGroups } from './origins/build.js';
 import type { OriginGroup } from './origins/origin-group.js';
 import { RequestContext, type EdgeRequest, type EdgeResponse, type EdgeRuntime } from './pipeline/context.js';
-import { fastHit, type FastAnswer } from './pipeline/fast-hit.js';
+import { fastHit, fastStreamHit, type FastAnswer, type FastStreamAnswer } from './pipeline/fast-hit.js';
 import { handleRequest } from './pipeline/pipeline.js';
 import { warmAll, type WarmResult } from './pipeline/warm.js';
 import { HttpListener } from './server/http-listener.js';
@@ -166,7 +166,7 @@ export class Edge implements ControlPlane {
     this.http = config.listen.http.map((address) => new HttpListener(address, wrap(this.handleHttp), trusted, {}, lane));
     const tlsAlpn = config.tls?.acme?.challenges.includes('tls-alpn-01') ?? false;
     this.https = this.tls
-      ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, wrap(this.handleHttps), { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn, trusted, scheduler: this.tasks, laneHandler: lane && this.laneHttps }))
+      ? config.listen.https.map((address) => new HttpsListener(address, this.tls!.manager, wrap(this.handleHttps), { ticketKeys: this.tls!.ticketKeys, ticketKeyRotationMs: this.tls!.ticketKeyRotationMs, acmeTlsAlpn: tlsAlpn, trusted, scheduler: this.tasks, laneHandler: lane && this.laneHttps, streamLane: lane && this.laneStream }))
       : [];
     this.jobQueue = config.jobs ? new JobQueueView(config) : undefined;
     const count = (code: keyof typeof ERRORS) => this.stats.bump(this.stats.errors, code);
@@ -240,6 +240,8 @@ export class Edge implements ControlPlane {
   /** The fast lane's handler: a plain hit's answer as bytes, or undefined for Node's server to run it. */
   readonly laneHttp = (req: IncomingMessage, keepAlive: string): FastAnswer | undefined => fastHit(new RequestContext(req, undefined, this.runtime, 'http', true), keepAlive);
   readonly laneHttps = (req: IncomingMessage, keepAlive: string): FastAnswer | undefined => fastHit(new RequestContext(req, undefined, this.runtime, 'https', true), keepAlive);
+  /** The same for HTTP/2 streams, before Node's compatibility layer. */
+  readonly laneStream = (req: IncomingMessage): FastStreamAnswer | undefined => fastStreamHit(new RequestContext(req, undefined, this.runtime, 'https', true));
 
   /** The request handler for HTTPS listeners (HTTP/1.1 and HTTP/2). */
   readonly handleHttps = (req: EdgeRequest, res: EdgeResponse): void => {

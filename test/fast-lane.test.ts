@@ -2,7 +2,8 @@
 // the bytes not yet answered, to Node's parser. Seen from a client it must change nothing: the same
 // bytes as an edge without the lane, answers in request order across a hand-off in the middle of a
 // pipeline, heads split across packets, every request Node would refuse refused the same way, and
-// hits still logged, counted and rate-limited — on plain HTTP and on HTTP/1.1 over TLS.
+// hits still logged, counted and rate-limited — on plain HTTP and on HTTP/1.1 over TLS; and over
+// HTTP/2, the stream lane answers plain hits with the fields and body the compatibility layer sends.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -165,7 +166,7 @@ test('stopping the edge ends connections idle in the lane', async (t) => {
   assert.equal(parseResponses(ex.raw).length, 1);
 });
 
-test('over TLS (HTTP/1.1): lane answers equal an edge without the lane, byte for byte; HTTP/2 is untouched', async (t) => {
+test('over TLS (HTTP/1.1): lane answers equal an edge without the lane, byte for byte; HTTP/2 still answers', async (t) => {
   const o = await origin(t);
   const ca = await startTestCa();
   const pair = await ca.issue(['a.test']);
@@ -193,7 +194,7 @@ test('over TLS (HTTP/1.1): lane answers equal an edge without the lane, byte for
   assert.equal(lane.edge.runtime.stats.laneHits - before, 2, 'the two hits before the miss were the lane’s; the rest went to Node’s server');
   assert.deepEqual(viaLane.responses.map((r) => r.status), [200, 200, 200, 200, 200]);
   assert.equal(norm(viaLane.raw), norm(viaNode.raw));
-  // HTTP/2 goes to Node's http2 server as before.
+  // HTTP/2 still answers on the same listener.
   const session = h2connect(`https://127.0.0.1:${port(lane)}`, { servername: 'a.test', ca: ca.certPem });
   t.after(() => session.close());
   const status = await new Promise<number>((resolve, reject) => {
@@ -203,4 +204,73 @@ test('over TLS (HTTP/1.1): lane answers equal an edge without the lane, byte for
     stream.resume();
   });
   assert.equal(status, 200);
+});
+
+test('HTTP/2: the stream lane answers plain hits with the fields and body Node’s compatibility layer sends; the rest goes to that layer', async (t) => {
+  const o = await origin(t);
+  const ca = await startTestCa();
+  const pair = await ca.issue(['a.test']);
+  const dir = await files.temp('blotcdn-lane-h2-');
+  await writeFile(join(dir, 'a.pem'), pair.certPem);
+  await writeFile(join(dir, 'a.key'), pair.keyPem);
+  const h2Config = (fastLane: boolean) => ({
+    ...simpleConfig(o.url, { proxy: { fastLane } }),
+    listen: { http: '127.0.0.1:0', https: '127.0.0.1:0' },
+    tls: { certificates: [{ hosts: ['a.test'], cert: join(dir, 'a.pem'), key: join(dir, 'a.key') }], store: { dir: join(dir, `store-${fastLane}`) } },
+  });
+  const lane = await startEdge(h2Config(true));
+  const node = await startEdge(h2Config(false));
+  t.after(async () => {
+    await lane.stop();
+    await node.stop();
+  });
+  const open = (e: TestEdge) => {
+    const session = h2connect(`https://127.0.0.1:${e.edge.httpsAddresses[0]!.port}`, { servername: 'a.test', ca: ca.certPem });
+    t.after(() => session.close());
+    return session;
+  };
+  type Answer = { headers: Record<string, unknown>; body: string };
+  const request = (session: ReturnType<typeof h2connect>, path: string, extra: Record<string, string> = {}): Promise<Answer> =>
+    new Promise((resolve, reject) => {
+      const stream = session.request({ ':path': path, ':authority': 'a.test', ...extra }, { endStream: true });
+      let headers: Record<string, unknown> = {};
+      const chunks: Buffer[] = [];
+      stream.on('response', (h) => (headers = { ...h }));
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => resolve({ headers, body: Buffer.concat(chunks).toString('latin1') }));
+      stream.on('error', reject);
+    });
+  /** The fields that move with the clock, blanked; everything else must be equal. */
+  const steady = ({ headers, body }: Answer) => ({ headers: { ...headers, date: typeof headers['date'], age: typeof headers['age'], 'cache-status': String(headers['cache-status']).replace(/; ttl=-?\d+/, '; ttl=<n>') }, body });
+  const sessions = { lane: open(lane), node: open(node) };
+  for (const s of Object.values(sessions)) await request(s, '/a.css'); // stored
+  const cases: [string, Record<string, string>, boolean][] = [
+    ['/a.css', {}, true],
+    ['/a.css', { ':method': 'HEAD' }, true],
+    ['/a.css', { 'user-agent': 'test', accept: '*/*', cookie: 'a=1' }, true],
+    ['/a.css', { range: 'bytes=0-9' }, false],
+    ['/a.css', { 'if-none-match': '"v1"' }, false],
+    ['/big', {}, false], // a miss: Node's layer streams it from the flight
+    ['/big', {}, true],
+    ['/private', {}, false],
+    ['/a.css', { ':method': 'POST' }, false],
+  ];
+  for (const [path, extra, byLane] of cases) {
+    const before = lane.edge.runtime.stats.laneHits;
+    const viaLane = await request(sessions.lane, path, extra);
+    const viaNode = await request(sessions.node, path, extra);
+    assert.equal(lane.edge.runtime.stats.laneHits - before, byLane ? 1 : 0, `${path} ${JSON.stringify(extra)}: ${byLane ? 'the lane’s' : 'Node’s layer’s'}`);
+    assert.deepEqual(steady(viaLane), steady(viaNode), `${path} ${JSON.stringify(extra)}`);
+  }
+  assert.equal(node.edge.runtime.stats.laneHits, 0);
+  // A client that resets its streams as they are answered harms nothing: the session goes on (a
+  // few: more than 20 a second is the rapid-reset defence's to answer).
+  for (let i = 0; i < 5; i++) {
+    const stream = sessions.lane.request({ ':path': '/big', ':authority': 'a.test' });
+    stream.on('error', () => undefined);
+    stream.once('response', () => stream.close(2 /* NGHTTP2_INTERNAL_ERROR */));
+  }
+  const after = await request(sessions.lane, '/a.css');
+  assert.equal(after.headers[':status'], 200);
+  assert.equal(after.body, BODY);
 });

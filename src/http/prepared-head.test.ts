@@ -96,3 +96,10 @@ test('heads writeHead must handle are not prepared', () => {
   assert.equal(prepareHead(299, []), undefined);
   assert.equal(prepareHead(404, ['content-type', 'text/html'])?.text, 'HTTP/1.1 404 Not Found\r\ncontent-type: text/html\r\n');
 });
+
+test('the HTTP/2 fields: names lower case, repeated names as arrays in order, none when a field may not go on a stream', () => {
+  const head = prepareHead(200, ['Content-Type', 'text/css', 'Link', '</a>; rel=preload'], ['link', '</b>; rel=preload', 'X-Site', 'blog'])!;
+  assert.deepEqual(head.h2, { 'content-type': 'text/css', link: ['</a>; rel=preload', '</b>; rel=preload'], 'x-site': 'blog' });
+  assert.equal(prepareHead(200, ['upgrade', 'h2c'])!.h2, undefined, 'connection-specific (RFC 9113 §8.2.2)');
+  assert.equal(prepareHead(200, ['content-type', 'text/css'], ['age', '1'])!.h2, undefined, 'a field each hit sets');
+});

@@ -51,6 +51,29 @@ export interface PreparedHead {
   readonly after: string;
   /** The fields include Date (the origin's), so Node's is not added. */
   readonly date: boolean;
+  /**
+   * The same fields (both parts) as an HTTP/2 header object — names lower case, repeated names as
+   * arrays in order, as Node's compatibility layer builds them — or undefined when one of them may
+   * not go on an HTTP/2 stream or is a field each hit sets.
+   */
+  readonly h2: Readonly<Record<string, string | string[]>> | undefined;
+}
+
+/** Fields a hit sets itself, and fields HTTP/2 forbids (RFC 9113 §8.2.2): heads with them take the general path. */
+const NOT_H2 = new Set(['age', 'cache-status', 'content-length', 'accept-ranges', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'http2-settings']);
+
+function h2Fields(lists: readonly (readonly string[])[]): Record<string, string | string[]> | undefined {
+  const out: Record<string, string | string[]> = {};
+  for (const list of lists) {
+    for (let i = 0; i < list.length; i += 2) {
+      const name = list[i]!.toLowerCase();
+      const value = list[i + 1]!;
+      if (NOT_H2.has(name) || name === '__proto__') return undefined;
+      const had = out[name];
+      out[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
+    }
+  }
+  return out;
 }
 
 /** `name: value\r\n` lines for a flat list; undefined when a field must go through writeHead. */
@@ -79,7 +102,7 @@ export function prepareHead(status: number, headers: readonly string[], after: r
   const before = fieldLines(headers);
   const rest = fieldLines(after);
   if (before === undefined || rest === undefined) return undefined;
-  return { status, text: `HTTP/1.1 ${status} ${reason}\r\n${before.text}`, after: rest.text, date: before.date || rest.date };
+  return { status, text: `HTTP/1.1 ${status} ${reason}\r\n${before.text}`, after: rest.text, date: before.date || rest.date, h2: h2Fields([headers, after]) };
 }
 
 /** Whether this response can take a prepared head: a fresh HTTP/1 ServerResponse with nothing set. */

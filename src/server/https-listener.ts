@@ -4,7 +4,7 @@
 // separate responder, so readers never see a challenge certificate. Graceful stop as HttpListener:
 // GOAWAY to HTTP/2 sessions, idle HTTP/1.1 connections closed, the rest cut after the grace period.
 import { randomBytes } from 'node:crypto';
-import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type SecureContext, type Server as TlsServer, type TLSSocket } from 'node:tls';
@@ -18,6 +18,15 @@ import { TaskRunner } from '../tasks/task-runner.js';
 export type HttpsRequestHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
 
 type Sni = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
+
+/**
+ * The stream lane's handler: an HTTP/2 request (as the compatibility layer's request presents it)
+ * answered now — the header object for `respond`, `:status` included, and the body — or undefined.
+ */
+export type StreamLaneHandler = (req: IncomingMessage) => { headers: Record<string, string | string[] | number>; body: Buffer | undefined } | undefined;
+
+type StreamListener = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
+const ignore = () => undefined;
 
 /** What the listener needs from the certificate side (CertManager provides all three). */
 export interface TlsProvider {
@@ -50,8 +59,10 @@ export interface HttpsListenerOptions {
   trusted?: (address: string) => boolean;
   /** Where the ticket-key rotation runs (the edge's task runner). */
   scheduler?: Pick<TaskRunner, 'every'>;
-  /** Answers plain HTTP/1.1 hits below Node's HTTP layer (proxy.fastLane); HTTP/2 is not affected. */
+  /** Answers plain HTTP/1.1 hits below Node's HTTP layer (proxy.fastLane). */
   laneHandler?: LaneHandler;
+  /** Answers plain HTTP/2 hits on the stream, before Node's compatibility layer (proxy.fastLane). */
+  streamLane?: StreamLaneHandler;
 }
 
 export class HttpsListener {
@@ -105,6 +116,7 @@ export class HttpsListener {
       if (this.closing) session.close();
     });
     if (options.laneHandler) this.laneFirst(options.laneHandler);
+    if (options.streamLane) this.streamLaneFirst(options.streamLane);
     this.server.on('secureConnection', (socket: TLSSocket) => {
       if (socket.alpnProtocol === 'h2') return;
       if (this.closing) return void socket.destroy();
@@ -152,6 +164,32 @@ export class HttpsListener {
     server.prependListener('secureConnection', (socket: TLSSocket) => {
       if (socket.alpnProtocol === false || socket.alpnProtocol === 'http/1.1') lane.adopt(socket);
       else nodeListener.call(server, socket);
+    });
+  }
+
+  /**
+   * HTTP/2 streams go to the stream lane before Node's compatibility layer, which makes a request
+   * and a response object (and their listeners) for every stream: a plain GET or HEAD for a hit
+   * is answered with one `respond` and one write. Anything else goes on to that layer untouched.
+   */
+  private streamLaneFirst(handler: StreamLaneHandler): void {
+    const [compat] = this.server.listeners('stream') as StreamListener[];
+    if (compat === undefined) return;
+    const server = this.server;
+    server.removeListener('stream', compat);
+    server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+      const method = headers[':method'];
+      const path = headers[':path'];
+      const session = stream.session;
+      const answer =
+        (method === 'GET' || method === 'HEAD') && typeof path === 'string' && path.charCodeAt(0) === 47 /* / */ && headers[':protocol'] === undefined && session !== undefined && !this.closing && !stream.destroyed
+          ? handler({ method, url: path, headers, httpVersion: '2.0', httpVersionMajor: 2, httpVersionMinor: 0, socket: session.socket, stream } as unknown as IncomingMessage)
+          : undefined;
+      if (answer === undefined) return void compat.call(server, stream, headers, flags, rawHeaders);
+      // A client's reset after the answer is no error of ours (the compatibility layer ignores it too).
+      stream.on('error', ignore);
+      stream.respond(answer.headers, { endStream: answer.body === undefined });
+      if (answer.body !== undefined) stream.end(answer.body);
     });
   }
 
