@@ -98,7 +98,10 @@ export async function startBlotcdn(originUrl: string, options: BlotcdnOptions = 
   if (!args.includes('--workers')) args.push('--workers', String(SERVER_CORES));
   const name = options.name ?? 'blotcdn';
   // The V8 flag the installed `blotcdn` command (bin/blotcdn) runs with: measure it as it runs.
-  const proc = pinned(name, SERVER_CORE, process.execPath, ['--max-semi-space-size=32', ...args]);
+  // BENCH_BLOTCDN_NODE_FLAGS adds node flags to every blotcdn the bench starts (e.g. to profile one
+  // scenario: "--cpu-prof --cpu-prof-dir=/tmp/prof"; Node refuses --cpu-prof in NODE_OPTIONS).
+  const extra = (process.env['BENCH_BLOTCDN_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+  const proc = pinned(name, SERVER_CORE, process.execPath, ['--max-semi-space-size=32', ...extra, ...args]);
   await waitForPort(port, proc, options.startTimeoutMs);
   return peer(name, port, [proc], dir, accessLog);
 }
