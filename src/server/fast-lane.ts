@@ -28,6 +28,8 @@ const NODE_DECIDES = new Set(['content-length', 'transfer-encoding', 'upgrade', 
 const VERSION = ' HTTP/1.1';
 
 const isOws = (c: number) => c === 32 || c === 9;
+/** A character a field value may not hold here (visible ASCII, space and tab only). */
+const BAD_VALUE = /[^\t\x20-\x7e]/;
 
 /**
  * A request head as Node's IncomingMessage presents it, or undefined when Node must read it.
@@ -69,11 +71,8 @@ export function parseHead(head: string, socket: Socket): IncomingMessage | undef
     while (from < end && isOws(head.charCodeAt(from))) from++;
     let to = end;
     while (to > from && isOws(head.charCodeAt(to - 1))) to--;
-    for (let j = from; j < to; j++) {
-      const c = head.charCodeAt(j);
-      if ((c < 0x20 && c !== 9) || c > 0x7e) return undefined;
-    }
     const value = head.slice(from, to);
+    if (BAD_VALUE.test(value)) return undefined;
     if (name === 'connection' && value.toLowerCase() !== 'keep-alive') return undefined;
     if (name === 'host') host = true;
     headers[name] = value;
