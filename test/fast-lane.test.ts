@@ -166,8 +166,8 @@ test('stopping the edge ends connections idle in the lane', async (t) => {
   assert.equal(parseResponses(ex.raw).length, 1);
 });
 
-test('over TLS (HTTP/1.1): lane answers equal an edge without the lane, byte for byte; HTTP/2 still answers', async (t) => {
-  const o = await origin(t);
+/** Two edges with the same certificate for a.test on an HTTPS listener: one with the lanes, one without. */
+async function tlsEdges(t: { after(fn: () => Promise<void>): void }, o: TestOrigin): Promise<{ lane: TestEdge; node: TestEdge; ca: { certPem: string } }> {
   const ca = await startTestCa();
   const pair = await ca.issue(['a.test']);
   const dir = await files.temp('blotcdn-lane-tls-');
@@ -184,6 +184,12 @@ test('over TLS (HTTP/1.1): lane answers equal an edge without the lane, byte for
     await lane.stop();
     await node.stop();
   });
+  return { lane, node, ca };
+}
+
+test('over TLS (HTTP/1.1): lane answers equal an edge without the lane, byte for byte; HTTP/2 still answers', async (t) => {
+  const o = await origin(t);
+  const { lane, node, ca } = await tlsEdges(t, o);
   const port = (e: TestEdge) => e.edge.httpsAddresses[0]!.port;
   const tls = { servername: 'a.test' };
   for (const e of [lane, node]) await send(port(e), close('/a.css'), { sentinel: false, tls });
@@ -208,22 +214,7 @@ test('over TLS (HTTP/1.1): lane answers equal an edge without the lane, byte for
 
 test('HTTP/2: the stream lane answers plain hits with the fields and body Node’s compatibility layer sends; the rest goes to that layer', async (t) => {
   const o = await origin(t);
-  const ca = await startTestCa();
-  const pair = await ca.issue(['a.test']);
-  const dir = await files.temp('blotcdn-lane-h2-');
-  await writeFile(join(dir, 'a.pem'), pair.certPem);
-  await writeFile(join(dir, 'a.key'), pair.keyPem);
-  const h2Config = (fastLane: boolean) => ({
-    ...simpleConfig(o.url, { proxy: { fastLane } }),
-    listen: { http: '127.0.0.1:0', https: '127.0.0.1:0' },
-    tls: { certificates: [{ hosts: ['a.test'], cert: join(dir, 'a.pem'), key: join(dir, 'a.key') }], store: { dir: join(dir, `store-${fastLane}`) } },
-  });
-  const lane = await startEdge(h2Config(true));
-  const node = await startEdge(h2Config(false));
-  t.after(async () => {
-    await lane.stop();
-    await node.stop();
-  });
+  const { lane, node, ca } = await tlsEdges(t, o);
   const open = (e: TestEdge) => {
     const session = h2connect(`https://127.0.0.1:${e.edge.httpsAddresses[0]!.port}`, { servername: 'a.test', ca: ca.certPem });
     t.after(() => session.close());
