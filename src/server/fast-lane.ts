@@ -20,67 +20,32 @@ const EMPTY = Buffer.alloc(0);
 /** Longer heads go to Node (its limit is 16 KiB; typical heads are well under 1 KiB). */
 const MAX_HEAD = 8 * 1024;
 const MAX_FIELDS = 64;
-/** tchar (RFC 9110 §5.6.2) by character code: a field name is one or more of these. */
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
+const REQUEST_LINE = /^(GET|HEAD) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
+/** field-name ":" OWS field-value OWS, visible ASCII only (no obs-text, no obs-fold, no CR/LF/NUL). */
+const FIELD = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*((?:[\x21-\x7e](?:[\x20-\x7e\t]*[\x21-\x7e])?)?)[ \t]*$/;
 /** Fields that change how the message is framed or the connection used: Node decides those. */
 const NODE_DECIDES = new Set(['content-length', 'transfer-encoding', 'upgrade', 'expect', 'te', 'trailer', 'keep-alive', 'proxy-connection', 'http2-settings', '__proto__']);
-const VERSION = ' HTTP/1.1';
 
-const isOws = (c: number) => c === 32 || c === 9;
-/** A character a field value may not hold here (visible ASCII, space and tab only). */
-const BAD_VALUE = /[^\t\x20-\x7e]/;
-
-/**
- * A request head as Node's IncomingMessage presents it, or undefined when Node must read it.
- * The grammar, checked by hand rather than by a regular expression per line (this runs for every
- * hit): `GET|HEAD SP /target SP HTTP/1.1`, the target visible ASCII; then `name ":" OWS value OWS`
- * lines, the name tchars, the value visible ASCII with inner spaces and tabs (no obs-text, no
- * obs-fold, no CR, LF or NUL).
- */
+/** A request head as Node's IncomingMessage presents it, or undefined when Node must read it. */
 export function parseHead(head: string, socket: Socket): IncomingMessage | undefined {
-  const firstEnd = head.indexOf('\r\n');
-  const lineEnd = firstEnd < 0 ? head.length : firstEnd;
-  const method = head.startsWith('GET /') ? 'GET' : head.startsWith('HEAD /') ? 'HEAD' : undefined;
-  if (method === undefined || !head.startsWith(VERSION, lineEnd - VERSION.length)) return undefined;
-  const urlStart = method.length + 1;
-  const urlEnd = lineEnd - VERSION.length;
-  if (urlEnd <= urlStart) return undefined;
-  for (let i = urlStart; i < urlEnd; i++) {
-    const c = head.charCodeAt(i);
-    if (c < 0x21 || c > 0x7e) return undefined;
-  }
+  const lines = head.split('\r\n');
+  if (lines.length > MAX_FIELDS + 1) return undefined;
+  const start = REQUEST_LINE.exec(lines[0]!);
+  if (start === null) return undefined;
   const headers: Record<string, string> = {};
   let host = false;
-  let fields = 0;
-  // Each CRLF starts a field line (an empty one, as after a trailing CRLF, is refused).
-  for (let at = lineEnd + 2; firstEnd >= 0 && at <= head.length; ) {
-    if (++fields > MAX_FIELDS) return undefined;
-    let end = head.indexOf('\r\n', at);
-    if (end < 0) end = head.length;
-    let i = at;
-    for (; i < end; i++) {
-      const c = head.charCodeAt(i);
-      if (c === 58 /* : */) break;
-      if (c > 127 || TCHAR[c] === 0) return undefined;
-    }
-    if (i === at || i === end) return undefined;
-    const name = head.slice(at, i).toLowerCase();
+  for (let i = 1; i < lines.length; i++) {
+    const field = FIELD.exec(lines[i]!);
+    if (field === null) return undefined;
+    const name = field[1]!.toLowerCase();
     if (NODE_DECIDES.has(name) || headers[name] !== undefined) return undefined;
-    let from = i + 1;
-    while (from < end && isOws(head.charCodeAt(from))) from++;
-    let to = end;
-    while (to > from && isOws(head.charCodeAt(to - 1))) to--;
-    const value = head.slice(from, to);
-    if (BAD_VALUE.test(value)) return undefined;
+    const value = field[2]!;
     if (name === 'connection' && value.toLowerCase() !== 'keep-alive') return undefined;
     if (name === 'host') host = true;
     headers[name] = value;
-    if (end === head.length) break;
-    at = end + 2;
   }
   if (!host) return undefined;
-  return { method, url: head.slice(urlStart, urlEnd), headers, httpVersion: '1.1', httpVersionMajor: 1, httpVersionMinor: 1, socket } as unknown as IncomingMessage;
+  return { method: start[1], url: start[2], headers, httpVersion: '1.1', httpVersionMajor: 1, httpVersionMinor: 1, socket } as unknown as IncomingMessage;
 }
 
 export class FastLane {
