@@ -135,14 +135,18 @@ function deliverFlight(ctx: RequestContext): 'done' | Promise<'done'> {
     const result = evaluateConditionals(ctx.method, ctx.req.headers, head.status, head.etag, head.lastModified);
     if (result !== 'none') return finishEmpty(ctx, result === 'not-modified' ? 304 : 412, headers);
   }
-  return sendBody(ctx, head.status, headers, head.length, { read: (start, end) => flight.read(start, end), writeAhead: FLIGHT_WRITE_AHEAD });
+  // Only a body the flight keeps whole in memory is written ahead: a larger one may be read back
+  // from the store's file, and those reads are each reader's own buffers.
+  const whole = head.length !== undefined && head.length <= flight.retainLimit;
+  return sendBody(ctx, head.status, headers, head.length, { read: (start, end) => flight.read(start, end), writeAhead: whole ? FLIGHT_WRITE_AHEAD : 0 });
 }
 
 /**
  * How far a reader of a flight writes ahead of its client before it waits for a drain. The
  * flight's chunks are in memory already and are written by reference, so writing ahead costs no
- * copy; waiting at every chunk (the socket's 16 KiB mark) made 200 coalesced readers of a 1 MiB
- * object wake for a drain per chunk each, where a hit of the same object is one write.
+ * copy and no memory per reader; waiting at every chunk (the socket's 16 KiB mark) made 200
+ * coalesced readers of a 1 MiB object wake for a drain per chunk each, where a hit of the same
+ * object is one write.
  */
 const FLIGHT_WRITE_AHEAD = 1024 * 1024;
 
